@@ -1,0 +1,17 @@
+// CUDA versions of kernels/cpu/cast.h, bit-identical (same scalar code, kernels/common/half.h).
+#pragma once
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+namespace hl::cuda {
+
+void f32_to_f16(const float* x, uint16_t* y, int64_t n, cudaStream_t stream);
+void f16_to_f32(const uint16_t* x, float* y, int64_t n, cudaStream_t stream);
+void f32_to_bf16(const float* x, uint16_t* y, int64_t n, cudaStream_t stream);
+void bf16_to_f32(const uint16_t* x, float* y, int64_t n, cudaStream_t stream);
+void i32_to_f32(const int32_t* x, float* y, int64_t n, cudaStream_t stream);
+void i64_to_f32(const int64_t* x, float* y, int64_t n, cudaStream_t stream);
+void u8_to_f32(const uint8_t* x, float* y, int64_t n, cudaStream_t stream);
+
+}  // namespace hl::cuda

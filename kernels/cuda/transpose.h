@@ -1,0 +1,13 @@
+// CUDA version of kernels/cpu/transpose.h (element sizes 1, 2, 4 and 8 bytes).
+#pragma once
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace hl::cuda {
+
+void transpose(const void* x, void* y, int64_t batch, int64_t rows, int64_t cols, size_t element_size,
+               cudaStream_t stream);
+
+}  // namespace hl::cuda

@@ -1,0 +1,68 @@
+#include "tools/cli_common.h"
+
+#include <cstdio>
+#include <exception>
+
+#include "engine/error.h"
+#include "engine/log.h"
+
+#ifndef HL_VERSION
+#error "HL_VERSION must be defined by the build (tools/CMakeLists.txt)"
+#endif
+
+namespace hl::cli {
+
+const char* version() { return HL_VERSION; }
+
+Tool::Tool(std::string name, std::string description)
+    : program_("hl-" + name), app_(std::move(description), program_) {
+  app_.set_version_flag("--version", program_ + " " + version());
+  app_.add_option("--log-level", log_level_,
+                  "messages to show on stderr: debug, info, warn, error or off "
+                  "(default: $HL_LOG_LEVEL, else info)")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}))
+      ->option_text("LEVEL");
+  app_.get_formatter()->column_width(30);
+}
+
+void Tool::print_error(const std::string& message) const {
+  std::fflush(stdout);  // keep what was printed before the error in order on a terminal
+  std::fprintf(stderr, "%s: error: %s\n", program_.c_str(), message.c_str());
+}
+
+int Tool::run(int argc, char** argv, const std::function<int()>& work) {
+  try {
+    app_.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app_.exit(e);  // help text on stdout, exit 0
+  } catch (const CLI::CallForAllHelp& e) {
+    return app_.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app_.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 has its own exit code per parse error; a usage error is 2 for every tool.
+    print_error(std::string(e.what()) + "\nRun " + program_ + " --help for more information.");
+    return kExitUsage;
+  }
+  try {
+    if (!log_level_.empty()) set_log_level(parse_log_level(log_level_));
+    return work();
+  } catch (const hl::Error& e) {
+    print_error(e.what());
+  } catch (const std::bad_alloc&) {
+    print_error("out of memory");
+  } catch (const std::exception& e) {
+    print_error(std::string("unexpected failure: ") + e.what());
+  }
+  return kExitFailure;
+}
+
+CLI::Option* add_weights_option(CLI::App& app, std::string& dir) {
+  return app
+      .add_option("--weights", dir,
+                  "folder of converted weight files (default: $HL_WEIGHTS, else "
+                  "$XDG_DATA_HOME/hl/weights or ~/.local/share/hl/weights)")
+      ->option_text("DIR");
+}
+
+}  // namespace hl::cli

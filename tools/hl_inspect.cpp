@@ -1,0 +1,327 @@
+// hl-inspect FILE...: what is inside weight and feature files. For each file: its
+// format, metadata and every tensor with name, dtype, shape and min/max/mean, as an
+// aligned table or (--json) one JSON object per file, one per line.
+//
+// Statistics are computed in long double (exact for every 64-bit integer, so min/max
+// of I64/U64 tensors are printed exactly) over the finite values only; NaN and Inf are
+// counted instead, so that one bad value does not hide what the rest look like.
+// Bad files are reported as "hl-inspect: error: <file>: <problem>" and the other files
+// are still inspected; the exit code is 1 when any file failed.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/safetensors.h"
+#include "kernels/common/half.h"
+#include "tools/cli_common.h"
+
+namespace {
+
+constexpr const char* kSupported = "safetensors (.safetensors)";
+
+// ---------------------------------------------------------------------------------
+// Statistics
+
+struct Stats {
+  bool computable = false;  // false: a dtype we do not decode ("-" in the table)
+  bool integral = false;    // print min/max as integers
+  int64_t finite = 0, nan = 0, inf = 0;
+  long double min = 0, max = 0, mean = 0;
+};
+
+template <typename T>
+T load(const uint8_t* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);  // the data need not be aligned
+  return v;
+}
+
+// 8-bit float formats of the OCP spec: E4M3 (FN: no inf, S.1111.111 is NaN), E5M2
+// (IEEE-like: the top byte of an f16) and E8M0 (scale: 2^(e-127), 0xFF is NaN).
+float f8_e4m3_to_f32(uint8_t b) {
+  const int sign = b >> 7, exp = (b >> 3) & 15, mant = b & 7;
+  if (exp == 15 && mant == 7) return NAN;
+  const float v = exp == 0 ? std::ldexp(mant / 8.0f, -6) : std::ldexp(1.0f + mant / 8.0f, exp - 7);
+  return sign ? -v : v;
+}
+float f8_e5m2_to_f32(uint8_t b) { return hl::f16_bits_to_f32(static_cast<uint16_t>(b << 8)); }
+float f8_e8m0_to_f32(uint8_t b) { return b == 0xFF ? NAN : std::ldexp(1.0f, b - 127); }
+
+// One decoder per dtype name: element size in bytes and how to read one element.
+struct Decoder {
+  std::string_view name;
+  size_t size;
+  bool integral;
+  long double (*read)(const uint8_t*);
+};
+
+const Decoder kDecoders[] = {
+    {"F32", 4, false, [](const uint8_t* p) -> long double { return load<float>(p); }},
+    {"F64", 8, false, [](const uint8_t* p) -> long double { return load<double>(p); }},
+    {"F16", 2, false, [](const uint8_t* p) -> long double { return hl::f16_bits_to_f32(load<uint16_t>(p)); }},
+    {"BF16", 2, false, [](const uint8_t* p) -> long double { return hl::bf16_bits_to_f32(load<uint16_t>(p)); }},
+    {"F8_E4M3", 1, false, [](const uint8_t* p) -> long double { return f8_e4m3_to_f32(*p); }},
+    {"F8_E5M2", 1, false, [](const uint8_t* p) -> long double { return f8_e5m2_to_f32(*p); }},
+    {"F8_E8M0", 1, false, [](const uint8_t* p) -> long double { return f8_e8m0_to_f32(*p); }},
+    {"BOOL", 1, true, [](const uint8_t* p) -> long double { return *p != 0; }},
+    {"U8", 1, true, [](const uint8_t* p) -> long double { return *p; }},
+    {"I8", 1, true, [](const uint8_t* p) -> long double { return load<int8_t>(p); }},
+    {"I16", 2, true, [](const uint8_t* p) -> long double { return load<int16_t>(p); }},
+    {"U16", 2, true, [](const uint8_t* p) -> long double { return load<uint16_t>(p); }},
+    {"I32", 4, true, [](const uint8_t* p) -> long double { return load<int32_t>(p); }},
+    {"U32", 4, true, [](const uint8_t* p) -> long double { return load<uint32_t>(p); }},
+    {"I64", 8, true, [](const uint8_t* p) -> long double { return load<int64_t>(p); }},
+    {"U64", 8, true, [](const uint8_t* p) -> long double { return load<uint64_t>(p); }},
+};
+
+Stats compute_stats(std::string_view dtype, std::span<const uint8_t> bytes) {
+  Stats s;
+  const Decoder* d = nullptr;
+  for (const auto& candidate : kDecoders)
+    if (candidate.name == dtype) d = &candidate;
+  if (!d) return s;
+  s.computable = true;
+  s.integral = d->integral;
+  // Neumaier summation: the mean of millions of f32 values stays accurate.
+  long double sum = 0, comp = 0;
+  for (size_t i = 0; i + d->size <= bytes.size(); i += d->size) {
+    const long double v = d->read(bytes.data() + i);
+    if (std::isnan(v)) {
+      ++s.nan;
+      continue;
+    }
+    if (std::isinf(v)) {
+      ++s.inf;
+      continue;
+    }
+    if (s.finite == 0 || v < s.min) s.min = v;
+    if (s.finite == 0 || v > s.max) s.max = v;
+    const long double t = sum + v;
+    comp += std::fabs(sum) >= std::fabs(v) ? (sum - t) + v : (v - t) + sum;
+    sum = t;
+    ++s.finite;
+  }
+  if (s.finite > 0) s.mean = (sum + comp) / static_cast<long double>(s.finite);
+  return s;
+}
+
+std::string format_value(long double v, bool integral) {
+  char buf[64];
+  if (integral)
+    std::snprintf(buf, sizeof buf, "%.0Lf", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.6Lg", v);
+  return buf;
+}
+
+nlohmann::json json_value(long double v, bool integral) {
+  if (integral) {
+    if (v < 0) return static_cast<int64_t>(v);
+    return static_cast<uint64_t>(v);
+  }
+  return static_cast<double>(v);
+}
+
+// ---------------------------------------------------------------------------------
+// Output
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// Header text is any UTF-8: escape control characters so that it cannot move the cursor.
+std::string printable(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c < 0x20 || c == 0x7F) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+// Display width of UTF-8 text: code points, not bytes (no wide-character tables).
+size_t width(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+void print_table(const std::vector<std::vector<std::string>>& rows, const std::vector<bool>& right_aligned) {
+  std::vector<size_t> widths(rows.front().size(), 0);
+  for (const auto& row : rows)
+    for (size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], width(row[c]));
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t c = 0; c < row.size(); ++c) {
+      const std::string pad(widths[c] - width(row[c]), ' ');
+      const bool last = c + 1 == row.size();
+      line += right_aligned[c] ? pad + row[c] : row[c] + (last ? "" : pad);
+      if (!last) line += "  ";
+    }
+    std::printf("%s\n", line.c_str());
+  }
+}
+
+void print_text(const hl::SafetensorsFile& file, const std::vector<Stats>& stats) {
+  const auto& tensors = file.tensors();
+  std::printf("%s: safetensors, %zu tensor%s, %llu bytes\n", printable(file.path()).c_str(), tensors.size(),
+              tensors.size() == 1 ? "" : "s", static_cast<unsigned long long>(file.file_size()));
+  if (!file.metadata().empty()) {
+    std::printf("metadata:\n");
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& [k, v] : file.metadata()) rows.push_back({"  " + printable(k), printable(v)});
+    print_table(rows, {false, false});
+  }
+  if (tensors.empty()) return;
+  bool any_nonfinite = false;
+  for (const auto& s : stats) any_nonfinite |= s.nan > 0 || s.inf > 0;
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"name", "dtype", "shape", "min", "max", "mean"});
+  if (any_nonfinite) rows[0].insert(rows[0].end(), {"nan", "inf"});
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const auto& t = tensors[i];
+    const Stats& s = stats[i];
+    std::vector<std::string> row = {printable(t.name), std::string(t.dtype->name), shape_text(t.shape)};
+    if (s.computable && s.finite > 0) {
+      row.push_back(format_value(s.min, s.integral));
+      row.push_back(format_value(s.max, s.integral));
+      row.push_back(format_value(s.mean, false));
+    } else {
+      row.insert(row.end(), {"-", "-", "-"});
+    }
+    if (any_nonfinite) {
+      row.push_back(s.computable ? std::to_string(s.nan) : "-");
+      row.push_back(s.computable ? std::to_string(s.inf) : "-");
+    }
+    rows.push_back(std::move(row));
+  }
+  std::vector<bool> right(rows[0].size(), true);
+  right[0] = right[1] = right[2] = false;
+  print_table(rows, right);
+}
+
+void print_json(const hl::SafetensorsFile& file, const std::vector<Stats>& stats) {
+  nlohmann::ordered_json out;
+  out["file"] = file.path();
+  out["format"] = "safetensors";
+  out["metadata"] = nlohmann::ordered_json::object();
+  for (const auto& [k, v] : file.metadata()) out["metadata"][k] = v;
+  out["tensors"] = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < file.tensors().size(); ++i) {
+    const auto& t = file.tensors()[i];
+    const Stats& s = stats[i];
+    const bool have = s.computable && s.finite > 0;
+    nlohmann::ordered_json j;
+    j["name"] = t.name;
+    j["dtype"] = t.dtype->name;
+    j["shape"] = t.shape;
+    j["min"] = have ? json_value(s.min, s.integral) : nlohmann::json();
+    j["max"] = have ? json_value(s.max, s.integral) : nlohmann::json();
+    j["mean"] = have ? nlohmann::json(static_cast<double>(s.mean)) : nlohmann::json();
+    j["nan_count"] = s.computable ? nlohmann::json(s.nan) : nlohmann::json();
+    j["inf_count"] = s.computable ? nlohmann::json(s.inf) : nlohmann::json();
+    out["tensors"].push_back(std::move(j));
+  }
+  // A file path or a tensor name need not be valid UTF-8 in every file system; replace
+  // bad bytes rather than fail.
+  std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+}
+
+// ---------------------------------------------------------------------------------
+// Formats
+
+// What a file that is not safetensors most likely is, from its first bytes.
+std::optional<std::string> other_format(const uint8_t* head, size_t n) {
+  auto starts = [&](const char* magic, size_t len) { return n >= len && std::memcmp(head, magic, len) == 0; };
+  if (starts("PK\x03\x04", 4)) return "a zip archive (a PyTorch torch.save file?)";
+  if (starts("\x80", 1)) return "a Python pickle (a legacy PyTorch file?)";
+  if (starts("\x93NUMPY", 6)) return "a NumPy .npy file";
+  if (starts("\x89HDF\r\n\x1a\n", 8)) return "an HDF5 file";
+  return std::nullopt;
+}
+
+bool has_suffix(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// A file is read as safetensors when it is named so, or when its ninth byte opens the
+// JSON header; then every problem is reported by the safetensors validator.
+bool looks_like_safetensors(const std::string& path, const uint8_t* head, size_t n) {
+  return has_suffix(path, ".safetensors") || (n >= 9 && head[8] == '{');
+}
+
+void inspect_file(const std::string& path, bool json) {
+  uint8_t head[16] = {};
+  size_t n = 0;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd >= 0) {
+    const ssize_t r = ::read(fd, head, sizeof head);
+    n = r > 0 ? static_cast<size_t>(r) : 0;
+    ::close(fd);
+  }
+  // Unreadable files (missing, a directory, ...) go to the reader, which says why.
+  if (fd >= 0 && !looks_like_safetensors(path, head, n)) {
+    const auto other = other_format(head, n);
+    throw hl::FormatError(path, (other ? "this looks like " + *other + ", which hl-inspect does not read yet"
+                                       : std::string("unknown file format")) +
+                                    "; supported formats: " + kSupported);
+  }
+  const auto file = hl::SafetensorsFile::open(path);
+  std::vector<Stats> stats;
+  stats.reserve(file.tensors().size());
+  for (const auto& t : file.tensors()) stats.push_back(compute_stats(t.dtype->name, file.bytes(t.name)));
+  if (json)
+    print_json(file, stats);
+  else
+    print_text(file, stats);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  hl::cli::Tool tool("inspect",
+                     "Print the metadata and every tensor (name, dtype, shape, min/max/mean) of weight and "
+                     "feature files.\nSupported formats: " + std::string(kSupported) +
+                         ".\nStatistics cover the finite values; NaN and Inf are counted separately. "
+                         "\"-\" marks a statistic that cannot be computed (no finite values, or a packed "
+                         "dtype such as F4).");
+  std::vector<std::string> files;
+  bool json = false;
+  tool.app().add_option("FILE", files, "files to inspect")->required();
+  tool.app().add_flag("--json", json,
+                      "print one JSON object per file and line: {\"file\", \"format\", \"metadata\": {...}, "
+                      "\"tensors\": [{\"name\", \"dtype\", \"shape\", \"min\", \"max\", \"mean\", "
+                      "\"nan_count\", \"inf_count\"}]} (null where a value cannot be computed)");
+  tool.app().footer("Exit status: 0 when every file was read, 1 when any was not (each such file is named on "
+                    "stderr with its problem), 2 for a wrong command line.");
+  return tool.run(argc, argv, [&] {
+    bool ok = true;
+    for (size_t i = 0; i < files.size(); ++i) {
+      if (i > 0 && !json) std::printf("\n");
+      try {
+        inspect_file(files[i], json);
+      } catch (const hl::Error& e) {
+        tool.print_error(e.what());
+        ok = false;
+      }
+    }
+    return ok ? 0 : hl::cli::kExitFailure;
+  });
+}
