@@ -37,8 +37,10 @@ void pinned_free(void* ptr);
 void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t nbytes);
 
 // The stream that engine ops on `device` launch on (a non-blocking stream per device,
-// per thread). Returned as void* so that this header stays free of CUDA types;
-// kernels take it as cudaStream_t.
+// per thread, created on first use). It also makes `device` the calling thread's current
+// device, so that the kernel launched next on the stream runs where its data is.
+// Returned as void* so that this header stays free of CUDA types; kernels take it as
+// cudaStream_t.
 void* current_stream(int device);
 // Makes `device` the current CUDA device of the calling thread.
 void set_device(int device);

@@ -10,7 +10,7 @@ DEBIAN_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libopenblas-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev googletest libbenchmark-dev
-  python3 python3-venv python3-numpy python3-torch
+  python3 python3-venv python3-numpy python3-torch python3-sklearn python3-scipy
   clang
 )
 PYPI_REQUIREMENTS=tests/golden/requirements.txt
@@ -51,5 +51,5 @@ then
 else
   echo "setup: PyPI packages present"
 fi
-.venv/bin/python -c "import torch, safetensors" || { echo "setup: the venv cannot import torch and safetensors" >&2; exit 1; }
+.venv/bin/python -c "import torch, safetensors, sklearn, scipy" || { echo "setup: the venv cannot import torch, safetensors, sklearn and scipy" >&2; exit 1; }
 echo "setup: done"

@@ -101,4 +101,23 @@ void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
   if (!f) throw std::runtime_error("cannot write " + path);
 }
 
+CommandResult run_command(const std::vector<std::string>& argv) {
+  TempDir dir;
+  std::string cmd;
+  for (const auto& a : argv) cmd += shell_quote(a) + " ";
+  cmd += "</dev/null >" + shell_quote(dir.file("out")) + " 2>" + shell_quote(dir.file("err"));
+  const int status = std::system(cmd.c_str());
+  CommandResult r;
+  r.exit_code = status == -1 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  const auto out = read_file(dir.file("out"));
+  const auto err = read_file(dir.file("err"));
+  r.out.assign(out.begin(), out.end());
+  r.err.assign(err.begin(), err.end());
+  return r;
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  write_file(path, std::vector<uint8_t>(text.begin(), text.end()));
+}
+
 }  // namespace hl::test

@@ -47,6 +47,17 @@ void expect_close(const std::vector<float>& actual, const std::vector<float>& ex
 std::vector<float> random_floats(int64_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f);
 std::vector<uint8_t> read_file(const std::string& path);
 void write_file(const std::string& path, const std::vector<uint8_t>& bytes);
+void write_file(const std::string& path, const std::string& text);
+
+// Runs a program as a user would (argv[0] is its path; every argument is shell-quoted,
+// stdin is /dev/null), waits, and
+// returns its exit code and what it printed.
+struct CommandResult {
+  int exit_code = -1;  // 128 + signal when it was killed
+  std::string out;
+  std::string err;
+};
+CommandResult run_command(const std::vector<std::string>& argv);
 
 }  // namespace hl::test
 

@@ -1,0 +1,56 @@
+// Forward through the hl::ops API (which already has CUDA kernels); backward through
+// kernels/cpu/act_grad for the activations.
+#include "engine/autograd/elementwise.h"
+
+#include "engine/ops.h"
+#include "kernels/cpu/act_grad.h"
+
+namespace hl::ag {
+
+namespace {
+
+Variable activation(const Variable& x, cpu::Activation kind, const char* name) {
+  require_cpu_f32(x.value(), name);
+  const Tensor in = x.value();
+  Tensor y = kind == cpu::Activation::Relu      ? ops::relu(in)
+             : kind == cpu::Activation::Sigmoid ? ops::sigmoid(in)
+                                                : ops::tanh(in);
+  return record(name, y, {x}, [in, y, kind](const Tensor& dy, const std::vector<bool>&) -> std::vector<Tensor> {
+    Tensor dx = Tensor::empty(in.shape(), DType::F32);
+    cpu::activation_backward(kind, in.data<float>(), y.data<float>(), dy.data<float>(), dx.data<float>(), in.numel());
+    return {dx};
+  });
+}
+
+}  // namespace
+
+Variable add(const Variable& a, const Variable& b) {
+  require_cpu_f32(a.value(), "add");
+  require_cpu_f32(b.value(), "add");
+  return record("add", ops::add(a.value(), b.value()), {a, b},
+                [](const Tensor& dy, const std::vector<bool>&) -> std::vector<Tensor> { return {dy, dy}; });
+}
+
+Variable mul(const Variable& a, const Variable& b) {
+  require_cpu_f32(a.value(), "mul");
+  require_cpu_f32(b.value(), "mul");
+  const Tensor av = a.value(), bv = b.value();
+  return record("mul", ops::mul(av, bv), {a, b},
+                [av, bv](const Tensor& dy, const std::vector<bool>& needs) -> std::vector<Tensor> {
+                  return {needs[0] ? ops::mul(dy, bv) : Tensor(), needs[1] ? ops::mul(dy, av) : Tensor()};
+                });
+}
+
+Variable scale(const Variable& x, float alpha) {
+  require_cpu_f32(x.value(), "scale");
+  return record("scale", ops::scale(x.value(), alpha), {x},
+                [alpha](const Tensor& dy, const std::vector<bool>&) -> std::vector<Tensor> {
+                  return {ops::scale(dy, alpha)};
+                });
+}
+
+Variable relu(const Variable& x) { return activation(x, cpu::Activation::Relu, "relu"); }
+Variable sigmoid(const Variable& x) { return activation(x, cpu::Activation::Sigmoid, "sigmoid"); }
+Variable tanh(const Variable& x) { return activation(x, cpu::Activation::Tanh, "tanh"); }
+
+}  // namespace hl::ag

@@ -1,0 +1,93 @@
+#include "engine/autograd/variable.h"
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "engine/ops.h"
+
+namespace hl::ag {
+
+namespace {
+thread_local bool g_grad_enabled = true;
+thread_local uint64_t g_next_sequence = 0;
+
+void accumulate(VariableData& v, const Tensor& g, const std::string& op) {
+  if (!(g.shape() == v.value.shape()))
+    throw Error("autograd: " + op + " produced a gradient " + g.str() + " for a value " + v.value.str());
+  if (!v.grad.defined())
+    // A leaf keeps its gradient across backward() calls and an optimizer reads it, so it
+    // gets its own copy rather than a tensor that may be shared with another input.
+    v.grad = v.node ? g : g.clone();
+  else
+    v.grad = ops::add(v.grad, g);
+}
+}  // namespace
+
+Variable::Variable(Tensor value, bool requires_grad) : data_(std::make_shared<VariableData>()) {
+  data_->value = std::move(value);
+  data_->requires_grad = requires_grad;
+}
+
+Variable record(const std::string& name, Tensor value, const std::vector<Variable>& inputs, BackwardFn backward) {
+  Variable out(std::move(value), false);
+  if (!g_grad_enabled) return out;
+  const bool any = std::any_of(inputs.begin(), inputs.end(), [](const Variable& v) { return v.requires_grad(); });
+  if (!any) return out;
+  auto node = std::make_shared<Node>();
+  node->sequence = g_next_sequence++;
+  node->name = name;
+  for (const Variable& v : inputs) node->inputs.push_back(v.data());
+  node->backward = std::move(backward);
+  out.data()->requires_grad = true;
+  out.data()->node = std::move(node);
+  return out;
+}
+
+void Variable::backward(const Tensor& seed) const {
+  if (!requires_grad()) throw Error("backward: this value does not depend on anything that requires a gradient");
+  Tensor start = seed;
+  if (!start.defined()) {
+    if (value().numel() != 1) throw Error("backward: a seed gradient is needed for a non-scalar " + value().str());
+    start = Tensor::from_vector(value().shape(), {1.0f});
+  }
+  // The reachable part of the tape, then its nodes in reverse creation order.
+  std::vector<VariableData*> order;
+  std::unordered_set<VariableData*> seen;
+  std::vector<VariableData*> stack{data_.get()};
+  while (!stack.empty()) {
+    VariableData* v = stack.back();
+    stack.pop_back();
+    if (!v->node || !seen.insert(v).second) continue;
+    order.push_back(v);
+    for (const auto& in : v->node->inputs)
+      if (in->requires_grad) stack.push_back(in.get());
+  }
+  std::sort(order.begin(), order.end(),
+            [](const VariableData* a, const VariableData* b) { return a->node->sequence > b->node->sequence; });
+  // Gradients of intermediate values are per call: start them from nothing.
+  for (VariableData* v : order) v->grad = Tensor();
+  accumulate(*data_, start, "the seed");
+  for (VariableData* v : order) {
+    if (!v->grad.defined()) continue;  // nothing flowed here
+    const Node& node = *v->node;
+    std::vector<bool> needs;
+    for (const auto& in : node.inputs) needs.push_back(in->requires_grad);
+    const std::vector<Tensor> grads = node.backward(v->grad, needs);
+    if (grads.size() != node.inputs.size()) throw Error("autograd: " + node.name + " returned the wrong number of gradients");
+    for (size_t i = 0; i < grads.size(); ++i)
+      if (needs[i] && grads[i].defined()) accumulate(*node.inputs[i], grads[i], node.name);
+  }
+}
+
+bool grad_enabled() { return g_grad_enabled; }
+NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
+
+void require_cpu_f32(const Tensor& t, const char* op) {
+  if (!t.defined()) throw Error(std::string(op) + ": undefined tensor");
+  if (t.dtype() != DType::F32) throw Error(std::string(op) + ": expects f32, got " + t.str());
+  if (!t.device().is_cpu())
+    throw Error(std::string(op) + ": autograd runs on the CPU only so far (CUDA kernels: issue 3), got " + t.str());
+}
+
+}  // namespace hl::ag

@@ -1,0 +1,26 @@
+// Activations and the backward passes of the elementwise ops, templated on the element
+// type (float for training, double for the finite-difference checks). The f32 forward
+// that training uses is kernels/cpu/elementwise (through hl::ops); activation_forward
+// here is the same function in any precision, for the double-precision checks.
+// Tests: tests/autograd (finite differences in double; PyTorch goldens through hl::ag).
+#pragma once
+#include <cstdint>
+
+namespace hl::cpu {
+
+enum class Activation { Relu, Sigmoid, Tanh };
+
+template <typename T>
+void activation_forward(Activation kind, const T* x, T* y, int64_t n);
+
+// dx = dy * f'(x). ReLU reads x (f'(0) = 0, like PyTorch); sigmoid and tanh read the
+// output y, which is cheaper and what the forward pass already holds.
+template <typename T>
+void activation_backward(Activation kind, const T* x, const T* y, const T* dy, T* dx, int64_t n);
+
+// dx[o, j, i] = alpha * dy[o, i] for j in [0, n): the backward of a sum (alpha = 1) or
+// mean (alpha = 1/n) over the middle dimension of [outer, n, inner].
+template <typename T>
+void broadcast_middle(const T* dy, T* dx, int64_t outer, int64_t n, int64_t inner, T alpha);
+
+}  // namespace hl::cpu

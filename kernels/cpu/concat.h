@@ -1,0 +1,15 @@
+// Copies of slabs along one dimension, the data movement of concat and narrow (and of
+// their backward passes). Tensors are viewed as [outer, n, inner] around the dimension;
+// rows [src_start, src_start + len) of src [outer, src_n, inner] go to rows
+// [dst_start, dst_start + len) of dst [outer, dst_n, inner]. Any element size (bytes).
+// Tests: tests/autograd (finite differences in double; PyTorch torch.cat / narrow).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace hl::cpu {
+
+void copy_slab(const void* src, int64_t src_n, int64_t src_start, void* dst, int64_t dst_n, int64_t dst_start,
+               int64_t outer, int64_t len, int64_t inner, size_t element_size);
+
+}  // namespace hl::cpu

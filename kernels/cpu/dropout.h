@@ -1,0 +1,15 @@
+// Inverted dropout masks from the counter-based Philox stream (kernels/common/philox.h):
+// element i keeps its value, scaled by 1 / (1 - p), when the uniform number drawn from
+// stream word (offset + i) of `seed` is above p, and is zeroed otherwise. Dropout is
+// then x * mask forward and dy * mask backward, so the same (seed, offset) gives the
+// same mask on the CPU and, later, on CUDA.
+// Tests: tests/autograd (keep rate, determinism, scale, gradient).
+#pragma once
+#include <cstdint>
+
+namespace hl::cpu {
+
+template <typename T>
+void dropout_mask(uint64_t seed, uint64_t offset, T p, T* mask, int64_t n);
+
+}  // namespace hl::cpu

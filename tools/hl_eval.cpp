@@ -1,0 +1,250 @@
+// hl-eval: the paper's evaluation (specs/paper.md, "Metrics") of predicted segment
+// scores against labels, per video and as the mean over videos; and, with --agreement,
+// the agreement between annotators (Cronbach's alpha) and between their mean and a
+// label file (Kendall's tau-b).
+//
+// Output: a table on stdout; with --json FILE, the same numbers as JSON:
+//   {"mean": {"ndcg@5": …, "ndcg_paper@5": …, "p@5": …, "chance_ndcg@5": …,
+//             "chance_p@5": …, …}, "count": N,
+//    "videos": {"<id>": {same keys, "segments": n}},
+//    "skipped": [{"video": "<id>", "reason": "…"}]}
+//   --agreement: {"mean": {"alpha": …, "kendall_tau_b": …}, "count": N,
+//                 "distribution": {"alpha": {"min", "p05", "p25", "median", "p75", "p95", "max"}},
+//                 "videos": {"<id>": {"alpha": …, "kendall_tau_b": …}}, "skipped": [...]}
+// A video is skipped (and listed with the reason) when it has labels but no
+// predictions, a different number of segments, or IDCG = 0 at some k (every true score
+// in its top k is 0; the paper leaves such videos out of the mean).
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "engine/atomic_file.h"
+#include "engine/error.h"
+#include "engine/metrics.h"
+#include "engine/segment_scores.h"
+#include "tools/cli_common.h"
+
+namespace {
+
+using nlohmann::ordered_json;
+
+struct Options {
+  std::string labels, pred, agreement, json;
+  std::vector<int> ks{5, 10};
+};
+
+std::string fixed(double v, int digits = 3) {
+  if (std::isnan(v)) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+// A plain text table: the first column left-aligned, the others right-aligned.
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& row : rows)
+    for (size_t c = 0; c < row.size(); ++c) {
+      if (width.size() <= c) width.push_back(0);
+      width[c] = std::max(width[c], row[c].size());
+    }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t c = 0; c < row.size(); ++c) {
+      const std::string pad(width[c] - row[c].size(), ' ');
+      line += c == 0 ? row[c] + pad : "  " + pad + row[c];
+    }
+    std::printf("%s\n", line.c_str());
+  }
+}
+
+void write_json(const std::string& path, const ordered_json& doc) {
+  if (!path.empty()) hl::write_text_atomic(path, doc.dump(2) + "\n");
+}
+
+int evaluate(const Options& opt) {
+  const hl::SegmentScores labels = hl::read_segment_scores(opt.labels);
+  const hl::SegmentScores preds = hl::read_segment_scores(opt.pred);
+  std::vector<std::string> names;
+  for (int k : opt.ks) {
+    const std::string s = std::to_string(k);
+    names.insert(names.end(), {"ndcg@" + s, "ndcg_paper@" + s, "p@" + s, "chance_ndcg@" + s, "chance_p@" + s});
+  }
+  ordered_json videos = ordered_json::object(), skipped = ordered_json::array();
+  std::vector<double> sums(names.size(), 0.0);
+  int count = 0;
+  auto skip = [&](const std::string& video, const std::string& reason) {
+    skipped.push_back({{"video", video}, {"reason", reason}});
+  };
+  for (const auto& [video, truth] : labels) {
+    const auto it = preds.find(video);
+    if (it == preds.end()) {
+      skip(video, "no predictions in " + opt.pred);
+      continue;
+    }
+    if (it->second.size() != truth.size()) {
+      skip(video, std::to_string(truth.size()) + " labelled segments but " + std::to_string(it->second.size()) +
+                      " predicted");
+      continue;
+    }
+    std::vector<double> values;
+    bool defined = true;
+    for (int k : opt.ks) {
+      hl::metrics::RankingScores m;
+      if (!hl::metrics::ranking_scores(truth, it->second, k, &m)) {
+        skip(video, "every true score in the top " + std::to_string(k) + " is 0 (IDCG = 0)");
+        defined = false;
+        break;
+      }
+      values.insert(values.end(), {m.ndcg, m.ndcg_paper, m.precision, m.chance_ndcg, m.chance_precision});
+    }
+    if (!defined) continue;
+    ordered_json entry = {{"segments", truth.size()}};
+    for (size_t i = 0; i < names.size(); ++i) {
+      entry[names[i]] = values[i];
+      sums[i] += values[i];
+    }
+    videos[video] = entry;
+    ++count;
+  }
+  for (const auto& [video, scores] : preds)
+    if (!labels.count(video)) skip(video, "predicted but not in " + opt.labels);
+  if (count == 0) throw hl::Error("no video could be evaluated (" + std::to_string(skipped.size()) + " skipped)");
+
+  ordered_json mean = ordered_json::object();
+  for (size_t i = 0; i < names.size(); ++i) mean[names[i]] = sums[i] / count;
+
+  // Table: one row per video, the mean, and chance.
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> header = {"video", "segments"};
+  for (int k : opt.ks)
+    for (const char* m : {"ndcg@", "ndcg_paper@", "p@"}) header.push_back(m + std::to_string(k));
+  rows.push_back(header);
+  auto metric_row = [&](const std::string& label, const std::string& n, const ordered_json& v, bool chance) {
+    std::vector<std::string> row = {label, n};
+    for (int k : opt.ks) {
+      const std::string s = std::to_string(k);
+      row.push_back(fixed(v[(chance ? "chance_ndcg@" : "ndcg@") + s].get<double>()));
+      row.push_back(chance ? "" : fixed(v["ndcg_paper@" + s].get<double>()));
+      row.push_back(fixed(v[(chance ? "chance_p@" : "p@") + s].get<double>()));
+    }
+    rows.push_back(row);
+  };
+  for (const auto& [video, v] : videos.items()) metric_row(video, std::to_string(v["segments"].get<size_t>()), v, false);
+  metric_row("mean (" + std::to_string(count) + " videos)", "", mean, false);
+  metric_row("chance", "", mean, true);
+  print_table(rows);
+  for (const auto& s : skipped)
+    std::fprintf(stderr, "hl-eval: skipped %s: %s\n", s["video"].get<std::string>().c_str(),
+                 s["reason"].get<std::string>().c_str());
+
+  write_json(opt.json, {{"mean", mean}, {"count", count}, {"videos", videos}, {"skipped", skipped}});
+  return 0;
+}
+
+double quantile(std::vector<double> v, double q) {  // linear interpolation (numpy's default)
+  std::sort(v.begin(), v.end());
+  const double pos = q * static_cast<double>(v.size() - 1);
+  const size_t lo = static_cast<size_t>(std::floor(pos));
+  const size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
+}
+
+int agreement(const Options& opt) {
+  const hl::Annotations ann = hl::read_annotations(opt.agreement);
+  hl::SegmentScores labels;
+  if (!opt.labels.empty()) labels = hl::read_segment_scores(opt.labels);
+  ordered_json videos = ordered_json::object(), skipped = ordered_json::array();
+  std::vector<double> alphas, taus;
+  std::vector<std::vector<std::string>> rows = {{"video", "segments", "alpha", "kendall_tau_b"}};
+  for (const auto& [video, ratings] : ann.videos) {
+    const size_t n = ratings[0].size();
+    if (n < 2) {
+      skipped.push_back({{"video", video}, {"reason", "fewer than 2 segments"}});
+      continue;
+    }
+    const double alpha = hl::metrics::cronbach_alpha(ratings);
+    ordered_json entry = {{"segments", n}, {"alpha", std::isnan(alpha) ? ordered_json() : ordered_json(alpha)}};
+    if (!std::isnan(alpha)) alphas.push_back(alpha);
+    double tau = NAN;
+    if (!opt.labels.empty()) {
+      const auto it = labels.find(video);
+      if (it == labels.end() || it->second.size() != n) {
+        skipped.push_back({{"video", video}, {"reason", it == labels.end() ? "not in " + opt.labels
+                                                                            : "segment counts differ from " + opt.labels}});
+      } else {
+        std::vector<double> mean_annotation(n, 0.0);
+        for (const auto& a : ratings)
+          for (size_t s = 0; s < n; ++s) mean_annotation[s] += a[s] / static_cast<double>(ratings.size());
+        tau = hl::metrics::kendall_tau_b(mean_annotation, it->second);
+        if (!std::isnan(tau)) taus.push_back(tau);
+      }
+      entry["kendall_tau_b"] = std::isnan(tau) ? ordered_json() : ordered_json(tau);
+    }
+    videos[video] = entry;
+    rows.push_back({video, std::to_string(n), fixed(alpha), fixed(tau)});
+  }
+  if (alphas.empty()) throw hl::Error("no video has a defined Cronbach's alpha");
+  auto mean_of = [](const std::vector<double>& v) {
+    double s = 0;
+    for (double x : v) s += x;
+    return v.empty() ? NAN : s / static_cast<double>(v.size());
+  };
+  const double mean_alpha = mean_of(alphas), mean_tau = mean_of(taus);
+  rows.push_back({"mean (" + std::to_string(alphas.size()) + " videos)", "", fixed(mean_alpha), fixed(mean_tau)});
+  print_table(rows);
+  ordered_json dist = {{"min", quantile(alphas, 0)},     {"p05", quantile(alphas, 0.05)},
+                       {"p25", quantile(alphas, 0.25)},  {"median", quantile(alphas, 0.5)},
+                       {"p75", quantile(alphas, 0.75)},  {"p95", quantile(alphas, 0.95)},
+                       {"max", quantile(alphas, 1)}};
+  std::printf("alpha distribution: min %s  p05 %s  p25 %s  median %s  p75 %s  p95 %s  max %s\n",
+              fixed(dist["min"]).c_str(), fixed(dist["p05"]).c_str(), fixed(dist["p25"]).c_str(),
+              fixed(dist["median"]).c_str(), fixed(dist["p75"]).c_str(), fixed(dist["p95"]).c_str(),
+              fixed(dist["max"]).c_str());
+  ordered_json mean = {{"alpha", mean_alpha}};
+  if (!opt.labels.empty()) mean["kendall_tau_b"] = std::isnan(mean_tau) ? ordered_json() : ordered_json(mean_tau);
+  write_json(opt.json, {{"mean", mean},
+                        {"count", alphas.size()},
+                        {"distribution", {{"alpha", dist}}},
+                        {"videos", videos},
+                        {"skipped", skipped}});
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  hl::cli::Tool tool("eval", "Evaluate predicted segment scores against labels (NDCG@k, P@k), or annotator agreement.");
+  Options opt;
+  CLI::App& app = tool.app();
+  app.add_option("--labels", opt.labels, "label CSV: video,segment,score (segments numbered 0..n-1)")
+      ->check(CLI::ExistingFile)
+      ->option_text("CSV");
+  auto* pred = app.add_option("--pred", opt.pred, "prediction CSV in the same layout")
+                   ->check(CLI::ExistingFile)
+                   ->option_text("CSV");
+  app.add_option("--k", opt.ks, "cut-offs, comma-separated")->delimiter(',')->check(CLI::PositiveNumber)
+      ->option_text("K,... (default 5,10)");
+  auto* agree = app.add_option("--agreement", opt.agreement,
+                               "annotation CSV: video,segment,<one column per annotator>; prints Cronbach's alpha "
+                               "per video and, with --labels, Kendall's tau-b between the mean annotation and the labels")
+                    ->check(CLI::ExistingFile)
+                    ->option_text("CSV");
+  app.add_option("--json", opt.json, "also write the results as JSON to this file (written atomically)")
+      ->option_text("FILE");
+  pred->excludes(agree);
+  app.footer(
+      "Examples:\n"
+      "  hl-eval --labels labels.csv --pred fold0.pred.csv --k 5,10 --json metrics.json\n"
+      "  hl-eval --agreement annotations.csv --labels labels.csv\n");
+  // Checked while parsing, so that a missing option is a usage error (exit 2).
+  app.parse_complete_callback([&] {
+    if (opt.agreement.empty() && (opt.labels.empty() || opt.pred.empty()))
+      throw CLI::ValidationError("--labels and --pred are both needed (or --agreement FILE)");
+  });
+  return tool.run(argc, argv, [&] { return opt.agreement.empty() ? evaluate(opt) : agreement(opt); });
+}
