@@ -598,19 +598,37 @@ void check_names(const std::string& path, const std::vector<std::pair<std::strin
       write_fail(path, "metadata key or value is not valid UTF-8");
 }
 
-// The JSON header, tensors in the given order, padded with spaces to a multiple of 8.
-std::string make_header(const std::vector<std::pair<std::string, Tensor>>& tensors,
+using NamedTensor = std::pair<std::string, Tensor>;
+
+// File order: by element size, largest first, otherwise as given (stable). The format
+// allows no padding between tensors, so this is the only way to start every tensor at a
+// multiple of its element size (each earlier tensor's size is a multiple of a larger
+// power of two) and so keep every view zero-copy. The reference writer orders the same.
+std::vector<const NamedTensor*> file_order(const std::vector<NamedTensor>& tensors) {
+  std::vector<const NamedTensor*> order;
+  order.reserve(tensors.size());
+  for (const auto& t : tensors) order.push_back(&t);
+  std::stable_sort(order.begin(), order.end(), [](const NamedTensor* a, const NamedTensor* b) {
+    return dtype_size(a->second.dtype()) > dtype_size(b->second.dtype());
+  });
+  return order;
+}
+
+// The JSON header, tensors in file order, padded with spaces to a multiple of 8 so that
+// the data buffer starts 8-byte aligned.
+std::string make_header(const std::vector<const NamedTensor*>& order,
                         const std::map<std::string, std::string>& metadata) {
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   uint64_t offset = 0;
-  for (const auto& [name, t] : tensors) {
+  for (const NamedTensor* nt : order) {
+    const Tensor& t = nt->second;
     nlohmann::ordered_json shape = nlohmann::ordered_json::array();
     for (int64_t d : t.shape().vec()) shape.push_back(static_cast<uint64_t>(d));
     const uint64_t end = offset + t.nbytes();
-    header[name] = {{"dtype", std::string(dtype_name(t.dtype()))},
-                    {"shape", std::move(shape)},
-                    {"data_offsets", {offset, end}}};
+    header[nt->first] = {{"dtype", std::string(dtype_name(t.dtype()))},
+                         {"shape", std::move(shape)},
+                         {"data_offsets", {offset, end}}};
     offset = end;
   }
   std::string text = header.dump();
@@ -623,7 +641,8 @@ std::string make_header(const std::vector<std::pair<std::string, Tensor>>& tenso
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata) {
   check_names(path, tensors, metadata);
-  const std::string header = make_header(tensors, metadata);
+  const auto order = file_order(tensors);
+  const std::string header = make_header(order, metadata);
   if (header.size() > kMaxHeaderLength)
     write_fail(path, "header of " + std::to_string(header.size()) + " bytes exceeds the " +
                          std::to_string(kMaxHeaderLength) + "-byte limit that readers enforce");
@@ -633,8 +652,9 @@ void write_safetensors(const std::string& path, const std::vector<std::pair<std:
   TempFile file(path);
   file.write(length, 8);
   file.write(header.data(), header.size());
-  for (const auto& [name, t] : tensors) {
+  for (const NamedTensor* nt : order) {
     // One tensor at a time on the host, so a model on the GPU needs no second full copy.
+    const Tensor& t = nt->second;
     const Tensor host = t.device().is_cpu() ? t : t.to(Device::cpu());
     if (host.nbytes() != 0) file.write(host.raw(), host.nbytes());
   }

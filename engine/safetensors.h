@@ -89,9 +89,11 @@ class SafetensorsFile {
   std::unordered_map<std::string, size_t> index_;  // name -> position in tensors_
 };
 
-// Writes `tensors` (in the given order, each contiguous; CUDA tensors are copied to the
-// host one at a time) and `metadata` to `path`. The header is padded with spaces to a
-// multiple of 8 bytes so that the data starts 8-byte aligned. The file is written to
+// Writes `tensors` (CUDA tensors are copied to the host one at a time) and `metadata` to
+// `path`. The file holds the tensors ordered by element size, largest first, otherwise
+// in the given order, and its header is padded with spaces to a multiple of 8 bytes:
+// together these start every tensor at a multiple of its element size, so that get()
+// on the file is always zero-copy. The file is written to
 // "<path>.tmp.<pid>", flushed to disk and renamed over `path`, so readers never see a
 // partial file; on any failure the temporary file is removed and an existing file at
 // `path` is left as it was. Names must be non-empty, unique, valid UTF-8 and not

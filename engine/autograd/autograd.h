@@ -5,6 +5,7 @@
 #include "engine/autograd/elementwise.h"
 #include "engine/autograd/linear.h"
 #include "engine/autograd/loss.h"
+#include "engine/autograd/lstm.h"
 #include "engine/autograd/norm.h"
 #include "engine/autograd/shape_ops.h"
 #include "engine/autograd/softmax.h"

@@ -109,7 +109,10 @@ INSTANTIATE_TEST_SUITE_P(Sizes, CudaElementwise,
                          ::testing::Values(ElementwiseCase{1, false}, ElementwiseCase{3, false},
                                            ElementwiseCase{8, false}, ElementwiseCase{4099, false},
                                            ElementwiseCase{(1 << 20) + 3, false}, ElementwiseCase{4099, true},
-                                           ElementwiseCase{9, true}));
+                                           ElementwiseCase{9, true}),
+                         [](const auto& info) {
+                           return "n" + std::to_string(info.param.n) + (info.param.misalign ? "_misaligned" : "");
+                         });
 
 TEST(CudaElementwise, InPlaceAndSpecialValues) {
   HL_REQUIRE_CUDA();
@@ -176,7 +179,11 @@ INSTANTIATE_TEST_SUITE_P(Shapes, CudaReduce,
                          ::testing::Values(ReduceCase{1, 1, 1}, ReduceCase{3, 5, 1}, ReduceCase{7, 1000, 1},
                                            ReduceCase{2, 1024, 1}, ReduceCase{3, 50000, 1}, ReduceCase{2, 17, 9},
                                            ReduceCase{4, 1, 33}, ReduceCase{1, 100000, 2}, ReduceCase{3, 64, 100},
-                                           ReduceCase{70000, 3, 2}, ReduceCase{70000, 2, 1}));
+                                           ReduceCase{70000, 3, 2}, ReduceCase{70000, 2, 1}),
+                         [](const auto& info) {
+                           return std::to_string(info.param.outer) + "x" + std::to_string(info.param.n) + "x" +
+                                  std::to_string(info.param.inner);
+                         });
 
 TEST(CudaReduce, MaxPropagatesNaNAndEmptySumIsZero) {
   HL_REQUIRE_CUDA();
@@ -423,7 +430,11 @@ INSTANTIATE_TEST_SUITE_P(Streams, CudaRandom,
                          ::testing::Values(RandomCase{0, 0, 1}, RandomCase{42, 0, 4}, RandomCase{42, 1, 5},
                                            RandomCase{42, 3, 2}, RandomCase{7, 5, 1000},
                                            RandomCase{0xdeadbeefcafef00dULL, 1000003, 100003},
-                                           RandomCase{1, (uint64_t{1} << 33) + 2, 4097}));
+                                           RandomCase{1, (uint64_t{1} << 33) + 2, 4097}),
+                         [](const auto& info) {
+                           return "seed" + std::to_string(info.param.seed) + "_offset" +
+                                  std::to_string(info.param.offset) + "_n" + std::to_string(info.param.n);
+                         });
 
 }  // namespace
 }  // namespace hl

@@ -51,8 +51,9 @@ TEST(SafetensorsRoundTrip, EveryDtypeAndShapeBitExact) {
     const auto& info = file.info(name);
     EXPECT_EQ(info.dtype->name, dtype_name(t.dtype()));
     EXPECT_EQ(info.shape, t.shape().vec());
-    EXPECT_EQ(info.file_offset % 8, 0u) << "data must be aligned for zero-copy views";
+    EXPECT_EQ(info.file_offset % dtype_size(t.dtype()), 0u) << "data must be aligned for zero-copy views";
     const Tensor back = file.get(name);
+    EXPECT_TRUE(back.storage()->read_only()) << "a view of the mapping, not a copy";
     EXPECT_EQ(back.dtype(), t.dtype());
     EXPECT_EQ(back.shape(), t.shape());
     EXPECT_EQ(bytes_of(back), bytes_of(t));
@@ -90,13 +91,16 @@ TEST(SafetensorsRoundTrip, ViewsAreZeroCopyAndOutliveTheFile) {
   EXPECT_EQ(std::as_const(b).data<float>()[0], 3.0f);
 }
 
-TEST(SafetensorsRoundTrip, TensorsComeInFileOrder) {
+TEST(SafetensorsRoundTrip, WriterOrdersByElementSizeThenAsGiven) {
   test::TempDir dir;
   const std::string path = dir.file("order.safetensors");
   write_safetensors(path, {{"z", Tensor::zeros(Shape{1}, DType::U8)},
+                           {"h", Tensor::zeros(Shape{3}, DType::F16)},
                            {"a", Tensor::zeros(Shape{2}, DType::U8)},
-                           {"m", Tensor::zeros(Shape{0}, DType::U8)}});
-  EXPECT_EQ(SafetensorsFile::open(path).names(), (std::vector<std::string>{"z", "a", "m"}));
+                           {"l", Tensor::zeros(Shape{1}, DType::I64)},
+                           {"m", Tensor::zeros(Shape{0}, DType::U8)},
+                           {"f", Tensor::zeros(Shape{1}, DType::F32)}});
+  EXPECT_EQ(SafetensorsFile::open(path).names(), (std::vector<std::string>{"l", "f", "h", "z", "a", "m"}));
 }
 
 TEST(SafetensorsRoundTrip, NoTensorsAndNoMetadata) {
