@@ -20,6 +20,8 @@
 #   HL_GPU_CHECK_BUDGET_S   total time budget in seconds (default 480)
 #   HL_GPU_CHECK_TARGETS    build only these targets (space-separated; default: all)
 #   HL_COMMIT               commit to name in the report when .git is not there
+#   HL_GPU_CHECK_CARRIED=1  use the carried dependencies even where the system has its own
+#                           (to test the carried path on the development machine)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -33,6 +35,12 @@ budget=${HL_GPU_CHECK_BUDGET_S:-480}
 started=$(date +%s)
 failures=()
 step_rows=()
+
+any_file() {
+  local f
+  for f; do [[ -f $f ]] && return 0; done
+  return 1
+}
 
 remaining() { echo $((budget - ($(date +%s) - started))); }
 
@@ -109,8 +117,9 @@ else
 fi
 
 # OpenBLAS: the system's, else the carried shared library.
+carried_only=${HL_GPU_CHECK_CARRIED:-0}
 have_system_blas=no
-for d in /usr/include /usr/include/$multiarch /usr/include/openblas /usr/include/$multiarch/openblas-pthread; do
+[[ $carried_only == 1 ]] || for d in /usr/include /usr/include/$multiarch /usr/include/openblas /usr/include/$multiarch/openblas-pthread; do
   if [[ -f $d/cblas.h ]] && { ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so'; }; then have_system_blas=yes; fi
 done
 if [[ $have_system_blas == no && -d third_party/openblas ]]; then
@@ -129,11 +138,11 @@ else
 fi
 
 # Header-only libraries: the system's, else the carried copies.
-if ! ls /usr/include/nlohmann/json.hpp >/dev/null 2>&1 && [[ -d third_party/nlohmann_json ]]; then
+if { [[ $carried_only == 1 ]] || ! ls /usr/include/nlohmann/json.hpp >/dev/null 2>&1; } && [[ -d third_party/nlohmann_json ]]; then
   cmake_args+=(-Dnlohmann_json_DIR="$root/third_party/nlohmann_json/share/cmake/nlohmann_json")
   deps+=("nlohmann_json: carried")
 fi
-if ! ls /usr/include/CLI/CLI.hpp >/dev/null 2>&1 && [[ -d third_party/cli11 ]]; then
+if { [[ $carried_only == 1 ]] || ! ls /usr/include/CLI/CLI.hpp >/dev/null 2>&1; } && [[ -d third_party/cli11 ]]; then
   cmake_args+=(-DHL_CLI11_INCLUDE_DIR="$root/third_party/cli11/include")
   deps+=("CLI11: carried")
 fi
@@ -144,7 +153,8 @@ bench_prefix=""
 if [[ -f third_party/benchmark/CMakeLists.txt ]]; then
   bench_prefix=$build/deps/benchmark-install
   deps+=("Google Benchmark: carried sources")
-elif ls /usr/lib/$multiarch/cmake/benchmark/benchmarkConfig.cmake /usr/lib/cmake/benchmark/benchmarkConfig.cmake /usr/local/lib/cmake/benchmark/benchmarkConfig.cmake >/dev/null 2>&1; then
+elif [[ $carried_only != 1 ]] && any_file /usr/lib/$multiarch/cmake/benchmark/benchmarkConfig.cmake \
+    /usr/lib/cmake/benchmark/benchmarkConfig.cmake /usr/local/lib/cmake/benchmark/benchmarkConfig.cmake; then
   deps+=("Google Benchmark: system")
 elif [[ -d third_party/benchmark-prebuilt ]]; then
   cmake_args+=(-Dbenchmark_DIR="$root/third_party/benchmark-prebuilt/lib/$multiarch/cmake/benchmark")

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <iterator>
 #include <limits>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -61,6 +62,7 @@ struct ElementwiseCase {
   int64_t n;
   bool misalign;
 };
+void PrintTo(const ElementwiseCase& c, std::ostream* os) { *os << "n=" << c.n << (c.misalign ? " misaligned" : ""); }
 
 class CudaElementwise : public ::testing::TestWithParam<ElementwiseCase> {};
 
@@ -144,6 +146,7 @@ TEST(CudaElementwise, InPlaceAndSpecialValues) {
 struct ReduceCase {
   int64_t outer, n, inner;
 };
+void PrintTo(const ReduceCase& c, std::ostream* os) { *os << "[" << c.outer << ", " << c.n << ", " << c.inner << "]"; }
 
 class CudaReduce : public ::testing::TestWithParam<ReduceCase> {};
 
@@ -395,6 +398,7 @@ struct RandomCase {
   uint64_t seed, offset;
   int64_t n;
 };
+void PrintTo(const RandomCase& c, std::ostream* os) { *os << "seed=" << c.seed << " offset=" << c.offset << " n=" << c.n; }
 
 class CudaRandom : public ::testing::TestWithParam<RandomCase> {};
 

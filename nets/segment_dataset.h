@@ -1,0 +1,79 @@
+// The segments the highlight model trains and predicts on (DESIGN section 4): for every
+// labelled 5-s segment of every video, each used feature as 150 rows at 30 fps (the
+// latest native frame at or before each 1/30-s tick) and MFCC as 600 rows at 120 Hz (the
+// latest MFCC row at or before each 1/120-s sub-tick: 4 rows per tick).
+//
+// Feature files are <dir>/<video>.safetensors, memory-mapped; only the tensors of the
+// used features are read, and only the pages a batch touches.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/segment_scores.h"
+#include "engine/tensor.h"
+#include "nets/features.h"
+#include "nets/segments.h"
+
+namespace hl {
+
+class SafetensorsFile;
+
+struct SegmentRef {
+  int32_t video = 0;     // index into SegmentDataset::videos()
+  int64_t segment = 0;   // 5-s segment index within the video
+  float label = 0.0f;
+};
+
+struct SegmentBatch {
+  // Per used feature: f32 [B, 150, frame_shape...] (faces: [B, 150, 1]; mfcc: [B, 600, 13]).
+  std::map<Feature, Tensor> inputs;
+  Tensor labels;  // f32 [B]
+};
+
+class SegmentDataset {
+ public:
+  // Opens the feature file of every video in `labels` and checks, for each feature in
+  // `use`: the tensor exists, its shape is [T, frame_shape...] ([4T, 13] for mfcc), and
+  // the labelled segments lie within the T frames at the file's frame rate (metadata
+  // "fps", e.g. "30000/1001"). Throws hl::Error naming the video, the file or the
+  // labels file and what is wrong.
+  static SegmentDataset open(const std::string& features_dir, const SegmentScores& labels,
+                             const std::vector<Feature>& use, const std::string& labels_name = "labels");
+
+  size_t size() const { return segments_.size(); }
+  const SegmentRef& segment(size_t i) const { return segments_.at(i); }
+  const std::vector<std::string>& videos() const { return videos_; }
+  const std::vector<Feature>& features() const { return use_; }
+
+  // The segments `indices` as one batch, assembled in host memory (pinned when a CUDA
+  // device is the destination) and placed on `device`.
+  SegmentBatch batch(std::span<const size_t> indices, Device device = Device::cpu()) const;
+
+ private:
+  struct VideoFeatures {
+    std::shared_ptr<SafetensorsFile> file;
+    FrameRate fps;
+    int64_t frames = 0;
+    std::map<Feature, Tensor> tensors;  // f32 views (or converted copies) [T or 4T, ...]
+  };
+  std::string dir_;
+  std::vector<Feature> use_;
+  std::vector<std::string> videos_;
+  std::vector<VideoFeatures> data_;
+  std::vector<SegmentRef> segments_;
+};
+
+// The native row shown at `tick` of a clock with `ticks_per_second`, for rows at `rate`
+// (rows per second, rational): the largest j with j / rate <= tick / ticks_per_second,
+// clamped to [0, count − 1].
+int64_t held_row_at_tick(int64_t tick, int64_t ticks_per_second, FrameRate rate, int64_t count);
+
+// "30000/1001", "25" or "29.97" (decimal: converted to an exact rational); throws on
+// anything else or a non-positive rate.
+FrameRate parse_frame_rate(const std::string& text);
+
+}  // namespace hl
