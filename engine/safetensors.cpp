@@ -67,6 +67,9 @@ std::string shown(std::string_view name) {
   return out + "'";
 }
 
+// "1 byte", "3 bytes".
+std::string byte_count(uint64_t n) { return std::to_string(n) + (n == 1 ? " byte" : " bytes"); }
+
 std::string shape_str(const std::vector<int64_t>& shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
@@ -406,7 +409,7 @@ SafetensorsFile SafetensorsFile::from_bytes(std::vector<uint8_t> bytes, const st
 void SafetensorsFile::parse() {
   auto fail = [&](const std::string& problem) { throw FormatError(path_, problem); };
   const uint64_t size = file_size();
-  if (size < 8) fail("file is " + std::to_string(size) + " bytes: too short for the 8-byte header length");
+  if (size < 8) fail("file is " + byte_count(size) + ": too short for the 8-byte header length");
   const uint64_t n = read_u64_le(file_data());
   if (n > kMaxHeaderLength)
     fail("header length " + std::to_string(n) + " exceeds the " + std::to_string(kMaxHeaderLength) + "-byte limit");
@@ -445,7 +448,7 @@ void SafetensorsFile::parse() {
       fail("data does not start at offset 0: the first tensor " + shown(t.name) + " begins at byte " +
            std::to_string(t.begin));
     if (t.begin > covered)
-      fail("gap of " + std::to_string(t.begin - covered) + " bytes between tensors " + shown(prev->name) + " and " +
+      fail("gap of " + byte_count(t.begin - covered) + " between tensors " + shown(prev->name) + " and " +
            shown(t.name));
     covered = t.end;
     prev = &t;
@@ -454,7 +457,9 @@ void SafetensorsFile::parse() {
   if (covered > data_size)
     fail("tensor " + shown(prev->name) + " ends at byte " + std::to_string(covered) +
          " of the data, but the file holds only " + std::to_string(data_size) + " data bytes (truncated?)");
-  if (covered < data_size) fail(std::to_string(data_size - covered) + " bytes after the last tensor");
+  if (covered < data_size)
+    fail(tensors.empty() ? byte_count(data_size) + " of data but no tensors"
+                         : byte_count(data_size - covered) + " after the last tensor");
 
   for (size_t i = 0; i < tensors.size(); ++i) {
     tensors[i].file_offset = header_end + tensors[i].begin;

@@ -93,9 +93,9 @@ class SafetensorsFile {
 // `path`. The file holds the tensors ordered by element size, largest first, otherwise
 // in the given order, and its header is padded with spaces to a multiple of 8 bytes:
 // together these start every tensor at a multiple of its element size, so that get()
-// on the file is always zero-copy. The file is written to
-// "<path>.tmp.<pid>", flushed to disk and renamed over `path`, so readers never see a
-// partial file; on any failure the temporary file is removed and an existing file at
+// on the file is always zero-copy. The file is written to a new "<path>.tmp.<pid>.<n>",
+// flushed to disk and renamed over `path` (then the directory is flushed), so readers
+// never see a partial file; on any failure the temporary file is removed and an existing file at
 // `path` is left as it was. Names must be non-empty, unique, valid UTF-8 and not
 // "__metadata__". Throws hl::Error naming the file.
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,

@@ -267,7 +267,13 @@ bool looks_like_safetensors(const std::string& path, const uint8_t* head, size_t
   return has_suffix(path, ".safetensors") || (n >= 9 && head[8] == '{');
 }
 
-void inspect_file(const std::string& path, bool json) {
+struct Inspected {
+  hl::SafetensorsFile file;
+  std::vector<Stats> stats;  // per tensor, in file order
+};
+
+// Reads and checks one file completely before anything of it is printed.
+Inspected inspect_file(const std::string& path) {
   uint8_t head[16] = {};
   size_t n = 0;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -283,14 +289,10 @@ void inspect_file(const std::string& path, bool json) {
                                        : std::string("unknown file format")) +
                                     "; supported formats: " + kSupported);
   }
-  const auto file = hl::SafetensorsFile::open(path);
-  std::vector<Stats> stats;
-  stats.reserve(file.tensors().size());
-  for (const auto& t : file.tensors()) stats.push_back(compute_stats(t.dtype->name, file.bytes(t.name)));
-  if (json)
-    print_json(file, stats);
-  else
-    print_text(file, stats);
+  Inspected out{hl::SafetensorsFile::open(path), {}};
+  out.stats.reserve(out.file.tensors().size());
+  for (const auto& t : out.file.tensors()) out.stats.push_back(compute_stats(t.dtype->name, out.file.bytes(t.name)));
+  return out;
 }
 
 }  // namespace
@@ -312,11 +314,17 @@ int main(int argc, char** argv) {
   tool.app().footer("Exit status: 0 when every file was read, 1 when any was not (each such file is named on "
                     "stderr with its problem), 2 for a wrong command line.");
   return tool.run(argc, argv, [&] {
-    bool ok = true;
-    for (size_t i = 0; i < files.size(); ++i) {
-      if (i > 0 && !json) std::printf("\n");
+    bool ok = true, printed = false;
+    for (const auto& path : files) {
       try {
-        inspect_file(files[i], json);
+        const Inspected in = inspect_file(path);
+        if (json) {
+          print_json(in.file, in.stats);
+        } else {
+          if (printed) std::printf("\n");  // a blank line between files
+          print_text(in.file, in.stats);
+        }
+        printed = true;
       } catch (const hl::Error& e) {
         tool.print_error(e.what());
         ok = false;

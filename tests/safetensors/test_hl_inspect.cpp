@@ -243,7 +243,7 @@ TEST(HlInspect, GoodFilesAreShownEvenWhenAnotherIsBad) {
   const Result r = run_inspect(dir, {bad, good});
   EXPECT_EQ(r.code, 1);
   EXPECT_TRUE(contains(r.out, "weights")) << r.out;
-  EXPECT_TRUE(contains(r.err, bad + ": file is 1 bytes")) << r.err;
+  EXPECT_TRUE(contains(r.err, bad + ": file is 1 byte: too short")) << r.err;
 }
 
 TEST(HlInspect, UsageHelpAndVersion) {

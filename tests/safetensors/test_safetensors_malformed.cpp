@@ -106,7 +106,7 @@ std::vector<Malformed> cases() {
       {"not_from_zero", st_file(one(R"({"dtype":"U8","shape":[2],"data_offsets":[2,4]})"), zeros(4)),
        "data does not start at offset 0: the first tensor 'a' begins at byte 2"},
       {"bytes_after_last", st_file(one(kU8x4), zeros(7)), "3 bytes after the last tensor"},
-      {"bytes_without_tensors", st_file("{}", zeros(1)), "1 bytes after the last tensor"},
+      {"bytes_without_tensors", st_file("{}", zeros(1)), "1 byte of data but no tensors"},
       {"data_truncated", st_file(one(kU8x4), zeros(3)),
        "tensor 'a' ends at byte 4 of the data, but the file holds only 3 data bytes (truncated?)"},
       {"duplicate_name", st_file(R"({"a":)" + kU8x4 + R"(,"a":)" + kU8x4 + "}", zeros(8)),

@@ -1,0 +1,45 @@
+#include "engine/autograd/conv2d.h"
+
+#include <vector>
+
+#include "kernels/cpu/conv2d.h"
+
+namespace hl::ag {
+
+Variable conv2d(const Variable& x, const Variable& w, const Variable& b, const Conv2dOptions& o) {
+  require_cpu_f32(x.value(), "conv2d");
+  require_cpu_f32(w.value(), "conv2d");
+  if (x.ndim() != 4 || w.ndim() != 4 || w.size(2) != x.size(3))
+    throw Error("conv2d: input " + x.value().str() + " ([batch, height, width, c_in]) does not match weight " +
+                w.value().str() + " ([kh, kw, c_in, c_out])");
+  cpu::Conv2dShape s;
+  s.batch = x.size(0), s.height = x.size(1), s.width = x.size(2), s.c_in = x.size(3);
+  s.kh = w.size(0), s.kw = w.size(1), s.c_out = w.size(3);
+  s.stride_h = o.stride_h, s.stride_w = o.stride_w;
+  s.pad_top = o.pad_top, s.pad_bottom = o.pad_bottom, s.pad_left = o.pad_left, s.pad_right = o.pad_right;
+  s.validate("conv2d");
+  const bool has_bias = b.defined();
+  if (has_bias) {
+    require_cpu_f32(b.value(), "conv2d");
+    if (b.ndim() != 1 || b.size(0) != s.c_out)
+      throw Error("conv2d: bias " + b.value().str() + " for weight " + w.value().str());
+  }
+  Tensor y = Tensor::empty(Shape{s.batch, s.out_height(), s.out_width(), s.c_out}, DType::F32);
+  const Tensor xv = x.value(), wv = w.value();
+  cpu::conv2d_forward(s, xv.data<float>(), wv.data<float>(), has_bias ? b.value().data<float>() : nullptr,
+                      y.data<float>());
+  std::vector<Variable> inputs{x, w};
+  if (has_bias) inputs.push_back(b);
+  return record("conv2d", y, inputs, [xv, wv, s, has_bias](const Tensor& dy, const std::vector<bool>& needs) {
+    std::vector<Tensor> g(has_bias ? 3 : 2);
+    if (needs[0]) g[0] = Tensor::empty(xv.shape(), DType::F32);
+    if (needs[1]) g[1] = Tensor::empty(wv.shape(), DType::F32);
+    if (has_bias && needs[2]) g[2] = Tensor::empty(Shape{s.c_out}, DType::F32);
+    auto ptr = [](Tensor& t) { return t.defined() ? t.data<float>() : nullptr; };
+    cpu::conv2d_backward(s, xv.data<float>(), wv.data<float>(), dy.data<float>(), ptr(g[0]), ptr(g[1]),
+                         has_bias ? ptr(g[2]) : nullptr);
+    return g;
+  });
+}
+
+}  // namespace hl::ag
