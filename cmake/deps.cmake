@@ -18,6 +18,19 @@ if(NOT TARGET kissfft::kissfft-float)
   message(FATAL_ERROR "kissfft not found (Debian: libkissfft-dev; run tools/setup.sh, or point CMAKE_PREFIX_PATH at a copy)")
 endif()
 
+# FFmpeg's libraries for media decoding (engine/media), through pkg-config.
+if(HL_FFMPEG)
+  find_package(PkgConfig QUIET)
+  if(PKG_CONFIG_FOUND)
+    pkg_check_modules(HLFFMPEG QUIET IMPORTED_TARGET libavformat libavcodec libswscale libswresample libavutil)
+  endif()
+  if(NOT TARGET PkgConfig::HLFFMPEG)
+    message(FATAL_ERROR "FFmpeg's libraries not found (Debian: pkg-config libavformat-dev libavcodec-dev "
+      "libswscale-dev libswresample-dev libavutil-dev; run tools/setup.sh), or configure with -DHL_FFMPEG=OFF "
+      "to build without media decoding")
+  endif()
+endif()
+
 if(HL_BUILD_TOOLS)
   find_package(CLI11 CONFIG QUIET)
   if(NOT CLI11_FOUND)

@@ -12,6 +12,7 @@ DEBIAN_PACKAGES=(
   libgtest-dev googletest libbenchmark-dev
   python3 python3-venv python3-numpy python3-torch python3-torchaudio python3-sklearn python3-scipy
   clang espeak-ng
+  ffmpeg libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev
 )
 PYPI_REQUIREMENTS=tests/golden/requirements.txt
 

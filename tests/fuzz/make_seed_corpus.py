@@ -1,4 +1,14 @@
-import struct, os, numpy as np, torch
+#!/usr/bin/env python3
+"""Regenerates the fuzz seed corpus tests/fuzz/corpus/safetensors/ (run from the repository
+root with the project's .venv python): small valid files written by the reference
+safetensors package (numpy and torch, for bf16) or by hand, and small invalid ones, one per
+rule. valid_* must be accepted and bad_* rejected (test_fuzz_corpus_replay checks that).
+"""
+import os
+import struct
+
+import numpy as np
+import torch
 from safetensors.numpy import save as np_save
 from safetensors.torch import save as t_save
 d = "tests/fuzz/corpus/safetensors"
@@ -16,7 +26,6 @@ raw("valid_f4_f8.safetensors", '{"a":{"dtype":"F4","shape":[4],"data_offsets":[0
 raw("valid_unaligned.safetensors", '{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', b"\0\0\x80\x3f")
 raw("valid_6dims.safetensors", '{"x":{"dtype":"U8","shape":[1,1,1,1,1,2],"data_offsets":[0,2]}}', b"\1\2")
 put("bad_truncated_length.safetensors", b"\x10\0\0")
-raw("bad_header_past_end.safetensors", b"")  # placeholder, rewritten below
 put("bad_header_past_end.safetensors", struct.pack("<Q", 64) + b'{"a":1}')
 put("bad_header_over_cap.safetensors", struct.pack("<Q", 100_000_001) + b"{}")
 raw("bad_utf8.safetensors", b'{"\xff":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}}')

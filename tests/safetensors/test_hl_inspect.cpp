@@ -142,7 +142,7 @@ TEST(HlInspect, JsonIsMachineReadable) {
   const auto& w = by_name.at("weights");
   const Expected ew = finite_stats({kWeights.begin(), kWeights.end()});
   EXPECT_EQ(w["dtype"], "F32");
-  EXPECT_EQ(w["shape"], nlohmann::json({2, 3}));
+  EXPECT_EQ(w["shape"], nlohmann::json::array({2, 3}));
   EXPECT_DOUBLE_EQ(w["min"].get<double>(), ew.min);
   EXPECT_DOUBLE_EQ(w["max"].get<double>(), ew.max);
   EXPECT_DOUBLE_EQ(w["mean"].get<double>(), ew.mean);
@@ -167,7 +167,7 @@ TEST(HlInspect, JsonIsMachineReadable) {
   EXPECT_DOUBLE_EQ(flags["mean"].get<double>(), 15.0);
 
   const auto& none = by_name.at("none");
-  EXPECT_EQ(none["shape"], nlohmann::json({0}));
+  EXPECT_EQ(none["shape"], nlohmann::json::array({0}));
   EXPECT_TRUE(none["min"].is_null());
   EXPECT_TRUE(none["mean"].is_null());
   EXPECT_EQ(none["nan_count"], 0);

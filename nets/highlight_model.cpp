@@ -1,0 +1,261 @@
+#include "nets/highlight_model.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "engine/autograd/conv2d.h"
+#include "engine/autograd/conv_pool.h"
+#include "engine/autograd/elementwise.h"
+#include "engine/autograd/linear.h"
+#include "engine/autograd/shape_ops.h"
+#include "engine/error.h"
+#include "engine/optim/init.h"
+#include "engine/safetensors.h"
+
+namespace hl {
+
+namespace {
+
+constexpr int64_t kEncoderUnits = 64;  // dense encoders and the CAM convolution's filters
+constexpr int64_t kMfccConv1 = 64, kMfccConv2 = 128, kMfccKernel = 3;
+
+// Where a parameter's initial values start in the seed's Philox stream: a 64-bit FNV-1a
+// hash of its name, rounded down to a multiple of 2^32 words. Every parameter draws far
+// fewer than 2^32 words, so ranges cannot overlap unless two of the ~20 names share the
+// hash's top 32 bits; and the value depends on the name alone, not on which other
+// features the model has.
+uint64_t init_offset(const std::string& name) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : name) h = (h ^ c) * 1099511628211ull;
+  return h & ~0xFFFFFFFFull;
+}
+
+std::string dims_text(const std::vector<int64_t>& dims) {
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
+std::string feature_name(Feature f) { return feature_spec(f).name; }
+
+// The shape a feature's input must have for B segments of T frames.
+Shape expected_input_shape(Feature f, int64_t batch, int64_t frames) {
+  const FeatureSpec& spec = feature_spec(f);
+  std::vector<int64_t> dims{batch, frames * spec.rows_per_frame};
+  if (spec.frame_shape.empty()) dims.push_back(1);  // faces: one value per frame, [B, T, 1]
+  dims.insert(dims.end(), spec.frame_shape.begin(), spec.frame_shape.end());
+  return Shape(dims);
+}
+
+// Inverted dropout at the next `x.numel()` words of the stream, which advances whether
+// or not the mask is used so that every site keeps its place in the stream.
+ag::Variable dropout_site(const ag::Variable& x, float p, bool training, ag::DropoutRng& stream) {
+  const ag::DropoutRng site = stream;
+  stream.offset += static_cast<uint64_t>(x.value().numel());
+  if (!training || p == 0.0f) return x;
+  return ag::dropout(x, p, true, site);
+}
+
+}  // namespace
+
+HighlightModel::HighlightModel(HighlightModelConfig config, uint64_t seed) : config_(std::move(config)) {
+  config_.validate_and_normalise();
+  build(true, seed);
+}
+
+HighlightModel::HighlightModel(HighlightModelConfig config, Uninitialised) : config_(std::move(config)) {
+  config_.validate_and_normalise();
+  build(false, 0);
+}
+
+ag::Variable HighlightModel::add_parameter(const std::string& name, Tensor value) {
+  ag::Variable v(std::move(value), true);
+  params_.push_back({name, v});
+  return v;
+}
+
+HighlightModel::Layer HighlightModel::add_layer(const std::string& name, const Shape& kernel_shape, bool initialise,
+                                                uint64_t seed) {
+  const std::string kernel = name + ".kernel";
+  const Shape bias_shape{kernel_shape[kernel_shape.ndim() - 1]};
+  Layer layer;
+  layer.kernel = add_parameter(kernel, initialise ? optim::glorot_uniform(kernel_shape, seed, init_offset(kernel))
+                                                  : Tensor::zeros(kernel_shape, DType::F32));
+  layer.bias = add_parameter(name + ".bias", Tensor::zeros(bias_shape, DType::F32));
+  return layer;
+}
+
+void HighlightModel::build(bool initialise, uint64_t seed) {
+  for (Feature f : config_.features) {
+    const std::string n = feature_name(f);
+    std::vector<Layer>& layers = encoders_[f];
+    switch (f) {
+      case Feature::GoogLeNet:
+      case Feature::Places365:
+      case Feature::Affect:
+        layers.push_back(add_layer(n + ".dense", Shape{feature_spec(f).frame_shape[0], kEncoderUnits}, initialise, seed));
+        break;
+      case Feature::Cam: {
+        const int64_t side_h = feature_spec(f).frame_shape[0], side_w = feature_spec(f).frame_shape[1];
+        layers.push_back(add_layer(n + ".conv", Shape{side_h, side_w, 1, kEncoderUnits}, initialise, seed));
+        layers.push_back(add_layer(n + ".dense", Shape{kEncoderUnits, kEncoderUnits}, initialise, seed));
+        break;
+      }
+      case Feature::Faces:
+        break;
+      case Feature::Mfcc:
+        layers.push_back(add_layer(n + ".conv1", Shape{kMfccKernel, feature_spec(f).frame_shape[0], kMfccConv1},
+                                   initialise, seed));
+        layers.push_back(add_layer(n + ".conv2", Shape{kMfccKernel, kMfccConv1, kMfccConv2}, initialise, seed));
+        break;
+    }
+  }
+  const int64_t d = concat_width(config_.features), h = config_.hidden;
+  for (auto [prefix, params] : {std::pair{"bilstm.forward", &lstm_forward_}, std::pair{"bilstm.backward", &lstm_backward_}}) {
+    const std::string p = prefix;
+    params->kernel = add_parameter(p + ".kernel", initialise ? optim::glorot_uniform(Shape{d, 4 * h}, seed, init_offset(p + ".kernel"))
+                                                             : Tensor::zeros(Shape{d, 4 * h}, DType::F32));
+    params->recurrent = add_parameter(p + ".recurrent_kernel",
+                                      initialise ? optim::orthogonal(h, 4 * h, seed, init_offset(p + ".recurrent_kernel"))
+                                                 : Tensor::zeros(Shape{h, 4 * h}, DType::F32));
+    params->bias = add_parameter(p + ".bias", optim::lstm_bias(h, initialise && config_.unit_forget_bias));
+  }
+  head_hidden_ = add_layer("head.dense1", Shape{2 * h, h}, initialise, seed);
+  head_output_ = add_layer("head.dense2", Shape{h, 1}, initialise, seed);
+}
+
+std::vector<ag::Variable> HighlightModel::parameters() const {
+  std::vector<ag::Variable> out;
+  for (const NamedParameter& p : params_) out.push_back(p.value);
+  return out;
+}
+
+int64_t HighlightModel::parameter_count() const {
+  int64_t n = 0;
+  for (const NamedParameter& p : params_) n += p.value.value().numel();
+  return n;
+}
+
+const ag::Variable& HighlightModel::parameter(const std::string& name) const {
+  for (const NamedParameter& p : params_)
+    if (p.name == name) return p.value;
+  throw Error("highlight model (" + feature_list_string(config_.features) + ") has no parameter '" + name + "'");
+}
+
+ag::Variable HighlightModel::encode(Feature f, const Tensor& input, bool training, ag::DropoutRng& stream) const {
+  const ag::Variable x(input);
+  const std::vector<Layer>& layers = encoders_.at(f);
+  const int64_t batch = input.size(0);
+  switch (f) {
+    case Feature::GoogLeNet:
+    case Feature::Places365:
+    case Feature::Affect: {  // [B, T, D] -> [B, T, 64]
+      const ag::Variable y = ag::relu(ag::linear(x, layers[0].kernel, layers[0].bias));
+      return dropout_site(y, config_.encoder_dropout, training, stream);
+    }
+    case Feature::Cam: {  // [B, T, 14, 14] -> [B * T, 14, 14, 1] -> conv [B * T, 1, 1, 64] -> [B, T, 64]
+      const int64_t frames = input.size(1);
+      const ag::Variable maps = ag::reshape(x, {batch * frames, input.size(2), input.size(3), 1});
+      const ag::Variable conv = ag::conv2d(maps, layers[0].kernel, layers[0].bias);
+      const ag::Variable per_frame = ag::reshape(conv, {batch, frames, kEncoderUnits});
+      const ag::Variable y = ag::relu(ag::linear(per_frame, layers[1].kernel, layers[1].bias));
+      return dropout_site(y, config_.encoder_dropout, training, stream);
+    }
+    case Feature::Faces:  // [B, T, 1]
+      return x;
+    case Feature::Mfcc: {  // [B, 4T, 13] -> [B, 2T, 64] -> [B, T, 128]
+      const ag::Variable y1 = ag::maxpool1d_2(ag::relu(ag::conv1d_same(x, layers[0].kernel, layers[0].bias)));
+      return ag::maxpool1d_2(ag::relu(ag::conv1d_same(y1, layers[1].kernel, layers[1].bias)));
+    }
+  }
+  throw Error("highlight model: unknown feature");
+}
+
+uint64_t HighlightModel::dropout_words(int64_t batch, int64_t frames) const {
+  uint64_t words = 0;
+  for (Feature f : config_.features)
+    if (f != Feature::Faces && f != Feature::Mfcc) words += static_cast<uint64_t>(batch * frames * kEncoderUnits);
+  const int64_t d = concat_width(config_.features), h = config_.hidden;
+  words += static_cast<uint64_t>(2 * batch * (d + h));  // BiLSTM: input and recurrent masks per direction
+  words += static_cast<uint64_t>(batch * h);            // head
+  return words;
+}
+
+ag::Variable HighlightModel::forward(const std::map<Feature, Tensor>& inputs, bool training,
+                                     ag::DropoutRng rng) const {
+  // B and T from the first feature (in the paper's order); every input must agree.
+  auto input_of = [&](Feature f) -> const Tensor& {
+    const auto it = inputs.find(f);
+    if (it == inputs.end())
+      throw Error("highlight model: the batch has no '" + feature_name(f) + "' input (the model uses " +
+                  feature_list_string(config_.features) + ")");
+    return it->second;
+  };
+  const Feature first = config_.features[0];
+  const Tensor& lead = input_of(first);
+  const int64_t batch = lead.ndim() >= 2 ? lead.size(0) : 0;
+  const int64_t frames = lead.ndim() >= 2 ? lead.size(1) / feature_spec(first).rows_per_frame : 0;
+  for (Feature f : config_.features) {
+    const Tensor& t = input_of(f);
+    const Shape want = expected_input_shape(f, batch, frames);
+    if (batch < 1 || frames < 1 || !(t.shape() == want) || t.dtype() != DType::F32)
+      throw Error("highlight model: input '" + feature_name(f) + "' is " + t.str() + "; expected f32" + want.str() +
+                  " (" + std::to_string(batch) + " segments of " + std::to_string(frames) + " frames, from '" +
+                  feature_name(first) + "', at least one of each)");
+  }
+  ag::DropoutRng stream = rng;
+  std::vector<ag::Variable> encodings;
+  for (Feature f : config_.features) encodings.push_back(encode(f, inputs.at(f), training, stream));
+  const ag::Variable x = encodings.size() == 1 ? encodings[0] : ag::concat(encodings, 2);  // [B, T, d]
+
+  ag::BiLstmOptions o;
+  o.input_dropout = config_.lstm_input_dropout;
+  o.recurrent_dropout = config_.lstm_recurrent_dropout;
+  o.training = training;
+  o.rng = stream;
+  const ag::Variable states = ag::bilstm(x, lstm_forward_, lstm_backward_, o);  // [B, 2h]
+  stream.offset += static_cast<uint64_t>(2 * batch * (x.size(2) + config_.hidden));
+
+  const ag::Variable hidden = ag::relu(ag::linear(states, head_hidden_.kernel, head_hidden_.bias));  // [B, h]
+  const ag::Variable dropped = dropout_site(hidden, config_.head_dropout, training, stream);
+  const ag::Variable score = ag::linear(dropped, head_output_.kernel, head_output_.bias);  // [B, 1]
+  if (stream.offset - rng.offset != dropout_words(batch, frames))
+    throw Error("highlight model: internal error: dropout_words() disagrees with forward()");
+  return ag::reshape(score, {batch});
+}
+
+void HighlightModel::save(const std::string& path, const std::map<std::string, std::string>& extra_metadata) const {
+  std::map<std::string, std::string> metadata = config_.to_metadata();
+  for (const auto& [key, value] : extra_metadata)
+    if (!metadata.emplace(key, value).second)
+      throw Error("saving " + path + ": extra metadata key '" + key + "' is part of the model configuration");
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (const NamedParameter& p : params_) tensors.emplace_back(p.name, p.value.value());
+  write_safetensors(path, tensors, metadata);
+}
+
+HighlightModel HighlightModel::load(const std::string& path, std::map<std::string, std::string>* metadata) {
+  const SafetensorsFile file = SafetensorsFile::open(path);
+  HighlightModel model(HighlightModelConfig::from_metadata(file.metadata(), path), Uninitialised{});
+  for (NamedParameter& p : model.params_) {
+    if (!file.contains(p.name))
+      throw Error(path + ": the model has no tensor '" + p.name + "' (a model of " +
+                  feature_list_string(model.config_.features) + " with hidden size " +
+                  std::to_string(model.config_.hidden) + " needs it)");
+    const SafetensorsTensorInfo& info = file.info(p.name);
+    if (info.dtype->name != "F32" || info.shape != p.value.shape().vec())
+      throw Error(path + ": tensor '" + p.name + "' is " + std::string(info.dtype->name) + dims_text(info.shape) +
+                  "; expected F32" + p.value.shape().str());
+    const Tensor stored = file.get(p.name);
+    p.value.value_mut().copy_from(stored);  // a copy: the mapping is read-only and training updates in place
+  }
+  if (file.tensors().size() != model.params_.size())
+    for (const std::string& name : file.names())
+      if (std::none_of(model.params_.begin(), model.params_.end(), [&](const NamedParameter& p) { return p.name == name; }))
+        throw Error(path + ": tensor '" + name + "' is not a parameter of a model of " +
+                    feature_list_string(model.config_.features));
+  if (metadata) *metadata = file.metadata();
+  return model;
+}
+
+}  // namespace hl

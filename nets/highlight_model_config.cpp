@@ -1,0 +1,156 @@
+#include "nets/highlight_model_config.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+
+#include "engine/error.h"
+
+namespace hl {
+
+namespace {
+
+constexpr const char* kFormat = "hl.highlight_model";
+constexpr const char* kFormatVersion = "1";
+// The all-feature model's parameters after the concatenation, which the leave-one-out
+// models match (specs/paper.md).
+constexpr int64_t kPaperPostConcatParameters = 65801;
+
+std::string float_text(float v) {
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest text that reads back exactly
+  return std::string(buf, r.ptr);
+}
+
+const std::string& required(const std::map<std::string, std::string>& m, const std::string& key,
+                            const std::string& source) {
+  const auto it = m.find(key);
+  if (it == m.end()) throw Error(source + ": the model metadata has no '" + key + "'");
+  return it->second;
+}
+
+template <typename T>
+T parse_number(const std::map<std::string, std::string>& m, const std::string& key, const std::string& source) {
+  const std::string& text = required(m, key, source);
+  T value{};
+  const auto r = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (r.ec != std::errc() || r.ptr != text.data() + text.size())
+    throw Error(source + ": model metadata '" + key + "' is '" + text + "', not a number");
+  return value;
+}
+
+void check_dropout(float p, const char* name) {
+  if (!(p >= 0.0f && p < 1.0f)) throw Error(std::string("highlight model: ") + name + " " + float_text(p) +
+                                           " is outside [0, 1)");
+}
+
+}  // namespace
+
+HighlightModelConfig HighlightModelConfig::paper(const std::vector<Feature>& features) {
+  HighlightModelConfig c;
+  c.features = features;
+  c.validate_and_normalise();
+  c.hidden = paper_hidden_size(c.features);
+  return c;
+}
+
+void HighlightModelConfig::validate_and_normalise() {
+  if (features.empty()) throw Error("highlight model: the feature list is empty");
+  std::vector<Feature> ordered;
+  for (Feature f : all_features()) {
+    const auto n = std::count(features.begin(), features.end(), f);
+    if (n > 1) throw Error(std::string("highlight model: feature '") + feature_spec(f).name + "' is listed twice");
+    if (n == 1) ordered.push_back(f);
+  }
+  features = ordered;
+  if (hidden < 1) throw Error("highlight model: hidden size " + std::to_string(hidden) + " must be at least 1");
+  check_dropout(encoder_dropout, "encoder dropout");
+  check_dropout(lstm_input_dropout, "LSTM input dropout");
+  check_dropout(lstm_recurrent_dropout, "LSTM recurrent dropout");
+  check_dropout(head_dropout, "head dropout");
+}
+
+std::map<std::string, std::string> HighlightModelConfig::to_metadata() const {
+  return {
+      {"format", kFormat},
+      {"format_version", kFormatVersion},
+      {"features", feature_list_string(features)},
+      {"hidden", std::to_string(hidden)},
+      {"encoder_dropout", float_text(encoder_dropout)},
+      {"lstm_input_dropout", float_text(lstm_input_dropout)},
+      {"lstm_recurrent_dropout", float_text(lstm_recurrent_dropout)},
+      {"head_dropout", float_text(head_dropout)},
+      {"unit_forget_bias", unit_forget_bias ? "true" : "false"},
+  };
+}
+
+HighlightModelConfig HighlightModelConfig::from_metadata(const std::map<std::string, std::string>& m,
+                                                         const std::string& source) {
+  const auto format = m.find("format");
+  if (format == m.end() || format->second != kFormat)
+    throw Error(source + ": not a highlight model file (metadata 'format' is not '" + kFormat + "')");
+  if (required(m, "format_version", source) != kFormatVersion)
+    throw Error(source + ": highlight model format version '" + m.at("format_version") + "' is not supported (this "
+                "build reads version " + kFormatVersion + ")");
+  HighlightModelConfig c;
+  try {
+    c.features = parse_feature_list(required(m, "features", source));
+  } catch (const Error& e) {
+    throw Error(source + ": model metadata 'features': " + e.what());
+  }
+  c.hidden = parse_number<int64_t>(m, "hidden", source);
+  c.encoder_dropout = parse_number<float>(m, "encoder_dropout", source);
+  c.lstm_input_dropout = parse_number<float>(m, "lstm_input_dropout", source);
+  c.lstm_recurrent_dropout = parse_number<float>(m, "lstm_recurrent_dropout", source);
+  c.head_dropout = parse_number<float>(m, "head_dropout", source);
+  const std::string& forget = required(m, "unit_forget_bias", source);
+  if (forget != "true" && forget != "false")
+    throw Error(source + ": model metadata 'unit_forget_bias' is '" + forget + "', not true or false");
+  c.unit_forget_bias = forget == "true";
+  try {
+    c.validate_and_normalise();
+  } catch (const Error& e) {
+    throw Error(source + ": " + e.what());
+  }
+  return c;
+}
+
+int64_t encoding_width(Feature f) {
+  switch (f) {
+    case Feature::Faces: return 1;
+    case Feature::Mfcc: return 128;
+    default: return 64;
+  }
+}
+
+int64_t concat_width(const std::vector<Feature>& features) {
+  int64_t d = 0;
+  for (Feature f : features) d += encoding_width(f);
+  return d;
+}
+
+int64_t post_concat_parameter_count(int64_t d, int64_t h) {
+  const int64_t bilstm = 2 * 4 * h * (d + h + 1);  // kernel [d, 4h], recurrent [h, 4h], bias [4h], per direction
+  const int64_t head = (2 * h * h + h) + (h + 1);  // dense 2h->h, dense h->1
+  return bilstm + head;
+}
+
+int64_t paper_hidden_size(const std::vector<Feature>& features) {
+  if (features.size() == 1) {
+    switch (features[0]) {
+      case Feature::Faces: return 4;
+      case Feature::Mfcc: return 13;
+      default: return 20;
+    }
+  }
+  // The count grows with h, so the closest lies just below or at the first h whose
+  // count reaches the target.
+  const int64_t d = concat_width(features);
+  int64_t h = 1;
+  while (post_concat_parameter_count(d, h) < kPaperPostConcatParameters) ++h;
+  const int64_t above = post_concat_parameter_count(d, h) - kPaperPostConcatParameters;
+  const int64_t below = h > 1 ? kPaperPostConcatParameters - post_concat_parameter_count(d, h - 1) : above + 1;
+  return below <= above ? h - 1 : h;
+}
+
+}  // namespace hl
