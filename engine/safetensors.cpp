@@ -1,5 +1,7 @@
 #include "engine/safetensors.h"
 
+#include "engine/atomic_file.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -514,80 +516,6 @@ namespace {
   throw Error(path + ": " + problem);
 }
 
-// The temporary file a write goes to; removed unless commit() renamed it into place.
-class TempFile {
- public:
-  // The name is unique per process and call, so that two threads writing the same
-  // target never share a temporary; O_EXCL refuses to reuse (or follow a link at) a
-  // name that someone else created.
-  explicit TempFile(const std::string& target) : target_(target) {
-    static std::atomic<uint64_t> counter{0};
-    temp_ = target + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-    fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd_ < 0) {
-      const int e = errno;
-      fail("cannot create the temporary file " + temp_, e);
-    }
-  }
-  ~TempFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(temp_.c_str());
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-
-  void write(const void* data, size_t n) {
-    const char* p = static_cast<const char*>(data);
-    while (n > 0) {
-      const ssize_t w = ::write(fd_, p, std::min<size_t>(n, size_t{1} << 30));
-      if (w < 0) {
-        const int e = errno;
-        if (e == EINTR) continue;
-        fail("cannot write " + temp_, e);
-      }
-      p += w;
-      n -= static_cast<size_t>(w);
-    }
-  }
-
-  // Makes the data durable, then atomically replaces the target with it.
-  void commit() {
-    if (::fsync(fd_) != 0) {
-      const int e = errno;
-      fail("cannot flush " + temp_ + " to disk", e);
-    }
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) {
-      const int e = errno;
-      fail("cannot close " + temp_, e);
-    }
-    if (::rename(temp_.c_str(), target_.c_str()) != 0) {
-      const int e = errno;
-      fail("cannot rename " + temp_ + " into place", e);
-    }
-    committed_ = true;
-    // Make the rename itself durable. Best effort: the new file is already complete and
-    // visible, so a failure here must not be reported as a failed write.
-    std::string dir = std::filesystem::path(target_).parent_path().string();
-    const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      ::fsync(dfd);
-      ::close(dfd);
-    }
-  }
-
- private:
-  // `err` is errno as the failing call left it, taken before building the message.
-  [[noreturn]] void fail(const std::string& what, int err) const {
-    write_fail(target_, what + ": " + std::strerror(err));
-  }
-
-  std::string target_, temp_;
-  int fd_ = -1;
-  bool committed_ = false;
-};
-
 void check_names(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
                  const std::map<std::string, std::string>& metadata) {
   std::unordered_set<std::string> seen;
@@ -654,7 +582,7 @@ void write_safetensors(const std::string& path, const std::vector<std::pair<std:
   uint8_t length[8];
   for (int i = 0; i < 8; ++i) length[i] = static_cast<uint8_t>(static_cast<uint64_t>(header.size()) >> (8 * i));
 
-  TempFile file(path);
+  AtomicFile file(path);  // temporary + fsync + rename: readers never see a partial file
   file.write(length, 8);
   file.write(header.data(), header.size());
   for (const NamedTensor* nt : order) {
