@@ -112,13 +112,12 @@ void HighlightModel::build(bool initialise, uint64_t seed) {
   }
   const int64_t d = concat_width(config_.features), h = config_.hidden;
   for (auto [prefix, params] : {std::pair{"bilstm.forward", &lstm_forward_}, std::pair{"bilstm.backward", &lstm_backward_}}) {
-    const std::string p = prefix;
-    params->kernel = add_parameter(p + ".kernel", initialise ? optim::glorot_uniform(Shape{d, 4 * h}, seed, init_offset(p + ".kernel"))
-                                                             : Tensor::zeros(Shape{d, 4 * h}, DType::F32));
-    params->recurrent = add_parameter(p + ".recurrent_kernel",
-                                      initialise ? optim::orthogonal(h, 4 * h, seed, init_offset(p + ".recurrent_kernel"))
-                                                 : Tensor::zeros(Shape{h, 4 * h}, DType::F32));
-    params->bias = add_parameter(p + ".bias", optim::lstm_bias(h, initialise && config_.unit_forget_bias));
+    const std::string kernel = std::string(prefix) + ".kernel", recurrent = std::string(prefix) + ".recurrent_kernel";
+    params->kernel = add_parameter(kernel, initialise ? optim::glorot_uniform(Shape{d, 4 * h}, seed, init_offset(kernel))
+                                                      : Tensor::zeros(Shape{d, 4 * h}, DType::F32));
+    params->recurrent = add_parameter(recurrent, initialise ? optim::orthogonal(h, 4 * h, seed, init_offset(recurrent))
+                                                            : Tensor::zeros(Shape{h, 4 * h}, DType::F32));
+    params->bias = add_parameter(std::string(prefix) + ".bias", optim::lstm_bias(h, initialise && config_.unit_forget_bias));
   }
   head_hidden_ = add_layer("head.dense1", Shape{2 * h, h}, initialise, seed);
   head_output_ = add_layer("head.dense2", Shape{h, 1}, initialise, seed);

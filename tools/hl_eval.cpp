@@ -24,6 +24,7 @@
 
 #include "engine/atomic_file.h"
 #include "engine/error.h"
+#include "engine/evaluation.h"
 #include "engine/metrics.h"
 #include "engine/segment_scores.h"
 #include "tools/cli_common.h"
@@ -69,54 +70,20 @@ void write_json(const std::string& path, const ordered_json& doc) {
 int evaluate(const Options& opt) {
   const hl::SegmentScores labels = hl::read_segment_scores(opt.labels);
   const hl::SegmentScores preds = hl::read_segment_scores(opt.pred);
-  std::vector<std::string> names;
-  for (int k : opt.ks) {
-    const std::string s = std::to_string(k);
-    names.insert(names.end(), {"ndcg@" + s, "ndcg_paper@" + s, "p@" + s, "chance_ndcg@" + s, "chance_p@" + s});
-  }
+  const hl::Evaluation ev = hl::evaluate_rankings(labels, preds, opt.ks, opt.labels, opt.pred);
+  const std::vector<std::string>& names = ev.keys;
+  const int count = static_cast<int>(ev.videos.size());
   ordered_json videos = ordered_json::object(), skipped = ordered_json::array();
-  std::vector<double> sums(names.size(), 0.0);
-  int count = 0;
-  auto skip = [&](const std::string& video, const std::string& reason) {
-    skipped.push_back({{"video", video}, {"reason", reason}});
-  };
-  for (const auto& [video, truth] : labels) {
-    const auto it = preds.find(video);
-    if (it == preds.end()) {
-      skip(video, "no predictions in " + opt.pred);
-      continue;
-    }
-    if (it->second.size() != truth.size()) {
-      skip(video, std::to_string(truth.size()) + " labelled segments but " + std::to_string(it->second.size()) +
-                      " predicted");
-      continue;
-    }
-    std::vector<double> values;
-    bool defined = true;
-    for (int k : opt.ks) {
-      hl::metrics::RankingScores m;
-      if (!hl::metrics::ranking_scores(truth, it->second, k, &m)) {
-        skip(video, "every true score in the top " + std::to_string(k) + " is 0 (IDCG = 0)");
-        defined = false;
-        break;
-      }
-      values.insert(values.end(), {m.ndcg, m.ndcg_paper, m.precision, m.chance_ndcg, m.chance_precision});
-    }
-    if (!defined) continue;
-    ordered_json entry = {{"segments", truth.size()}};
-    for (size_t i = 0; i < names.size(); ++i) {
-      entry[names[i]] = values[i];
-      sums[i] += values[i];
-    }
-    videos[video] = entry;
-    ++count;
+  for (const hl::SkippedVideo& s : ev.skipped) skipped.push_back({{"video", s.video}, {"reason", s.reason}});
+  for (const hl::VideoEvaluation& v : ev.videos) {
+    ordered_json entry = {{"segments", v.segments}};
+    for (size_t i = 0; i < names.size(); ++i) entry[names[i]] = v.values[i];
+    videos[v.video] = entry;
   }
-  for (const auto& [video, scores] : preds)
-    if (!labels.count(video)) skip(video, "predicted but not in " + opt.labels);
   if (count == 0) throw hl::Error("no video could be evaluated (" + std::to_string(skipped.size()) + " skipped)");
 
   ordered_json mean = ordered_json::object();
-  for (size_t i = 0; i < names.size(); ++i) mean[names[i]] = sums[i] / count;
+  for (size_t i = 0; i < names.size(); ++i) mean[names[i]] = ev.mean[i];
 
   // Table: one row per video, the mean, and chance.
   std::vector<std::vector<std::string>> rows;

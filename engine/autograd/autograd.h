@@ -1,5 +1,6 @@
 // Everything of the autograd: the tape and the differentiable functions.
 #pragma once
+#include "engine/autograd/conv2d.h"
 #include "engine/autograd/conv_pool.h"
 #include "engine/autograd/dropout.h"
 #include "engine/autograd/elementwise.h"

@@ -48,4 +48,10 @@ std::string format_error_of(F&& f) {
   return "";
 }
 
+// Whether `text` contains `part` (with both in the failure message).
+inline ::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
+}
+
 }  // namespace hl::test
