@@ -2,23 +2,49 @@
 
 #include <string>
 
+#include "engine/autograd/device_dispatch.h"
 #include "engine/autograd/elementwise.h"
 #include "kernels/cpu/dropout.h"
+#ifdef HL_HAVE_CUDA
+#include "kernels/cuda/dropout.h"
+#endif
 
 namespace hl::ag {
 
-Tensor dropout_mask(const Shape& shape, float p, DropoutRng rng) {
+namespace {
+
+void check_probability(float p) {
   if (!(p >= 0.0f && p < 1.0f)) throw Error("dropout: probability " + std::to_string(p) + " outside [0, 1)");
+}
+
+// The mask made where it is used: on a GPU the CUDA kernel draws the same Philox words
+// and gives the same mask bit for bit (kernels/cuda/dropout.h).
+Tensor mask_on(const Shape& shape, float p, DropoutRng rng, Device device) {
+  check_probability(p);
+  if (device.is_cpu()) return dropout_mask(shape, p, rng);
+  Tensor mask = Tensor::empty(shape, DType::F32, device);
+#ifdef HL_HAVE_CUDA
+  cuda::dropout_mask_f32(rng.seed, rng.offset, p, mask.data<float>(), mask.numel(), detail::stream_of(mask));
+#else
+  detail::no_cuda_kernels("dropout");
+#endif
+  return mask;
+}
+
+}  // namespace
+
+Tensor dropout_mask(const Shape& shape, float p, DropoutRng rng) {
+  check_probability(p);
   Tensor mask = Tensor::empty(shape, DType::F32);
   cpu::dropout_mask(rng.seed, rng.offset, p, mask.data<float>(), mask.numel());
   return mask;
 }
 
 Variable dropout(const Variable& x, float p, bool training, DropoutRng rng) {
-  require_cpu_f32(x.value(), "dropout");
-  const Tensor mask = dropout_mask(x.shape(), p, rng);  // validates p even when not training
+  detail::require_f32_same_device({&x.value()}, "dropout");
+  check_probability(p);  // validated even when not training
   if (!training || p == 0.0f) return x;
-  return mul(x, Variable(mask));
+  return mul(x, Variable(mask_on(x.shape(), p, rng, x.value().device())));
 }
 
 }  // namespace hl::ag

@@ -3,11 +3,46 @@
 #include <cstring>
 #include <string>
 
+#include "engine/autograd/device_dispatch.h"
 #include "engine/ops.h"
 #include "kernels/cpu/act_grad.h"
 #include "kernels/cpu/concat.h"
+#ifdef HL_HAVE_CUDA
+#include "kernels/cuda/act_grad.h"
+#include "kernels/cuda/concat.h"
+#endif
 
 namespace hl::ag {
+
+namespace {
+
+// cpu::copy_slab or cuda::copy_slab, on the device of dst (f32 elements).
+void copy_slab_on(const Tensor& src, int64_t src_n, int64_t src_start, Tensor& dst, int64_t dst_n, int64_t dst_start,
+                  int64_t outer, int64_t len, int64_t inner) {
+  if (detail::on_cpu(dst)) {
+    cpu::copy_slab(src.raw(), src_n, src_start, dst.raw(), dst_n, dst_start, outer, len, inner, 4);
+  } else {
+#ifdef HL_HAVE_CUDA
+    cuda::copy_slab(src.raw(), src_n, src_start, dst.raw(), dst_n, dst_start, outer, len, inner, 4, detail::stream_of(dst));
+#else
+    detail::no_cuda_kernels("copy_slab");
+#endif
+  }
+}
+
+// f32 zeros on `device` (on a GPU a memset, not a copy from the host).
+Tensor zeros_on(const Shape& shape, Device device) {
+  if (device.is_cpu()) return Tensor::zeros(shape, DType::F32);
+  Tensor t = Tensor::empty(shape, DType::F32, device);
+#ifdef HL_HAVE_CUDA
+  cuda::zero_fill(t.raw(), t.nbytes(), detail::stream_of(t));
+#else
+  detail::no_cuda_kernels("zeros");
+#endif
+  return t;
+}
+
+}  // namespace
 
 DimSplit split_at(const Shape& shape, int dim, const char* op) {
   const int d = dim < 0 ? dim + shape.ndim() : dim;
@@ -20,7 +55,7 @@ DimSplit split_at(const Shape& shape, int dim, const char* op) {
 }
 
 Variable reshape(const Variable& x, const std::vector<int64_t>& dims) {
-  require_cpu_f32(x.value(), "reshape");
+  detail::require_f32_same_device({&x.value()}, "reshape");
   const std::vector<int64_t> in_dims = x.shape().vec();
   return record("reshape", x.value().reshape(dims), {x},
                 [in_dims](const Tensor& dy, const std::vector<bool>&) -> std::vector<Tensor> {
@@ -35,7 +70,7 @@ Variable concat(const std::vector<Variable>& xs, int dim) {
   std::vector<int64_t> lengths;
   int64_t total = 0;
   for (const Variable& x : xs) {
-    require_cpu_f32(x.value(), "concat");
+    detail::require_f32_same_device({&xs[0].value(), &x.value()}, "concat");
     Shape probe = x.shape();
     if (probe.ndim() != first.ndim()) throw Error("concat: " + x.value().str() + " and " + xs[0].value().str());
     probe[s0.dim] = first[s0.dim];
@@ -47,10 +82,10 @@ Variable concat(const std::vector<Variable>& xs, int dim) {
   }
   Shape out_shape = first;
   out_shape[s0.dim] = total;
-  Tensor y = Tensor::empty(out_shape, DType::F32);
+  Tensor y = Tensor::empty(out_shape, DType::F32, xs[0].value().device());
   int64_t at = 0;
   for (size_t i = 0; i < xs.size(); ++i) {
-    cpu::copy_slab(xs[i].value().raw(), lengths[i], 0, y.raw(), total, at, s0.outer, lengths[i], s0.inner, 4);
+    copy_slab_on(xs[i].value(), lengths[i], 0, y, total, at, s0.outer, lengths[i], s0.inner);
     at += lengths[i];
   }
   std::vector<Shape> shapes;
@@ -61,8 +96,8 @@ Variable concat(const std::vector<Variable>& xs, int dim) {
                   int64_t at = 0;
                   for (size_t i = 0; i < shapes.size(); ++i) {
                     if (needs[i]) {
-                      dxs[i] = Tensor::empty(shapes[i], DType::F32);
-                      cpu::copy_slab(dy.raw(), total, at, dxs[i].raw(), lengths[i], 0, s0.outer, lengths[i], s0.inner, 4);
+                      dxs[i] = Tensor::empty(shapes[i], DType::F32, dy.device());
+                      copy_slab_on(dy, total, at, dxs[i], lengths[i], 0, s0.outer, lengths[i], s0.inner);
                     }
                     at += lengths[i];
                   }
@@ -71,19 +106,19 @@ Variable concat(const std::vector<Variable>& xs, int dim) {
 }
 
 Variable narrow(const Variable& x, int dim, int64_t start, int64_t length) {
-  require_cpu_f32(x.value(), "narrow");
+  detail::require_f32_same_device({&x.value()}, "narrow");
   const DimSplit s = split_at(x.shape(), dim, "narrow");
   if (start < 0 || length < 0 || start + length > s.n)
     throw Error("narrow: [" + std::to_string(start) + ", " + std::to_string(start + length) + ") outside dimension " +
                 std::to_string(dim) + " of " + x.value().str());
   Shape out_shape = x.shape();
   out_shape[s.dim] = length;
-  Tensor y = Tensor::empty(out_shape, DType::F32);
-  cpu::copy_slab(x.value().raw(), s.n, start, y.raw(), length, 0, s.outer, length, s.inner, 4);
+  Tensor y = Tensor::empty(out_shape, DType::F32, x.value().device());
+  copy_slab_on(x.value(), s.n, start, y, length, 0, s.outer, length, s.inner);
   const Shape in_shape = x.shape();
   return record("narrow", y, {x}, [in_shape, s, start, length](const Tensor& dy, const std::vector<bool>&) {
-    Tensor dx = Tensor::zeros(in_shape, DType::F32);
-    cpu::copy_slab(dy.raw(), length, 0, dx.raw(), s.n, start, s.outer, length, s.inner, 4);
+    Tensor dx = zeros_on(in_shape, dy.device());
+    copy_slab_on(dy, length, 0, dx, s.n, start, s.outer, length, s.inner);
     return std::vector<Tensor>{dx};
   });
 }
@@ -91,14 +126,22 @@ Variable narrow(const Variable& x, int dim, int64_t start, int64_t length) {
 namespace {
 
 Variable reduce(const Variable& x, int dim, bool is_mean, const char* name) {
-  require_cpu_f32(x.value(), name);
+  detail::require_f32_same_device({&x.value()}, name);
   const DimSplit s = split_at(x.shape(), dim, name);
   const Shape in_shape = x.shape();
   Tensor y = is_mean ? ops::mean(x.value(), s.dim) : ops::sum(x.value(), s.dim);
   const float alpha = is_mean ? 1.0f / static_cast<float>(s.n) : 1.0f;
   return record(name, y, {x}, [in_shape, s, alpha](const Tensor& dy, const std::vector<bool>&) {
-    Tensor dx = Tensor::empty(in_shape, DType::F32);
-    cpu::broadcast_middle(dy.data<float>(), dx.data<float>(), s.outer, s.n, s.inner, alpha);
+    Tensor dx = Tensor::empty(in_shape, DType::F32, dy.device());
+    if (detail::on_cpu(dy)) {
+      cpu::broadcast_middle(dy.data<float>(), dx.data<float>(), s.outer, s.n, s.inner, alpha);
+    } else {
+#ifdef HL_HAVE_CUDA
+      cuda::broadcast_middle_f32(dy.data<float>(), dx.data<float>(), s.outer, s.n, s.inner, alpha, detail::stream_of(dy));
+#else
+      detail::no_cuda_kernels("sum/mean backward");
+#endif
+    }
     return std::vector<Tensor>{dx};
   });
 }

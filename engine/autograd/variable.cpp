@@ -48,7 +48,7 @@ void Variable::backward(const Tensor& seed) const {
   Tensor start = seed;
   if (!start.defined()) {
     if (value().numel() != 1) throw Error("backward: a seed gradient is needed for a non-scalar " + value().str());
-    start = Tensor::from_vector(value().shape(), {1.0f});
+    start = Tensor::from_vector(value().shape(), {1.0f}).to(value().device());
   }
   // The reachable part of the tape, then its nodes in reverse creation order.
   std::vector<VariableData*> order;

@@ -44,7 +44,7 @@ class Resampler {
       input_.fail("changes its audio format in the middle of the stream, which is not supported");
     in_samples_ += f->nb_samples;
     if (static_cast<double>(in_samples_) > opt_.limits.max_audio_seconds * in_rate_)
-      input_.fail("has more audio than the cap of " + std::to_string(opt_.limits.max_audio_seconds) +
+      input_.fail("has more audio than the cap of " + detail::format_seconds(opt_.limits.max_audio_seconds) +
                   " s (Limits::max_audio_seconds)");
     convert(const_cast<const uint8_t**>(f->extended_data), f->nb_samples);
   }
@@ -174,6 +174,7 @@ Audio decode_audio(const std::string& path, const AudioOptions& o) {
                  " consecutive audio packets could not be decoded (Limits::max_bad_packets)");
     receive_all();
   }
+  input.check_complete(stream);
   avcodec_send_packet(dec.get(), nullptr);
   receive_all();
   resampler.flush();

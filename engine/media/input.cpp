@@ -77,12 +77,6 @@ bool looks_like_pattern(const std::string& path) {
   return path.find_first_of("*?[") != std::string::npos;
 }
 
-std::string format_seconds(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", s);
-  return buf;
-}
-
 void log_callback(void* avcl, int level, const char* fmt, va_list vl) {
   if (level > AV_LOG_WARNING || log_level() > LogLevel::Debug) return;
   static int print_prefix = 1;  // FFmpeg's own callback keeps this state the same way
@@ -105,6 +99,12 @@ PacketPtr make_packet() {
   PacketPtr p(av_packet_alloc());
   if (!p) throw Error("out of memory allocating an AVPacket");
   return p;
+}
+
+std::string format_seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", s);
+  return buf;
 }
 
 std::string av_error_text(int code) {
@@ -194,6 +194,7 @@ void Input::open() {
   if (!ctx_) throw Error("out of memory allocating an AVFormatContext");
   ctx_->interrupt_callback = cb;
   ctx_->pb = io_;  // custom I/O: avformat never opens the file (or anything else) itself
+  ctx_->flags |= AVFMT_FLAG_CUSTOM_IO;  // and never closes io_: we do, after ctx_
 
   const AVInputFormat* fmt = nullptr;
   const int64_t probe_limit = std::max<int64_t>(limits_.probe_bytes, 2048);
@@ -338,6 +339,17 @@ bool Input::read(AVPacket* packet) {
     fail("is truncated or damaged: reading failed (FFmpeg: " + av_error_text(ret) + ")");
   }
   return true;
+}
+
+void Input::check_complete(int index) const {
+  AVStream* st = ctx_->streams[index];
+  const int n = avformat_index_get_entries_count(st);
+  const int64_t size = avio_size(ctx_->pb);
+  if (n <= 0 || size <= 0) return;
+  const AVIndexEntry* last = avformat_index_get_entry(st, n - 1);
+  if (last && last->pos >= 0 && last->pos + std::max(last->size, 0) > size)
+    fail("is truncated: its index refers to data up to byte " + std::to_string(last->pos + std::max(last->size, 0)) +
+         " but the file ends at byte " + std::to_string(size));
 }
 
 }  // namespace hl::media::detail

@@ -32,6 +32,9 @@ using PacketPtr = std::unique_ptr<AVPacket, PacketDeleter>;
 FramePtr make_frame();
 PacketPtr make_packet();
 
+// "%g" of a number of seconds, for messages.
+std::string format_seconds(double s);
+
 // FFmpeg's text for an error code.
 std::string av_error_text(int code);
 
@@ -59,6 +62,9 @@ class Input {
   // Reads the next packet: true, or false at the end of the file. Throws FormatError on
   // a read error, the deadline, or a stop request.
   bool read(AVPacket* packet);
+  // At the end of the file: throws FormatError if the container's index of stream
+  // `index` points past the end of the file (a download cut short).
+  void check_complete(int index) const;
   // Throws FormatError when the deadline has passed or a stop was requested.
   void check_deadline() const;
   // Moves the deadline later by `d` (time spent waiting for the consumer).

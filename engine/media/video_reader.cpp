@@ -167,6 +167,7 @@ void VideoReader::Impl::decode() {
     receive_all();
   }
   if (!finished) {
+    input->check_complete(stream);
     avcodec_send_packet(dec.get(), nullptr);  // drain
     receive_all();
   }

@@ -26,11 +26,16 @@ class Adam {
   const AdamHyper& hyper() const { return hyper_; }
   void set_lr(float lr) { hyper_.lr = lr; }
 
- private:
+  // Per parameter (in the constructor's order): the moments and the step count. Exposed
+  // so that training checkpoints can save and restore them exactly.
   struct State {
     Tensor m, v;  // first and second moments, the parameter's shape
     int64_t step = 0;
   };
+  std::vector<State>& state() { return state_; }
+  const std::vector<State>& state() const { return state_; }
+
+ private:
   std::vector<ag::Variable> params_;
   std::vector<State> state_;
   AdamHyper hyper_;

@@ -2,6 +2,7 @@
 // (lavfi sources) and reading everything a VideoReader gives.
 #pragma once
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,7 @@ std::string format_error_of(F&& f) {
   try {
     f();
   } catch (const FormatError& e) {
+    std::printf("  FormatError: %s\n", e.what());  // the test log shows what a user would see
     return e.what();
   } catch (const std::exception& e) {
     ADD_FAILURE() << "expected hl::FormatError, got another exception: " << e.what();

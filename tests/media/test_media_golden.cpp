@@ -108,7 +108,7 @@ TEST(MediaGoldenVideo, VariableFrameRate) {
   TempDir dir;
   // Irregular gaps: frame N at (N + 0.5 floor(N/7) + 0.3 (N mod 3)) / 25 s.
   const std::string src =
-      "testsrc2=size=64x48:rate=30:duration=2,setpts='(N+0.5*floor(N/7)+0.3*mod(N\\,3))/25/TB'";
+      "testsrc2=size=64x48:rate=30:duration=2,settb=1/1000,setpts='(N+0.5*floor(N/7)+0.3*mod(N\\,3))/25/TB'";
   std::vector<std::string> args = kX264;
   args.insert(args.end(), {"-fps_mode", "passthrough"});
   make_media(dir.file("vfr.mkv"), {src}, args);

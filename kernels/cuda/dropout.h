@@ -1,0 +1,13 @@
+// CUDA version of kernels/cpu/dropout.h (f32): inverted dropout masks from Philox
+// stream words (offset + i) of seed, bit-identical to the CPU's for the same
+// (seed, offset, p). Tests: tests/cuda/test_cuda_autograd.cpp (bit-exact).
+#pragma once
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+namespace hl::cuda {
+
+void dropout_mask_f32(uint64_t seed, uint64_t offset, float p, float* mask, int64_t n, cudaStream_t stream);
+
+}  // namespace hl::cuda

@@ -1,0 +1,15 @@
+// CUDA version of kernels/cpu/softmax.h (f32): softmax over the middle dimension of
+// x [outer, n, inner], max-subtracted, sums in double; backward reads the output y.
+// Tests: tests/cuda/test_cuda_autograd.cpp against kernels/cpu/softmax.cpp.
+#pragma once
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+namespace hl::cuda {
+
+void softmax_forward_f32(const float* x, float* y, int64_t outer, int64_t n, int64_t inner, cudaStream_t stream);
+void softmax_backward_f32(const float* y, const float* dy, float* dx, int64_t outer, int64_t n, int64_t inner,
+                          cudaStream_t stream);
+
+}  // namespace hl::cuda
