@@ -63,14 +63,15 @@ Variable linear(const Variable& x, const Variable& w, const Variable& b) {
     cpu::linear_forward(xv.data<float>(), wv.data<float>(), pb, y.data<float>(), rows, in, out);
   } else {
 #ifdef HL_HAVE_CUDA
-    cuda::linear_forward_f32(xv.data<float>(), wv.data<float>(), pb, y.data<float>(), rows, in, out, detail::stream_of(xv));
+    cuda::linear_forward_f32(xv.data<float>(), wv.data<float>(), pb, y.data<float>(), rows, in, out,
+                             detail::stream_of(xv));
 #else
     detail::no_cuda_kernels("linear");
 #endif
   }
   std::vector<Variable> inputs{x, w};
   if (has_bias) inputs.push_back(b);
-  return record("linear", y, inputs, [xv, wv, rows, in, out, has_bias](const Tensor& dy, const std::vector<bool>& needs) {
+  auto backward = [xv, wv, rows, in, out, has_bias](const Tensor& dy, const std::vector<bool>& needs) {
     std::vector<Tensor> g(has_bias ? 3 : 2);
     const Device dev = xv.device();
     if (needs[0]) g[0] = Tensor::empty(xv.shape(), DType::F32, dev);
@@ -89,7 +90,8 @@ Variable linear(const Variable& x, const Variable& w, const Variable& b) {
 #endif
     }
     return g;
-  });
+  };
+  return record("linear", y, inputs, backward);
 }
 
 }  // namespace hl::ag

@@ -58,7 +58,8 @@ cpu::LstmShape lstm_shape(const Variable& x, const LstmParams& p, bool reverse) 
 Variable masked_input(const Variable& x, const cpu::LstmShape& s, const LstmMasks& masks) {
   if (masks.recurrent.defined()) {
     detail::require_f32_same_device({&x.value(), &masks.recurrent}, "lstm");
-    if (!(masks.recurrent.shape() == Shape{s.batch, s.hidden})) throw Error("lstm: recurrent mask " + masks.recurrent.str());
+    if (!(masks.recurrent.shape() == Shape{s.batch, s.hidden}))
+      throw Error("lstm: recurrent mask " + masks.recurrent.str());
   }
   if (!masks.input.defined()) return x;
   detail::require_f32_same_device({&x.value(), &masks.input}, "lstm");
@@ -205,7 +206,8 @@ Variable bilstm_cuda(const Variable& x, const LstmParams& forward, const LstmPar
                                        forward_args(svb, backward, hs.data<float>() + H)};
   cuda::lstm_forward_f32(s, fa, 2, 2 * H, detail::stream_of(hs));
   const Variable all = record(
-      "bilstm", hs, {xf, forward.kernel, forward.recurrent, forward.bias, xb, backward.kernel, backward.recurrent, backward.bias},
+      "bilstm", hs,
+      {xf, forward.kernel, forward.recurrent, forward.bias, xb, backward.kernel, backward.recurrent, backward.bias},
       [s, svf, svb](const Tensor& dhs, const std::vector<bool>& needs) {
         std::vector<Tensor> g(8);
         Tensor dzf, dzb;
@@ -239,7 +241,8 @@ LstmMasks lstm_masks(int64_t batch, int64_t input, int64_t hidden, const BiLstmO
   if (!o.training) return m;
   if (o.input_dropout > 0) m.input = dropout_mask(Shape{batch, input}, o.input_dropout, {o.rng.seed, offset});
   if (o.recurrent_dropout > 0)
-    m.recurrent = dropout_mask(Shape{batch, hidden}, o.recurrent_dropout, {o.rng.seed, offset + static_cast<uint64_t>(batch * input)});
+    m.recurrent = dropout_mask(Shape{batch, hidden}, o.recurrent_dropout,
+                               {o.rng.seed, offset + static_cast<uint64_t>(batch * input)});
   return m;
 }
 

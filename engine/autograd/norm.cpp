@@ -31,7 +31,7 @@ Variable layer_norm_any(cpu::LayerNormKind kind, const Variable& x, const Variab
     detail::no_cuda_kernels(name);
 #endif
   }
-  return record(name, y, {x, gain, bias}, [kind, xv, gv, rows, n, eps](const Tensor& dy, const std::vector<bool>& needs) {
+  auto backward = [kind, xv, gv, rows, n, eps](const Tensor& dy, const std::vector<bool>& needs) {
     std::vector<Tensor> g(3);
     const Device dev = xv.device();
     if (needs[0]) g[0] = Tensor::empty(xv.shape(), DType::F32, dev);
@@ -44,7 +44,8 @@ Variable layer_norm_any(cpu::LayerNormKind kind, const Variable& x, const Variab
     } else {
 #ifdef HL_HAVE_CUDA
       // Per-row statistics (doubles) as a byte buffer from the arena.
-      Tensor workspace = Tensor::empty(Shape{static_cast<int64_t>(cuda::layer_norm_backward_workspace(rows))}, DType::U8, dev);
+      const auto workspace_bytes = static_cast<int64_t>(cuda::layer_norm_backward_workspace(rows));
+      Tensor workspace = Tensor::empty(Shape{workspace_bytes}, DType::U8, dev);
       cuda::layer_norm_backward_f32(kind, xv.data<float>(), gv.data<float>(), dy.data<float>(), ptr(g[0]), ptr(g[1]),
                                     ptr(g[2]), rows, n, eps, workspace.raw(), detail::stream_of(xv));
 #else
@@ -52,7 +53,8 @@ Variable layer_norm_any(cpu::LayerNormKind kind, const Variable& x, const Variab
 #endif
     }
     return g;
-  });
+  };
+  return record(name, y, {x, gain, bias}, backward);
 }
 
 }  // namespace

@@ -23,7 +23,8 @@ void copy_slab_on(const Tensor& src, int64_t src_n, int64_t src_start, Tensor& d
     cpu::copy_slab(src.raw(), src_n, src_start, dst.raw(), dst_n, dst_start, outer, len, inner, 4);
   } else {
 #ifdef HL_HAVE_CUDA
-    cuda::copy_slab(src.raw(), src_n, src_start, dst.raw(), dst_n, dst_start, outer, len, inner, 4, detail::stream_of(dst));
+    cuda::copy_slab(src.raw(), src_n, src_start, dst.raw(), dst_n, dst_start, outer, len, inner, 4,
+                    detail::stream_of(dst));
 #else
     detail::no_cuda_kernels("copy_slab");
 #endif
@@ -137,7 +138,8 @@ Variable reduce(const Variable& x, int dim, bool is_mean, const char* name) {
       cpu::broadcast_middle(dy.data<float>(), dx.data<float>(), s.outer, s.n, s.inner, alpha);
     } else {
 #ifdef HL_HAVE_CUDA
-      cuda::broadcast_middle_f32(dy.data<float>(), dx.data<float>(), s.outer, s.n, s.inner, alpha, detail::stream_of(dy));
+      cuda::broadcast_middle_f32(dy.data<float>(), dx.data<float>(), s.outer, s.n, s.inner, alpha,
+                                 detail::stream_of(dy));
 #else
       detail::no_cuda_kernels("sum/mean backward");
 #endif

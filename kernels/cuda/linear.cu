@@ -34,8 +34,8 @@ void add_bias_f32(float* y, const float* b, int64_t rows, int64_t out, cudaStrea
   HL_CUDA_LAUNCH_CHECK();
 }
 
-void linear_forward_f32(const float* x, const float* w, const float* b, float* y, int64_t rows, int64_t in,
-                        int64_t out, cudaStream_t stream) {
+void linear_forward_f32(const float* x, const float* w, const float* b, float* y, int64_t rows, int64_t in, int64_t out,
+                        cudaStream_t stream) {
   if (rows * out == 0) return;
   GemmShape s;
   s.m = rows;
@@ -45,8 +45,8 @@ void linear_forward_f32(const float* x, const float* w, const float* b, float* y
   if (b) add_bias_f32(y, b, rows, out, stream);
 }
 
-void linear_backward_f32(const float* x, const float* w, const float* dy, float* dx, float* dw, float* db,
-                         int64_t rows, int64_t in, int64_t out, cudaStream_t stream) {
+void linear_backward_f32(const float* x, const float* w, const float* dy, float* dx, float* dw, float* db, int64_t rows,
+                         int64_t in, int64_t out, cudaStream_t stream) {
   if (dx && rows * in > 0) {
     GemmShape s;  // dx [rows, in] = dy [rows, out] w^T
     s.m = rows;
@@ -111,7 +111,7 @@ void matmul_backward_f32(const GemmShape& s, const float* a, const float* b, con
   // Shared B: the sum over the batch of each entry's product.
   const bool contiguous = s.stride_a == s.m * s.k && s.stride_c == s.m * s.n;
   if (!s.trans_a && contiguous) {
-    GemmShape g;  // A_all [batch * m, k], dC_all [batch * m, n]
+    GemmShape g;       // A_all [batch * m, k], dC_all [batch * m, n]
     if (!s.trans_b) {  // dB [k, n] = A_all^T dC_all
       g.m = s.k, g.n = s.n, g.k = s.batch * s.m;
       g.trans_a = true;

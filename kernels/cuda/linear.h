@@ -13,14 +13,14 @@
 namespace hl::cuda {
 
 // y [rows, out] = x w (+ b when b is not null).
-void linear_forward_f32(const float* x, const float* w, const float* b, float* y, int64_t rows, int64_t in,
-                        int64_t out, cudaStream_t stream);
+void linear_forward_f32(const float* x, const float* w, const float* b, float* y, int64_t rows, int64_t in, int64_t out,
+                        cudaStream_t stream);
 // y[r, j] += b[j] for y [rows, out].
 void add_bias_f32(float* y, const float* b, int64_t rows, int64_t out, cudaStream_t stream);
 
 // dx = dy w^T, dw = x^T dy, db = column sums of dy; each overwritten, null to skip.
-void linear_backward_f32(const float* x, const float* w, const float* dy, float* dx, float* dw, float* db,
-                         int64_t rows, int64_t in, int64_t out, cudaStream_t stream);
+void linear_backward_f32(const float* x, const float* w, const float* dy, float* dx, float* dw, float* db, int64_t rows,
+                         int64_t in, int64_t out, cudaStream_t stream);
 
 // As cpu::matmul_backward: dA, dB of C = op(A) op(B) described by s (alpha 1, beta 0);
 // with s.stride_b == 0 dB sums over the batch.

@@ -42,13 +42,15 @@ struct BackwardPair {
 
 __device__ __forceinline__ float sigmoid(float v) { return 1.0f / (1.0f + expf(-v)); }  // the CPU lstm's form
 
-__global__ void lstm_forward_kernel(ForwardPair pair, int64_t batch, int64_t time, int hidden, int64_t ld_hs, int bb) {
+// At most 1024 threads per block (bb * 4h); the bound keeps registers within the SM budget.
+__global__ void __launch_bounds__(1024)
+    lstm_forward_kernel(ForwardPair pair, int64_t batch, int64_t time, int hidden, int64_t ld_hs, int bb) {
   const LstmForwardArgs& a = pair.d[blockIdx.y];
   const int H = hidden, G = 4 * hidden;
   extern __shared__ float smem[];
-  float* su = smem;           // [H, G]
-  float* hm = su + H * G;     // [bb, H]: h_{t-1} * r
-  float* sa = hm + bb * H;    // [bb, G]: activated gates of this step
+  float* su = smem;         // [H, G]
+  float* hm = su + H * G;   // [bb, H]: h_{t-1} * r
+  float* sa = hm + bb * H;  // [bb, G]: activated gates of this step
   const int tid = static_cast<int>(threadIdx.x);
   const int lb = tid / G, q = tid % G;
   const int64_t b = int64_t{blockIdx.x} * bb + lb;
@@ -86,13 +88,13 @@ __global__ void lstm_forward_kernel(ForwardPair pair, int64_t batch, int64_t tim
   }
 }
 
-__global__ void lstm_backward_kernel(BackwardPair pair, int64_t batch, int64_t time, int hidden, int64_t ld_dhs,
-                                     int bb) {
+__global__ void __launch_bounds__(1024)
+    lstm_backward_kernel(BackwardPair pair, int64_t batch, int64_t time, int hidden, int64_t ld_dhs, int bb) {
   const LstmBackwardArgs& a = pair.d[blockIdx.y];
   const int H = hidden, G = 4 * hidden;
   extern __shared__ float smem[];
-  float* su = smem;          // [H, G]
-  float* sdz = su + H * G;   // [bb, G]
+  float* su = smem;         // [H, G]
+  float* sdz = su + H * G;  // [bb, G]
   const int tid = static_cast<int>(threadIdx.x);
   const int lb = tid / H, j = tid % H;
   const int64_t b = int64_t{blockIdx.x} * bb + lb;

@@ -17,7 +17,9 @@ void layer_norm_forward_f32(LayerNormKind kind, const float* x, const float* g, 
                             int64_t n, float eps, cudaStream_t stream);
 
 // Bytes of device workspace layer_norm_backward_f32 needs (the per-row statistics).
-inline size_t layer_norm_backward_workspace(int64_t rows) { return static_cast<size_t>(rows > 0 ? rows : 0) * 3 * sizeof(double); }
+inline size_t layer_norm_backward_workspace(int64_t rows) {
+  return static_cast<size_t>(rows > 0 ? rows : 0) * 3 * sizeof(double);
+}
 
 // dx, dg, db overwritten; any may be null. workspace: layer_norm_backward_workspace(rows)
 // bytes of device memory, 8-byte aligned.

@@ -19,7 +19,7 @@ struct AdamScalars {
 __global__ void adam_kernel(AdamScalars k, float* param, const float* grad, float* m, float* v, int64_t n) {
   for (int64_t i = grid_first(); i < n; i += grid_stride()) {
     const float p = param[i];
-    const float g = __fadd_rn(grad[i], __fmul_rn(k.weight_decay, p));                // grad + wd * param
+    const float g = __fadd_rn(grad[i], __fmul_rn(k.weight_decay, p));                       // grad + wd * param
     const float mi = __fadd_rn(__fmul_rn(k.beta1, m[i]), __fmul_rn(k.one_minus_beta1, g));  // b1 m + (1 - b1) g
     const float vi = __fadd_rn(__fmul_rn(k.beta2, v[i]), __fmul_rn(__fmul_rn(k.one_minus_beta2, g), g));
     const float denom = __fadd_rn(__fdiv_rn(__fsqrt_rn(vi), k.bias2_sqrt), k.eps);

@@ -53,8 +53,8 @@ void maxpool1d_2_forward_f32(const float* x, float* y, int64_t batch, int64_t ti
   HL_CUDA_LAUNCH_CHECK();
 }
 
-void maxpool1d_2_backward_f32(const float* x, const float* dy, float* dx, int64_t batch, int64_t time,
-                              int64_t channels, cudaStream_t stream) {
+void maxpool1d_2_backward_f32(const float* x, const float* dy, float* dx, int64_t batch, int64_t time, int64_t channels,
+                              cudaStream_t stream) {
   const int64_t total = batch * time * channels;
   if (total <= 0) return;
   pool_backward_kernel<<<grid_blocks(total), kBlockThreads, 0, stream>>>(x, dy, dx, batch, time, channels);

@@ -11,7 +11,7 @@ namespace hl::cuda {
 void maxpool1d_2_forward_f32(const float* x, float* y, int64_t batch, int64_t time, int64_t channels,
                              cudaStream_t stream);
 // dx is overwritten (zeros where no gradient goes, including a dropped odd last step).
-void maxpool1d_2_backward_f32(const float* x, const float* dy, float* dx, int64_t batch, int64_t time,
-                              int64_t channels, cudaStream_t stream);
+void maxpool1d_2_backward_f32(const float* x, const float* dy, float* dx, int64_t batch, int64_t time, int64_t channels,
+                              cudaStream_t stream);
 
 }  // namespace hl::cuda

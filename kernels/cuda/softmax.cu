@@ -37,7 +37,8 @@ __global__ void softmax_backward_kernel(const float* y, const float* dy, float* 
     const int64_t base = o * n * inner + i;
     double dot = 0;
     for (int64_t j = 0; j < n; ++j)
-      dot = __dadd_rn(dot, __dmul_rn(static_cast<double>(dy[base + j * inner]), static_cast<double>(y[base + j * inner])));
+      dot = __dadd_rn(dot,
+                      __dmul_rn(static_cast<double>(dy[base + j * inner]), static_cast<double>(y[base + j * inner])));
     const float d = static_cast<float>(dot);
     for (int64_t j = 0; j < n; ++j)
       dx[base + j * inner] = __fmul_rn(y[base + j * inner], __fsub_rn(dy[base + j * inner], d));

@@ -95,7 +95,8 @@ TEST(CudaAutogradKernels, BroadcastMiddleBitExact) {
 
 TEST(CudaAutogradKernels, SoftmaxForwardBackward) {
   HL_REQUIRE_CUDA();
-  for (auto [outer, n, inner] : {std::tuple<int64_t, int64_t, int64_t>{3, 5, 7}, {20, 150, 1}, {4, 1, 3}, {2, 33, 65}}) {
+  for (auto [outer, n, inner] :
+       {std::tuple<int64_t, int64_t, int64_t>{3, 5, 7}, {20, 150, 1}, {4, 1, 3}, {2, 33, 65}}) {
     const int64_t total = outer * n * inner;
     auto x = random_floats(total, 4, -5, 5), dy = random_floats(total, 5);
     std::vector<float> y(total), dx(total);
@@ -251,7 +252,8 @@ TEST(CudaAutogradKernels, Conv1dSameForwardBackward) {
         gy = out(static_cast<int64_t>(y.size())), gdx = out(static_cast<int64_t>(x.size())),
         gdw = out(static_cast<int64_t>(w.size())), gdb = out(s.c_out);
     cuda::conv1d_same_forward_f32(s, gx.p(), gw.p(), gb.p(), gy.p(), cols.p(), stream());
-    cuda::conv1d_same_backward_f32(s, gx.p(), gw.p(), gdy.p(), gdx.p(), gdw.p(), gdb.p(), cols.p(), dcols.p(), stream());
+    cuda::conv1d_same_backward_f32(s, gx.p(), gw.p(), gdy.p(), gdx.p(), gdw.p(), gdb.p(), cols.p(), dcols.p(),
+                                   stream());
     const std::string what = "conv1d k=" + std::to_string(k);
     expect_close(gy.get(), y, kTol, what + " y");
     expect_close(gdx.get(), dx, kTol, what + " dx");

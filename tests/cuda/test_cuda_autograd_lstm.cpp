@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,9 @@ struct LstmCase {
   int64_t batch, time, input, hidden;
   double tol;
 };
+void PrintTo(const LstmCase& c, std::ostream* os) {
+  *os << "B=" << c.batch << " T=" << c.time << " in=" << c.input << " h=" << c.hidden << " tol=" << c.tol;
+}
 
 // Inputs of one direction, and the CPU's results.
 struct Direction {
@@ -225,13 +229,15 @@ TEST(CudaAutogradTape, BiLstmMatchesCpu) {
         ag::Variable y = ag::bilstm(x, f, b, o);
         const Tensor seed = rand_tensor(y.shape(), 8).to(d);
         y.backward(seed);
-        results[dev] = {host(y.value()), host(x.grad()), host(f.kernel.grad()), host(f.recurrent.grad()),
+        results[dev] = {host(y.value()),     host(x.grad()),        host(f.kernel.grad()),    host(f.recurrent.grad()),
                         host(f.bias.grad()), host(b.kernel.grad()), host(b.recurrent.grad()), host(b.bias.grad())};
       }
-      const char* names[] = {"output", "dx", "dkernel_f", "drecurrent_f", "dbias_f", "dkernel_b", "drecurrent_b", "dbias_b"};
+      const char* names[] = {"output",  "dx",        "dkernel_f",    "drecurrent_f",
+                             "dbias_f", "dkernel_b", "drecurrent_b", "dbias_b"};
       for (size_t i = 0; i < results[0].size(); ++i)
-        expect_close(results[1][i], results[0][i], 1e-5,
-                     std::string("bilstm ") + (full ? "full " : "last ") + (training ? "training " : "eval ") + names[i]);
+        expect_close(
+            results[1][i], results[0][i], 1e-5,
+            std::string("bilstm ") + (full ? "full " : "last ") + (training ? "training " : "eval ") + names[i]);
     }
 }
 
@@ -249,12 +255,12 @@ TEST(CudaAutogradTape, SmallGraphEndToEnd) {
   std::vector<std::vector<float>> results[2];
   for (int dev = 0; dev < 2; ++dev) {
     const Device d = dev == 0 ? Device::cpu() : kCuda;
-    std::vector<ag::Variable> ps = {param(conv_w, d), param(conv_b, d), param(k0, d),   param(u0, d),
-                                    param(b0, d),     param(k1, d),     param(u1, d),   param(b1, d),
-                                    param(ln_g, d),   param(ln_b, d),   param(d_w, d),  param(d_b, d)};
+    std::vector<ag::Variable> ps = {param(conv_w, d), param(conv_b, d), param(k0, d),  param(u0, d),
+                                    param(b0, d),     param(k1, d),     param(u1, d),  param(b1, d),
+                                    param(ln_g, d),   param(ln_b, d),   param(d_w, d), param(d_b, d)};
     ag::Variable x(x0.to(d), true), label(y0.to(d));
-    ag::Variable h = ag::relu(ag::conv1d_same(x, ps[0], ps[1]));               // [B, T, C]
-    h = ag::maxpool1d_2(h);                                                    // [B, T/2, C]
+    ag::Variable h = ag::relu(ag::conv1d_same(x, ps[0], ps[1]));  // [B, T, C]
+    h = ag::maxpool1d_2(h);                                       // [B, T/2, C]
     h = ag::dropout(h, 0.25f, true, {9, 100});
     ag::BiLstmOptions o;
     o.training = true, o.input_dropout = 0.1f, o.recurrent_dropout = 0.1f, o.rng = {9, 1000};
@@ -264,7 +270,7 @@ TEST(CudaAutogradTape, SmallGraphEndToEnd) {
     ag::Variable logits = ag::linear(ag::add(zn, ag::scale(zv, 0.5f)), ps[10], ps[11]);  // [B, 3]
     ag::Variable attn = ag::softmax(logits, 1);
     ag::Variable mixed = ag::concat({ag::narrow(attn, 1, 0, 2), ag::tanh(ag::narrow(logits, 1, 2, 1))}, 1);
-    ag::Variable score = ag::sigmoid(ag::sum(ag::mul(mixed, mixed), 1));          // [B]
+    ag::Variable score = ag::sigmoid(ag::sum(ag::mul(mixed, mixed), 1));  // [B]
     ag::Variable pair_hi = ag::narrow(score, 0, 0, B / 2), pair_lo = ag::narrow(score, 0, B / 2, B / 2);
     ag::Variable loss = ag::add(ag::add(ag::ccc_loss(score, label), ag::mse_loss(score, label)),
                                 ag::add(ag::margin_ranking_loss(pair_hi, pair_lo), ag::mean_all(mixed)));
@@ -285,8 +291,12 @@ TEST(CudaAutogradTape, SmallGraphEndToEnd) {
   }
   ASSERT_EQ(results[0].size(), results[1].size());
   for (size_t i = 0; i < results[0].size(); ++i)
-    expect_close(results[1][i], results[0][i], 1e-5, "end-to-end result " + std::to_string(i) +
-                                                         (i == 0 ? " (loss)" : i == 1 ? " (dx)" : i < 14 ? " (grad)" : " (param after Adam)"));
+    expect_close(results[1][i], results[0][i], 1e-5,
+                 "end-to-end result " + std::to_string(i) +
+                     (i == 0   ? " (loss)"
+                      : i == 1 ? " (dx)"
+                      : i < 14 ? " (grad)"
+                               : " (param after Adam)"));
 }
 
 TEST(CudaAutogradTape, MixedDevicesAreRejected) {
