@@ -80,7 +80,7 @@ std::vector<std::pair<std::string, Tensor>> synthetic_features(const SyntheticSp
       const double signal = s < segments ? amplitude * (v.labels[static_cast<size_t>(s)] - 1.0) : 0.0;
       float* row = x + r * dims;
       const float* noise = seg_noise.data() + s * dims;
-      for (int64_t d = 0; d < dims; ++d) row[d] += noise[d] + static_cast<float>(d < planted ? signal : 0.0);
+      for (int64_t d = 0; d < planted; ++d) row[d] += noise[d] + static_cast<float>(signal);
     }
     out.emplace_back(fs.name, spec.dtype == DType::F32 ? t : t.cast(spec.dtype));
   }

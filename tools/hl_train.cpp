@@ -4,8 +4,10 @@
 // at the end OUT/predictions.csv (every held-out prediction), OUT/summary.json and a
 // table on the terminal. --resume continues a killed run where it stopped, with results
 // bit-identical to an uninterrupted run.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -33,6 +35,8 @@ struct Options {
   double val_fraction = 0.1;
   bool resume = false;
   std::vector<int> ks{5, 10};
+  std::string study;                        // "", "single" or "ablation"
+  std::vector<std::string> study_losses{"ccc"};
 };
 
 ordered_json evaluation_json(const hl::Evaluation& ev) {
@@ -60,16 +64,13 @@ hl::SegmentScores subset(const hl::SegmentScores& all, const std::vector<std::st
   return out;
 }
 
-int train(const Options& opt) {
-  if (opt.model != "highlight")
-    throw hl::Error("--model " + opt.model + " is not available yet (only the paper's highlight model)");
-  if (opt.device != "cpu")
-    throw hl::Error("training on " + opt.device + " is not available yet: the CUDA versions of the training ops are "
-                    "still being written; use --device cpu");
+// The configuration for `features` from the command line (hidden size by the paper's rule
+// unless --hidden is given).
+hl::TrainConfig make_config(const Options& opt, const std::vector<hl::Feature>& features, const std::string& loss) {
   hl::TrainConfig config;
-  config.model = hl::HighlightModelConfig::paper(hl::parse_feature_list(opt.use));
+  config.model = hl::HighlightModelConfig::paper(features);
   if (opt.hidden > 0) config.model.hidden = opt.hidden;
-  config.loss = opt.loss == "ranking" ? hl::LossKind::Ranking : hl::LossKind::Ccc;
+  config.loss = loss == "ranking" ? hl::LossKind::Ranking : hl::LossKind::Ccc;
   const bool ccc = config.loss == hl::LossKind::Ccc;
   config.epochs = opt.epochs > 0 ? opt.epochs : (ccc ? 20 : 10);
   config.batch = opt.batch > 0 ? opt.batch : (ccc ? 300 : 64);
@@ -77,15 +78,32 @@ int train(const Options& opt) {
   config.seed = opt.seed;
   config.validation_fraction = opt.val_fraction;
   config.init_model = opt.init;
+  return config;
+}
 
-  const hl::SegmentScores labels = hl::read_segment_scores(opt.labels);
+void print_rows(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width(rows[0].size(), 0);
+  for (const auto& r : rows)
+    for (size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], r[c].size());
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t c = 0; c < r.size(); ++c) line += (c ? "  " : "") + std::string(width[c] - r[c].size(), ' ') + r[c];
+    std::printf("%s\n", line.c_str());
+  }
+}
+
+// One cross-validated experiment in `out`: every fold, then the pooled held-out
+// evaluation. Prints the per-fold table and writes OUT/predictions.csv and
+// OUT/summary.json. Returns the pooled evaluation.
+hl::Evaluation run_experiment(const Options& opt, const hl::TrainConfig& config, const hl::SegmentScores& labels,
+                              const std::string& out, const std::string& loss_name) {
   const hl::SegmentDataset data = hl::SegmentDataset::open(opt.features, labels, config.model.features, opt.labels);
   const std::vector<hl::FoldPlan> plans = hl::plan_folds(data.videos(), opt.folds, opt.seed, opt.val_fraction);
-  HL_LOG(Info) << data.videos().size() << " videos, " << data.size() << " segments; features "
+  HL_LOG(Info) << out << ": " << data.videos().size() << " videos, " << data.size() << " segments; features "
                << hl::feature_list_string(config.model.features) << ", hidden " << config.model.hidden << ", "
-               << opt.loss << " loss, " << config.epochs << " epochs, batch " << config.batch << ", " << opt.folds
+               << loss_name << " loss, " << config.epochs << " epochs, batch " << config.batch << ", " << opt.folds
                << " folds";
-  fs::create_directories(opt.out);
+  fs::create_directories(out);
 
   ordered_json folds = ordered_json::array();
   hl::SegmentScores all_predictions;
@@ -95,16 +113,17 @@ int train(const Options& opt) {
     rows[0].insert(rows[0].end(), {"ndcg@" + s, "p@" + s});
   }
   for (const hl::FoldPlan& plan : plans) {
-    const std::string dir = (fs::path(opt.out) / ("fold-" + std::to_string(plan.fold + 1))).string();
+    const std::string dir = (fs::path(out) / ("fold-" + std::to_string(plan.fold + 1))).string();
     const hl::FoldOutcome outcome = hl::train_fold(data, plan, config, dir, opt.resume, [](const hl::EpochReport& r) {
-      HL_LOG(Info) << "fold " << r.fold + 1 << " epoch " << r.epoch << ": loss " << fixed(r.loss) << ", validation ndcg@10 "
-                   << fixed(r.validation) << (r.best ? " (best so far)" : "");
+      HL_LOG(Info) << "fold " << r.fold + 1 << " epoch " << r.epoch << ": loss " << fixed(r.loss)
+                   << ", validation ndcg@10 " << fixed(r.validation) << (r.best ? " (best so far)" : "");
     });
     const hl::Evaluation ev = hl::evaluate_rankings(subset(labels, plan.test), outcome.test_predictions, opt.ks,
                                                     opt.labels, dir + "/test.pred.csv");
     ordered_json fold = {{"fold", plan.fold + 1},
                          {"best_epoch", outcome.best_epoch},
-                         {"validation_ndcg@10", std::isfinite(outcome.best_validation) ? ordered_json(outcome.best_validation) : ordered_json()},
+                         {"validation_ndcg@10",
+                          std::isfinite(outcome.best_validation) ? ordered_json(outcome.best_validation) : ordered_json()},
                          {"train_videos", plan.train},
                          {"validation_videos", plan.validation},
                          {"test_videos", plan.test},
@@ -122,29 +141,22 @@ int train(const Options& opt) {
   }
 
   // Every held-out prediction together: the cross-validated result, as the paper reports it.
-  hl::write_predictions_csv((fs::path(opt.out) / "predictions.csv").string(), all_predictions);
+  hl::write_predictions_csv((fs::path(out) / "predictions.csv").string(), all_predictions);
   const hl::Evaluation pooled = hl::evaluate_rankings(labels, all_predictions, opt.ks, opt.labels, "predictions.csv");
   std::vector<std::string> all_row = {"all", std::to_string(pooled.videos.size()), "", ""};
   std::vector<std::string> chance_row = {"chance", "", "", ""};
   for (int k : opt.ks) {
     const std::string s = std::to_string(k);
     all_row.insert(all_row.end(), {fixed(pooled.mean_of("ndcg@" + s)), fixed(pooled.mean_of("p@" + s))});
-    chance_row.insert(chance_row.end(), {fixed(pooled.mean_of("chance_ndcg@" + s)), fixed(pooled.mean_of("chance_p@" + s))});
+    chance_row.insert(chance_row.end(),
+                      {fixed(pooled.mean_of("chance_ndcg@" + s)), fixed(pooled.mean_of("chance_p@" + s))});
   }
   rows.push_back(all_row);
   rows.push_back(chance_row);
-  std::vector<size_t> width(rows[0].size(), 0);
-  for (const auto& r : rows)
-    for (size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], r[c].size());
-  for (const auto& r : rows) {
-    std::string line;
-    for (size_t c = 0; c < r.size(); ++c)
-      line += (c ? "  " : "") + std::string(width[c] - r[c].size(), ' ') + r[c];
-    std::printf("%s\n", line.c_str());
-  }
+  print_rows(rows);
   const ordered_json summary = {{"config", {{"features", hl::feature_list_string(config.model.features)},
                                             {"hidden", config.model.hidden},
-                                            {"loss", opt.loss},
+                                            {"loss", loss_name},
                                             {"epochs", config.epochs},
                                             {"batch", config.batch},
                                             {"lr", config.lr},
@@ -154,7 +166,93 @@ int train(const Options& opt) {
                                             {"init", opt.init}}},
                                 {"folds", folds},
                                 {"all", evaluation_json(pooled)}};
-  hl::write_text_atomic((fs::path(opt.out) / "summary.json").string(), summary.dump(2) + "\n");
+  hl::write_text_atomic((fs::path(out) / "summary.json").string(), summary.dump(2) + "\n");
+  return pooled;
+}
+
+// The paper's tables: one row per model, the metrics at each k per loss, and chance.
+// Written as OUT/study.md (markdown, the paper's layout) and OUT/study.json.
+void run_study(const Options& opt, const hl::SegmentScores& labels) {
+  const std::vector<hl::Feature> use = hl::parse_feature_list(opt.use);
+  std::vector<std::pair<std::string, std::vector<hl::Feature>>> models;  // row label, features
+  if (opt.study == "single") {
+    for (hl::Feature f : use) models.push_back({hl::feature_spec(f).name, {f}});
+  } else {
+    models.push_back({"all", use});
+    for (hl::Feature f : use) {
+      std::vector<hl::Feature> rest;
+      for (hl::Feature g : use)
+        if (g != f) rest.push_back(g);
+      models.push_back({std::string("no ") + hl::feature_spec(f).name, rest});
+    }
+  }
+  std::vector<std::string> losses = opt.study_losses;
+  std::vector<std::string> metric_names;
+  for (int k : opt.ks) metric_names.push_back("ndcg@" + std::to_string(k));
+  for (int k : opt.ks) metric_names.push_back("p@" + std::to_string(k));
+
+  ordered_json table = ordered_json::object();
+  std::string md = "| model | hidden |";
+  std::string rule = "|---|---|";
+  for (const auto& loss : losses)
+    for (const auto& m : metric_names) {
+      md += " " + m + (losses.size() > 1 ? " (" + loss + ")" : "") + " |";
+      rule += "---|";
+    }
+  md += "\n" + rule + "\n";
+  std::map<std::string, hl::Evaluation> last;  // per loss: for the chance row (chance depends only on the labels)
+  for (const auto& [row, features] : models) {
+    std::string line;
+    ordered_json entry = ordered_json::object();
+    int64_t hidden = 0;
+    for (const auto& loss : losses) {
+      const hl::TrainConfig config = make_config(opt, features, loss);
+      hidden = config.model.hidden;
+      std::string folder = row;  // "no googlenet" -> "no-googlenet"
+      std::replace(folder.begin(), folder.end(), ' ', '-');
+      const std::string out = (fs::path(opt.out) / loss / folder).string();
+      const hl::Evaluation ev = run_experiment(opt, config, labels, out, loss);
+      ordered_json metrics = ordered_json::object();
+      for (const auto& m : metric_names) {
+        metrics[m] = ev.mean_of(m);
+        line += " " + fixed(ev.mean_of(m)) + " |";
+      }
+      entry[loss] = metrics;
+      last.insert_or_assign(loss, ev);
+    }
+    entry["hidden"] = hidden;
+    entry["features"] = hl::feature_list_string(features);
+    table[row] = entry;
+    md += "| " + row + " | " + std::to_string(hidden) + " |" + line + "\n";
+  }
+  std::string chance_line = "| chance | |";
+  ordered_json chance = ordered_json::object();
+  for (const auto& loss : losses)
+    for (const auto& m : metric_names) {
+      const double c = last.at(loss).mean_of("chance_" + m);
+      chance_line += " " + fixed(c) + " |";
+      chance[m] = c;
+    }
+  md += chance_line + "\n";
+  table["chance"] = chance;
+  hl::write_text_atomic((fs::path(opt.out) / "study.md").string(), md);
+  hl::write_text_atomic((fs::path(opt.out) / "study.json").string(),
+                        ordered_json({{"study", opt.study}, {"rows", table}}).dump(2) + "\n");
+  std::printf("\n%s", md.c_str());
+}
+
+int train(const Options& opt) {
+  if (opt.model != "highlight")
+    throw hl::Error("--model " + opt.model + " is not available yet (only the paper's highlight model)");
+  if (opt.device != "cpu")
+    throw hl::Error("training on " + opt.device + " is not available yet: the CUDA versions of the training ops are "
+                    "not yet verified on a GPU and conv2d has none; use --device cpu");
+  const hl::SegmentScores labels = hl::read_segment_scores(opt.labels);
+  if (!opt.study.empty()) {
+    run_study(opt, labels);
+    return 0;
+  }
+  run_experiment(opt, make_config(opt, hl::parse_feature_list(opt.use), opt.loss), labels, opt.out, opt.loss);
   return 0;
 }
 
@@ -192,6 +290,12 @@ int main(int argc, char** argv) {
       ->option_text("K,... (default 5,10)");
   app.add_option("--device", opt.device, "cpu (cuda: not yet)")->capture_default_str();
   app.add_flag("--resume", opt.resume, "continue a previous run in --out from its checkpoints");
+  app.add_option("--study", opt.study,
+                 "run a paper study instead of one model: single (Table 1: one model per feature of --use) or "
+                 "ablation (Table 2: all of --use, and each leave-one-out); writes OUT/study.md and OUT/study.json")
+      ->check(CLI::IsMember({"single", "ablation"}));
+  app.add_option("--study-losses", opt.study_losses, "losses of the study's columns, e.g. ccc,ranking")
+      ->delimiter(',')->check(CLI::IsMember({"ccc", "ranking"}))->option_text("LOSS,... (default ccc)");
   app.footer("Example:\n  hl-synth --out data --videos 40\n  hl-train --features data/features --labels data/labels.csv "
              "--out runs/all --folds 5\n");
   return tool.run(argc, argv, [&] { return train(opt); });

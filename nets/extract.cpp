@@ -1,0 +1,495 @@
+#include "nets/extract.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <numeric>
+#include <utility>
+
+#include "engine/error.h"
+#include "engine/safetensors.h"
+#include "nets/mfcc.h"
+
+#if HL_HAVE_FFMPEG
+#include "engine/media/media.h"
+#endif
+
+namespace hl {
+
+// ---------------------------------------------------------------------------------------
+// SHA-256 (FIPS 180-4)
+
+namespace {
+
+constexpr uint32_t kSha256K[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+inline uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+
+}  // namespace
+
+Sha256::Sha256()
+    : h_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19}, buf_{} {}
+
+void Sha256::block(const uint8_t* p) {
+  uint32_t w[64];
+  for (int i = 0; i < 16; ++i)
+    w[i] = (uint32_t{p[4 * i]} << 24) | (uint32_t{p[4 * i + 1]} << 16) | (uint32_t{p[4 * i + 2]} << 8) |
+           uint32_t{p[4 * i + 3]};
+  for (int i = 16; i < 64; ++i) {
+    const uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+    const uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+    w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+  }
+  uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3], e = h_[4], f = h_[5], g = h_[6], h = h_[7];
+  for (int i = 0; i < 64; ++i) {
+    const uint32_t t1 = h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + kSha256K[i] + w[i];
+    const uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+    h = g;
+    g = f;
+    f = e;
+    e = d + t1;
+    d = c;
+    c = b;
+    b = a;
+    a = t1 + t2;
+  }
+  h_[0] += a;
+  h_[1] += b;
+  h_[2] += c;
+  h_[3] += d;
+  h_[4] += e;
+  h_[5] += f;
+  h_[6] += g;
+  h_[7] += h;
+}
+
+void Sha256::update(const void* data, size_t n) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  length_ += n;
+  if (buffered_ > 0) {
+    const size_t take = std::min(n, sizeof buf_ - buffered_);
+    std::memcpy(buf_ + buffered_, p, take);
+    buffered_ += take;
+    p += take;
+    n -= take;
+    if (buffered_ < sizeof buf_) return;
+    block(buf_);
+    buffered_ = 0;
+  }
+  for (; n >= 64; p += 64, n -= 64) block(p);
+  std::memcpy(buf_, p, n);
+  buffered_ = n;
+}
+
+std::string Sha256::hex_digest() {
+  const uint64_t bits = length_ * 8;
+  const uint8_t one = 0x80;
+  update(&one, 1);
+  const uint8_t zero = 0;
+  while (buffered_ != 56) update(&zero, 1);
+  uint8_t len[8];
+  for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(bits >> (56 - 8 * i));
+  update(len, 8);
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (uint32_t v : h_)
+    for (int s = 28; s >= 0; s -= 4) out += digits[(v >> s) & 0xf];
+  return out;
+}
+
+std::string sha256_hex(std::span<const uint8_t> bytes) {
+  Sha256 h;
+  h.update(bytes.data(), bytes.size());
+  return h.hex_digest();
+}
+
+SourceFingerprint fingerprint_file(const std::string& path) {
+  std::error_code ec;
+  const auto st = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(st)) throw FormatError(path, "cannot open: No such file or directory");
+  if (std::filesystem::is_directory(st)) throw FormatError(path, "is a directory, not a media file");
+  // A FIFO or device would block or never end.
+  if (!std::filesystem::is_regular_file(st)) throw FormatError(path, "is not a regular file");
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw FormatError(path, std::string("cannot open: ") + std::strerror(errno));
+  Sha256 h;
+  SourceFingerprint fp;
+  std::vector<uint8_t> buf(1 << 20);
+  for (;;) {
+    const size_t n = std::fread(buf.data(), 1, buf.size(), f);
+    h.update(buf.data(), n);
+    fp.size += n;
+    if (n < buf.size()) break;
+  }
+  const bool failed = std::ferror(f) != 0;
+  const int err = errno;
+  std::fclose(f);
+  if (failed) throw FormatError(path, std::string("cannot read: ") + std::strerror(err));
+  fp.sha256 = h.hex_digest();
+  return fp;
+}
+
+// ---------------------------------------------------------------------------------------
+// Naming and sharding
+
+std::string video_id(const std::string& input_path) {
+  return std::filesystem::path(input_path).stem().string();
+}
+
+std::string feature_file_path(const std::string& out_dir, const std::string& id) {
+  return (std::filesystem::path(out_dir) / (id + ".safetensors")).string();
+}
+
+std::vector<std::string> find_duplicate_ids(const std::vector<std::string>& inputs) {
+  std::map<std::string, std::vector<std::string>> by_id;
+  std::vector<std::string> order;
+  for (const std::string& in : inputs) {
+    auto& list = by_id[video_id(in)];
+    if (list.size() == 1) order.push_back(video_id(in));
+    list.push_back(in);
+  }
+  std::vector<std::string> out;
+  for (const std::string& id : order) {
+    std::string line = "id '" + id + "': ";
+    const auto& list = by_id[id];
+    for (size_t i = 0; i < list.size(); ++i) line += (i ? (i + 1 == list.size() ? " and " : ", ") : "") + list[i];
+    out.push_back(line);
+  }
+  return out;
+}
+
+Shard parse_shard(const std::string& text) {
+  Shard s;
+  const size_t slash = text.find('/');
+  auto parse = [](std::string_view v, int64_t* out) {
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), *out);
+    return !v.empty() && ec == std::errc() && p == v.data() + v.size();
+  };
+  const bool ok = slash != std::string::npos && parse(std::string_view(text).substr(0, slash), &s.index) &&
+                  parse(std::string_view(text).substr(slash + 1), &s.count);
+  if (!ok || s.count < 1 || s.index < 0 || s.index >= s.count)
+    throw Error("--shard '" + text + "': expected I/N with 0 <= I < N (e.g. 0/4 ... 3/4)");
+  return s;
+}
+
+uint64_t fnv1a64(std::string_view bytes) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+bool in_shard(const std::string& id, const Shard& shard) {
+  return fnv1a64(id) % static_cast<uint64_t>(shard.count) == static_cast<uint64_t>(shard.index);
+}
+
+// ---------------------------------------------------------------------------------------
+// Features and their extractors
+
+void check_extractable(Feature f) {
+  switch (f) {
+    case Feature::Mfcc:
+      return;
+    case Feature::GoogLeNet:
+    case Feature::Places365:
+      throw Error(std::string("feature '") + feature_spec(f).name +
+                  "' is not available yet: it needs converted published weights and its network "
+                  "(issue 6, hl-convert); hl-extract computes only mfcc for now");
+    case Feature::Affect:
+    case Feature::Cam:
+    case Feature::Faces:
+      throw Error(std::string("feature '") + feature_spec(f).name +
+                  "' is not available yet: no issue adds its network so far (DESIGN section 4); "
+                  "hl-extract computes only mfcc for now");
+  }
+  throw Error("unknown feature");
+}
+
+MfccParams mfcc_params_for(FrameRate fps) {
+  if (fps.num <= 0 || fps.den <= 0 || fps.num > 1'000'000'000 || fps.den > 1'000'000'000 ||
+      fps.num > 1000 * fps.den)
+    throw Error("frame rate " + std::to_string(fps.num) + "/" + std::to_string(fps.den) +
+                " is outside (0, 1000] fps");
+  MfccParams p = MfccParams::paper();
+  // step = sample_rate / (4 fps) samples = sample_rate · den / (4 · num).
+  int64_t num = int64_t{p.sample_rate} * fps.den;
+  int64_t den = kMfccRowsPerFrame * fps.num;
+  const int64_t g = std::gcd(num, den);
+  p.step_num = num / g;
+  p.step_den = den / g;
+  return p;
+}
+
+std::string frame_rate_string(FrameRate fps) {
+  const int64_t g = std::gcd(fps.num, fps.den);
+  return std::to_string(fps.num / (g ? g : 1)) + "/" + std::to_string(fps.den / (g ? g : 1));
+}
+
+std::string extractor_name(Feature f, FrameRate fps) {
+  check_extractable(f);
+  const MfccParams p = mfcc_params_for(fps);
+  char text[320];
+  std::snprintf(text, sizeof text,
+                "hl mfcc v1: python_speech_features pipeline, %d Hz mono x32768, window %d, step %lld/%lld "
+                "samples exact (1/(4 fps)), nfft %d, %d filters, %d cepstra, preemphasis %.2f, lifter %d, "
+                "c0 log energy",
+                p.sample_rate, p.window, static_cast<long long>(p.step_num), static_cast<long long>(p.step_den),
+                p.nfft, p.filters, p.cepstra, static_cast<double>(p.preemphasis), p.lifter);
+  return text;
+}
+
+// ---------------------------------------------------------------------------------------
+// Existing files
+
+namespace {
+
+bool parse_i64(const std::string& s, int64_t* v) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
+  return !s.empty() && ec == std::errc() && p == s.data() + s.size();
+}
+
+std::string meta_or(const std::map<std::string, std::string>& m, const std::string& key, const std::string& dflt) {
+  const auto it = m.find(key);
+  return it == m.end() ? dflt : it->second;
+}
+
+std::vector<int64_t> expected_shape(Feature f, int64_t frames) {
+  const FeatureSpec& spec = feature_spec(f);
+  std::vector<int64_t> shape = {frames * spec.rows_per_frame};
+  shape.insert(shape.end(), spec.frame_shape.begin(), spec.frame_shape.end());
+  return shape;
+}
+
+bool contains(const std::vector<Feature>& v, Feature f) { return std::find(v.begin(), v.end(), f) != v.end(); }
+
+}  // namespace
+
+ExistingFile inspect_feature_file(const std::string& path, const SourceFingerprint& source, FrameRate fps) {
+  ExistingFile ex;
+  std::error_code ec;
+  ex.exists = std::filesystem::exists(path, ec);
+  if (!ex.exists) {
+    ex.reason = "does not exist";
+    return ex;
+  }
+  try {
+    const SafetensorsFile file = SafetensorsFile::open(path);
+    const auto& m = file.metadata();
+    int64_t size = -1;
+    if (!parse_i64(meta_or(m, "source_size", ""), &size) || static_cast<uint64_t>(size) != source.size ||
+        meta_or(m, "source_sha256", "") != source.sha256) {
+      ex.reason = "was made from another source file (size or SHA-256 differ)";
+      return ex;
+    }
+    if (meta_or(m, "fps", "") != frame_rate_string(fps)) {
+      ex.reason = "was made at another frame rate (" + meta_or(m, "fps", "none") + ")";
+      return ex;
+    }
+    if (!parse_i64(meta_or(m, "frames", ""), &ex.frames) || ex.frames < 1) {
+      ex.reason = "has no valid 'frames' in its metadata";
+      ex.frames = -1;
+      return ex;
+    }
+    ex.matches = true;
+    for (Feature f : all_features()) {
+      const FeatureSpec& spec = feature_spec(f);
+      if (!file.contains(spec.name)) continue;
+      const auto& info = file.info(spec.name);
+      if (!info.dtype->hl || info.shape != expected_shape(f, ex.frames)) continue;
+      std::string current;
+      try {
+        current = extractor_name(f, fps);
+      } catch (const Error&) {
+        current.clear();  // a feature we cannot compute: keep it as stored when it has an extractor
+      }
+      const std::string stored = meta_or(m, std::string(spec.name) + ".extractor", "");
+      if (stored.empty() || (!current.empty() && stored != current)) continue;
+      ex.valid.push_back(f);
+    }
+  } catch (const Error& e) {
+    ex.matches = false;
+    ex.valid.clear();
+    ex.frames = -1;
+    ex.reason = std::string("is damaged (") + e.what() + ")";
+  }
+  return ex;
+}
+
+// ---------------------------------------------------------------------------------------
+// Decoding (engine/media, only in builds with FFmpeg)
+
+namespace {
+
+#if HL_HAVE_FFMPEG
+constexpr int kAudioRate = 16000;
+
+// ceil(samples · fps / 16000): frames covered by `samples` of 16-kHz audio.
+int64_t frames_for_samples(int64_t samples, FrameRate fps) {
+  const __int128 n = static_cast<__int128>(samples) * fps.num;
+  const __int128 d = static_cast<__int128>(kAudioRate) * fps.den;
+  return static_cast<int64_t>((n + d - 1) / d);
+}
+
+media::Limits limits_for(const media::MediaInfo& info) {
+  media::Limits limits;
+  // Room for long files: decoding slower than half real time is pathological; the
+  // 6-hour output caps still bound what a hostile file can make us do.
+  limits.deadline_seconds = std::max(limits.deadline_seconds, 600.0 + 2.0 * std::min(info.duration_seconds, 6 * 3600.0));
+  return limits;
+}
+
+int64_t count_video_ticks(const std::string& input, FrameRate fps, const media::Limits& limits) {
+  media::VideoOptions vo;
+  vo.rate = {fps.num, fps.den};
+  vo.width = 16;  // only the count matters; a tiny output keeps the conversion cheap
+  vo.height = 16;
+  vo.scale_flags = "fast_bilinear";
+  vo.limits = limits;
+  media::VideoReader reader(input, vo);
+  media::VideoFrame f;
+  int64_t n = 0;
+  while (reader.next(&f)) n = f.index + 1;
+  return n;
+}
+#else
+[[noreturn]] void no_ffmpeg(const std::string& input) {
+  throw FormatError(input, "this hl was built without FFmpeg (-DHL_FFMPEG=OFF), so it cannot decode media");
+}
+#endif
+
+}  // namespace
+
+int64_t count_frames(const std::string& input, FrameRate fps) {
+#if HL_HAVE_FFMPEG
+  const media::MediaInfo info = media::probe(input);
+  const media::Limits limits = limits_for(info);
+  if (info.video) return count_video_ticks(input, fps, limits);
+  if (info.audio.empty()) throw FormatError(input, "has neither a video nor an audio stream");
+  return frames_for_samples(media::decode_mfcc_signal(input, limits).numel(), fps);
+#else
+  (void)fps;
+  no_ffmpeg(input);
+#endif
+}
+
+// ---------------------------------------------------------------------------------------
+// One input
+
+ExtractResult extract_video(const std::string& input, const std::string& out_dir, const ExtractOptions& options) {
+  if (options.features.empty()) throw Error("no features requested");
+  for (Feature f : options.features) check_extractable(f);
+  const FrameRate fps = options.fps;
+  (void)mfcc_params_for(fps);  // validates the rate
+
+  ExtractResult r;
+  r.output = feature_file_path(out_dir, video_id(input));
+  const SourceFingerprint source = fingerprint_file(input);
+  const ExistingFile ex = inspect_feature_file(r.output, source, fps);
+  if (ex.exists && !ex.matches) r.note = "existing " + r.output + " " + ex.reason + "; recomputing it";
+
+  std::vector<Feature> todo;
+  for (Feature f : options.features)
+    if (options.force || !ex.matches || !contains(ex.valid, f)) todo.push_back(f);
+  if (todo.empty()) {
+    r.status = ExtractResult::Status::UpToDate;
+    r.frames = ex.frames;
+    return r;
+  }
+  if (ex.matches)
+    for (Feature f : ex.valid)
+      if (!contains(todo, f)) r.kept.push_back(f);
+
+#if HL_HAVE_FFMPEG
+  const media::MediaInfo info = media::probe(input);
+  const media::Limits limits = limits_for(info);
+  const bool needs_audio = contains(todo, Feature::Mfcc);
+  if (needs_audio && info.audio.empty()) throw FormatError(input, "has no audio stream; mfcc needs one");
+
+  Tensor signal;
+  bool have_signal = false;
+  if (!r.kept.empty()) {
+    r.frames = ex.frames;  // the kept tensors fix T
+  } else if (info.video) {
+    r.frames = count_video_ticks(input, fps, limits);
+  } else if (!info.audio.empty()) {
+    signal = media::decode_mfcc_signal(input, limits);
+    have_signal = true;
+    r.frames = frames_for_samples(signal.numel(), fps);
+    if (r.frames < 1) throw FormatError(input, "its audio stream has no samples");
+  } else {
+    throw FormatError(input, "has neither a video nor an audio stream");
+  }
+
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  std::map<std::string, std::string> meta;
+  for (Feature f : todo) {
+    check_extractable(f);
+    if (f == Feature::Mfcc) {
+      if (!have_signal) signal = media::decode_mfcc_signal(input, limits);
+      have_signal = true;
+      tensors.emplace_back(feature_spec(f).name,
+                           mfcc(signal, mfcc_rows_for_frames(r.frames), mfcc_params_for(fps)));
+    }
+    meta[std::string(feature_spec(f).name) + ".extractor"] = extractor_name(f, fps);
+    meta[std::string(feature_spec(f).name) + ".weights"] = "none";
+    r.computed.push_back(f);
+  }
+  if (!r.kept.empty()) {
+    const SafetensorsFile old = SafetensorsFile::open(r.output);
+    for (Feature f : r.kept) {
+      const std::string name = feature_spec(f).name;
+      tensors.emplace_back(name, old.get(name));
+      for (const char* key : {".extractor", ".weights"}) {
+        const auto it = old.metadata().find(name + key);
+        if (it != old.metadata().end()) meta[name + key] = it->second;
+      }
+    }
+  }
+  // Paper order for the tensors and the "features" list.
+  std::vector<Feature> all;
+  for (Feature f : all_features())
+    if (contains(r.computed, f) || contains(r.kept, f)) all.push_back(f);
+  std::stable_sort(tensors.begin(), tensors.end(), [](const auto& a, const auto& b) {
+    auto rank = [](const std::string& n) {
+      for (Feature f : all_features())
+        if (n == feature_spec(f).name) return static_cast<int>(f);
+      return 99;
+    };
+    return rank(a.first) < rank(b.first);
+  });
+
+  char duration[64];
+  const double probed = info.duration_seconds > 0 ? info.duration_seconds
+                                                  : static_cast<double>(r.frames) * static_cast<double>(fps.den) /
+                                                        static_cast<double>(fps.num);
+  std::snprintf(duration, sizeof duration, "%.6f", probed);
+  meta["fps"] = frame_rate_string(fps);
+  meta["frames"] = std::to_string(r.frames);
+  meta["duration"] = duration;
+  meta["audio_rate"] = std::to_string(kAudioRate);
+  meta["source"] = input;
+  meta["source_size"] = std::to_string(source.size);
+  meta["source_sha256"] = source.sha256;
+  meta["features"] = feature_list_string(all);
+  meta["hl_version"] = options.hl_version;
+  write_safetensors(r.output, tensors, meta);
+  return r;
+#else
+  no_ffmpeg(input);
+#endif
+}
+
+}  // namespace hl

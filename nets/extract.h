@@ -1,0 +1,134 @@
+// Feature extraction (DESIGN section 4, docs/extract.md): one input video (or audio
+// file) -> one safetensors feature file holding a tensor per feature at the video's
+// native rate, plus the metadata that lets a later run tell whether the file is complete
+// and still matches its source. hl-extract (tools/hl_extract.cpp) drives this per input
+// and adds the command line, the progress bar, sharding and the summary.
+//
+// Computable now: mfcc (nets/mfcc.h on the 16-kHz mono signal of engine/media). The
+// visual features join as their issues land; asking for them is an hl::Error that says
+// which issue adds them.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kernels/common/mfcc_params.h"
+#include "nets/features.h"
+#include "nets/segments.h"
+
+namespace hl {
+
+// ---------------------------------------------------------------------------------------
+// Source fingerprints: size and SHA-256 (FIPS 180-4) of the input file's bytes.
+
+class Sha256 {
+ public:
+  Sha256();
+  void update(const void* data, size_t n);
+  // The digest as 64 lower-case hex digits. The object is spent afterwards.
+  std::string hex_digest();
+
+ private:
+  void block(const uint8_t* p);
+  uint32_t h_[8];
+  uint8_t buf_[64];
+  size_t buffered_ = 0;
+  uint64_t length_ = 0;  // bytes so far
+};
+
+std::string sha256_hex(std::span<const uint8_t> bytes);
+
+struct SourceFingerprint {
+  uint64_t size = 0;
+  std::string sha256;  // lower-case hex
+};
+// Reads the whole file (1 MiB at a time). Throws hl::FormatError naming it when it
+// cannot be opened or read.
+SourceFingerprint fingerprint_file(const std::string& path);
+
+// ---------------------------------------------------------------------------------------
+// Naming and sharding
+
+// The video id of an input: its file name without the last extension
+// ("/data/talk.v2.mp4" -> "talk.v2"). Feature files are <out>/<id>.safetensors, so two
+// inputs with the same id would overwrite each other: find_duplicate_ids reports them.
+std::string video_id(const std::string& input_path);
+std::string feature_file_path(const std::string& out_dir, const std::string& id);
+// Human-readable descriptions ("id 'talk': a/talk.mp4 and b/talk.mkv") of every id that
+// more than one input maps to; empty when the ids are unique.
+std::vector<std::string> find_duplicate_ids(const std::vector<std::string>& inputs);
+
+// --shard I/N: input with id X belongs to shard fnv1a64(X) mod N (0-based I). Stable
+// across machines, runs and input orders; the shards of one N partition any input set.
+struct Shard {
+  int64_t index = 0;
+  int64_t count = 1;
+};
+Shard parse_shard(const std::string& text);  // "I/N" with 0 <= I < N; hl::Error otherwise
+uint64_t fnv1a64(std::string_view bytes);
+bool in_shard(const std::string& id, const Shard& shard);
+
+// ---------------------------------------------------------------------------------------
+// Features and their extractors
+
+// Throws hl::Error for a feature hl-extract cannot compute yet, naming it and saying
+// what adds it (an issue, converted weights).
+void check_extractable(Feature f);
+// MFCC parameters for `fps`: the paper's front end with a step of exactly 1/(4 fps) s
+// (2002/15 samples at 30000/1001), so row 4f starts at video frame f.
+MfccParams mfcc_params_for(FrameRate fps);
+// What goes into "<feature>.extractor": names the algorithm and every parameter, so a
+// stored tensor made differently is recomputed. Stable across hl versions.
+std::string extractor_name(Feature f, FrameRate fps);
+std::string frame_rate_string(FrameRate fps);  // "30000/1001" (reduced)
+
+// ---------------------------------------------------------------------------------------
+// An existing feature file: what in it can be kept
+
+struct ExistingFile {
+  bool exists = false;
+  bool matches = false;  // readable, same source size and hash, same fps, sane frames
+  std::string reason;  // why it does not match (damaged, other source, other fps...)
+  int64_t frames = -1;
+  // Features whose tensor has the right shape for `frames` and whose extractor is the
+  // current one for the file's fps (only when matches).
+  std::vector<Feature> valid;
+};
+ExistingFile inspect_feature_file(const std::string& path, const SourceFingerprint& source, FrameRate fps);
+
+// ---------------------------------------------------------------------------------------
+// One input
+
+struct ExtractOptions {
+  std::vector<Feature> features;  // requested; each must pass check_extractable
+  FrameRate fps{30000, 1001};
+  bool force = false;  // recompute the requested features even when the file has them
+  std::string hl_version;  // written to the metadata ("hl_version")
+};
+
+struct ExtractResult {
+  enum class Status { Written, UpToDate } status = Status::Written;
+  std::string output;  // the feature file
+  int64_t frames = 0;  // T
+  std::vector<Feature> computed;  // features computed by this call (empty when UpToDate)
+  std::vector<Feature> kept;  // features carried over from the existing file
+  std::string note;  // e.g. "existing file was damaged (...); recomputed"
+};
+
+// Extracts `options.features` of `input` into feature_file_path(out_dir, video_id(input))
+// (out_dir must exist): skips the input when that file is complete and matches (same
+// source size and SHA-256, same fps, every requested feature present with the current
+// extractor), else computes only what is missing and rewrites the file atomically with
+// every valid feature. Throws hl::Error (hl::FormatError naming the input for problems
+// with the input) without touching an existing file.
+ExtractResult extract_video(const std::string& input, const std::string& out_dir, const ExtractOptions& options);
+
+// The number of video frames T of a media file at `fps` (engine/media's tick rule: the
+// count VideoReader emits, which needs a decode of the video stream); for a file without
+// video, ceil(audio samples at 16 kHz · fps / 16000) of its first audio stream.
+int64_t count_frames(const std::string& input, FrameRate fps);
+
+}  // namespace hl

@@ -1,0 +1,181 @@
+// hl-extract: one feature file per input video (DESIGN section 4, docs/extract.md).
+//
+//   hl-extract INPUT... | --list FILE  --features LIST --out DIR
+//              [--device cpu] [--fps 30000/1001] [--shard I/N] [--force]
+//
+// Long-job behaviour: a progress bar over the videos; a video whose feature file is
+// complete and matches its source is skipped, and one whose file lacks some requested
+// features gets only those computed (nets/extract.h); a bad input is reported and
+// skipped; the summary lists ok / up to date / failed (with reasons); the exit code is 1
+// when any input failed, 2 for a wrong command line (including --features naming a
+// feature that cannot be computed yet, duplicate video ids, a bad --shard).
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "engine/error.h"
+#include "engine/log.h"
+#include "engine/progress.h"
+#include "nets/extract.h"
+#include "nets/segment_dataset.h"
+#include "tools/cli_common.h"
+
+namespace {
+
+struct Failure {
+  std::string input;
+  std::string reason;
+};
+
+// Lines of a --list file: one path each; blank lines and lines starting with '#' are
+// ignored; a trailing '\r' is dropped. Paths are used as written (relative ones are
+// relative to the current folder, as on the command line).
+std::vector<std::string> read_list(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw hl::Error(path + ": cannot open the list");
+  std::vector<std::string> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const size_t first = line.find_first_not_of(" \t");
+    if (first == std::string::npos || line[first] == '#') continue;
+    out.push_back(line);
+  }
+  if (in.bad()) throw hl::Error(path + ": cannot read the list");
+  return out;
+}
+
+std::string plural(size_t n, const char* word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  hl::cli::Tool tool("extract", "Extract per-frame features from videos into one safetensors file per video.");
+  CLI::App& app = tool.app();
+  std::vector<std::string> inputs;
+  std::string list, features_text, out, device = "cpu", fps_text = "30000/1001", shard_text;
+  bool force = false;
+  app.add_option("INPUT", inputs, "video or audio files; the video id is the file name without extension");
+  app.add_option("--list", list, "a file with one input path per line ('#' comments, blank lines ignored)")
+      ->check(CLI::ExistingFile)
+      ->option_text("FILE");
+  app.add_option("--features", features_text, "features to extract, e.g. mfcc (the only one computable yet)")
+      ->required()
+      ->option_text("LIST");
+  app.add_option("--out", out, "output folder: DIR/<video id>.safetensors")->required()->option_text("DIR");
+  app.add_option("--device", device, "where to compute (default cpu; cuda: not yet)")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->option_text("cpu|cuda");
+  app.add_option("--fps", fps_text,
+                 "frame rate of the features, a rational (default 30000/1001, the paper's; 4 MFCC rows per frame)")
+      ->option_text("RATE");
+  app.add_option("--shard", shard_text,
+                 "process only the inputs whose id hashes to I mod N (FNV-1a 64 of the id; 0 <= I < N), "
+                 "so N machines split a dataset without coordination")
+      ->option_text("I/N");
+  app.add_flag("--force", force, "recompute the requested features even when the file has them");
+  app.footer(
+      "Exit codes: 0 every input done or up to date; 1 some input failed (each is reported, the "
+      "others are done); 2 a wrong command line.\n"
+      "Example:\n  hl-extract --features mfcc --out data/features videos/*.mp4\n");
+
+  return tool.run(argc, argv, [&]() -> int {
+    auto usage = [&](const std::string& message) {
+      tool.print_error(message + "\nRun " + tool.program() + " --help for more information.");
+      return hl::cli::kExitUsage;
+    };
+    hl::ExtractOptions options;
+    options.hl_version = hl::cli::version();
+    try {
+      options.features = hl::parse_feature_list(features_text);
+      for (hl::Feature f : options.features) hl::check_extractable(f);
+    } catch (const hl::Error& e) {
+      return usage(std::string("--features: ") + e.what());
+    }
+    if (device == "cuda")
+      return usage("--device cuda: the CUDA MFCC is not written yet (issue 5); use --device cpu");
+    hl::Shard shard;
+    try {
+      options.fps = hl::parse_frame_rate(fps_text);
+      (void)hl::mfcc_params_for(options.fps);
+      if (!shard_text.empty()) shard = hl::parse_shard(shard_text);
+    } catch (const hl::Error& e) {
+      return usage(e.what());
+    }
+    options.force = force;
+    if (!list.empty()) {
+      const auto more = read_list(list);
+      inputs.insert(inputs.end(), more.begin(), more.end());
+    }
+    if (inputs.empty()) return usage("no inputs: give INPUT files or --list FILE");
+    const auto duplicates = hl::find_duplicate_ids(inputs);
+    if (!duplicates.empty()) {
+      std::string message = "inputs with the same video id would write the same feature file; rename them:";
+      for (const auto& d : duplicates) message += "\n  " + d;
+      return usage(message);
+    }
+    std::vector<std::string> mine;
+    for (const std::string& in : inputs)
+      if (hl::in_shard(hl::video_id(in), shard)) mine.push_back(in);
+
+    std::error_code ec;
+    std::filesystem::create_directories(out, ec);
+    if (ec || !std::filesystem::is_directory(out))
+      throw hl::Error(out + ": cannot create the output folder" + (ec ? ": " + ec.message() : ""));
+
+    size_t written = 0, up_to_date = 0;
+    std::vector<Failure> failures;
+    int64_t frames_done = 0;
+    const auto start = std::chrono::steady_clock::now();
+    {
+      hl::ProgressBar bar("extract", static_cast<int64_t>(mine.size()), "videos");
+      for (const std::string& in : mine) {
+        try {
+          const hl::ExtractResult r = hl::extract_video(in, out, options);
+          if (!r.note.empty()) {
+            HL_LOG(Warn) << r.note;
+          }
+          if (r.status == hl::ExtractResult::Status::UpToDate) {
+            ++up_to_date;
+            HL_LOG(Debug) << in << ": " << r.output << " is up to date";
+          } else {
+            ++written;
+            frames_done += r.frames;
+            HL_LOG(Info) << in << " -> " << r.output << " (" << hl::feature_list_string(r.computed)
+                         << (r.kept.empty() ? "" : "; kept " + hl::feature_list_string(r.kept)) << ", "
+                         << r.frames << " frames)";
+          }
+        } catch (const hl::FormatError& e) {
+          hl::progress_suspend_for_log();
+          tool.print_error(e.what());
+          hl::progress_resume_after_log();
+          failures.push_back({in, e.path() == in ? e.problem() : e.what()});
+        } catch (const std::exception& e) {
+          hl::progress_suspend_for_log();
+          tool.print_error(in + ": " + e.what());
+          hl::progress_resume_after_log();
+          failures.push_back({in, e.what()});
+        }
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        char rate[32];
+        std::snprintf(rate, sizeof rate, "%.0f frames/s", s > 0 ? static_cast<double>(frames_done) / s : 0.0);
+        bar.set_postfix(rate + (failures.empty() ? std::string() : ", " + std::to_string(failures.size()) + " failed"));
+        bar.advance();
+      }
+    }
+    std::string summary = "hl-extract: " + std::to_string(written) + " ok, " + std::to_string(up_to_date) +
+                          " skipped (up to date), " + std::to_string(failures.size()) + " failed";
+    if (!shard_text.empty())
+      summary += " (shard " + shard_text + ": " + plural(mine.size(), "input") + " of " +
+                 std::to_string(inputs.size()) + ")";
+    std::printf("%s\n", summary.c_str());
+    for (const Failure& f : failures) std::printf("  failed: %s: %s\n", f.input.c_str(), f.reason.c_str());
+    std::fflush(stdout);
+    return failures.empty() ? 0 : hl::cli::kExitFailure;
+  });
+}
