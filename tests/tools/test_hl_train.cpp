@@ -57,6 +57,38 @@ TEST_F(HlTrain, LearnsThePlantedSignal) {
   EXPECT_NE(r.out.find("chance"), std::string::npos);
 }
 
+TEST_F(HlTrain, RankingLossLearnsToo) {
+  auto args = train_args(runs.file("rank"), 5);
+  args.insert(args.end(), {"--loss", "ranking"});
+  const auto r = run_command(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json mean = json::parse(test::read_file(runs.file("rank/summary.json")))["all"]["mean"];
+  EXPECT_GT(mean["ndcg@5"].get<double>(), mean["chance_ndcg@5"].get<double>() + 0.1) << mean.dump();
+}
+
+TEST_F(HlTrain, SingleFeatureStudyRanksThePlantedStrengths) {
+  test::TempDir data;
+  // Planted strengths affect > mfcc > faces (= none): the study's table must say so.
+  ASSERT_EQ(run_command({HL_SYNTH_PATH, "--out", data.path().string(), "--videos", "12", "--seconds", "60,80", "--seed",
+                         "4", "--features", "affect,faces,mfcc", "--strength", "affect=2.5,mfcc=1.2,faces=0"})
+                .exit_code,
+            0);
+  const auto r = run_command({HL_TRAIN_PATH, "--features", data.file("features"), "--labels", data.file("labels.csv"),
+                              "--out", runs.file("study"), "--use", "affect,mfcc,faces", "--folds", "3", "--epochs",
+                              "5", "--batch", "16", "--seed", "9", "--study", "single"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json rows = json::parse(test::read_file(runs.file("study/study.json")))["rows"];
+  const double affect = rows["affect"]["ccc"]["ndcg@5"], mfcc = rows["mfcc"]["ccc"]["ndcg@5"],
+               faces = rows["faces"]["ccc"]["ndcg@5"], chance = rows["chance"]["ndcg@5"];
+  EXPECT_GT(affect, mfcc) << rows.dump();
+  EXPECT_GT(mfcc, faces) << rows.dump();
+  EXPECT_GT(mfcc, chance + 0.05) << rows.dump();
+  EXPECT_EQ(rows["mfcc"]["hidden"], 13);  // the paper's single-feature rule
+  EXPECT_EQ(rows["faces"]["hidden"], 4);
+  const auto md = test::read_file(runs.file("study/study.md"));
+  EXPECT_NE(std::string(md.begin(), md.end()).find("| chance |"), std::string::npos);
+}
+
 TEST_F(HlTrain, KilledAndResumedRunIsBitIdentical) {
   ASSERT_EQ(run_command(train_args(runs.file("whole"))).exit_code, 0);
   // Killed mid-epoch, right after an epoch's checkpoint, and after the last epoch.
