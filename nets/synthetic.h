@@ -6,11 +6,14 @@
 //
 // The model of the data, per video: labels y_s in [0, 2] follow a clipped random walk
 // over the 5-s segments. For feature f with per-row size D, K = min(8, D) planted
-// dimensions carry a · (y_s − 1) with a = strength_f / sqrt(K), and every dimension
-// carries segment-level noise N(0, 1) (shared by the rows of a segment, so averaging over
-// frames cannot remove it) plus row-level noise N(0, 0.5²). A linear read-out of the
-// planted dimensions therefore sees a segment-level signal-to-noise ratio of about
-// strength_f, the same scale for every feature whatever its size.
+// dimensions carry a · (y_s − 1) with a = strength_f / sqrt(K) plus segment-level noise
+// N(0, 1) (shared by the rows of a segment, so averaging over frames cannot remove it);
+// every dimension carries row-level noise N(0, 0.5²). A linear read-out of the planted
+// dimensions therefore sees a segment-level signal-to-noise ratio of about strength_f,
+// the same scale for every feature whatever its size; the other dimensions are
+// distractors with only row-level noise, so that a small model can find the planted ones
+// among 1024 or 2048 (with segment-level noise everywhere, learning from a few hundred
+// segments would depend on D more than on the strength).
 // Everything is a function of (seed, video index): any video can be regenerated alone.
 #pragma once
 #include <cstdint>
