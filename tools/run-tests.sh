@@ -19,9 +19,19 @@ configure_and_build() {  # dir, extra cmake args...
 mkdir -p build-cpu build
 echo "== build-cpu (HL_CUDA=OFF)"
 configure_and_build build-cpu -DHL_CUDA=OFF -DHL_BUILD_BENCH=OFF
-ctest --test-dir build-cpu -L cpu --output-on-failure -j "$jobs"
+ctest --test-dir build-cpu -L cpu --output-on-failure -j "$jobs" 2>&1 | tee build-cpu.ctest.log
+test "${PIPESTATUS[0]}" -eq 0
 
 echo "== build (HL_CUDA=AUTO)"
 configure_and_build build -DHL_CUDA=AUTO
 grep -E "hl: CUDA backend" build.configure.log || true
-ctest --test-dir build --output-on-failure -j "$jobs"
+# The full run; its summary line is repeated last (after ctest's list of skipped gpu
+# tests) so that the final line of the output says how the run went.
+set +e
+ctest --test-dir build --output-on-failure -j "$jobs" 2>&1 | tee build.ctest.log
+status=${PIPESTATUS[0]}
+set -e
+skipped=$(grep -c '(Skipped)$' build.ctest.log || true)
+echo "== build-cpu: $(grep -E '% tests passed' build-cpu.ctest.log | tail -1)"
+echo "== build ($skipped skipped: gpu tests need a GPU): $(grep -E '% tests passed' build.ctest.log | tail -1)"
+exit "$status"
