@@ -107,4 +107,14 @@ double kendall_tau_b(std::span<const double> x, std::span<const double> y) {
   return static_cast<double>(concordant - discordant) / denominator;
 }
 
+double quantile(std::vector<double> values, double q) {
+  if (values.empty()) throw Error("quantile of an empty list");
+  if (!(q >= 0 && q <= 1)) throw Error("quantile: q must be in [0, 1]");
+  std::sort(values.begin(), values.end());
+  const double pos = q * static_cast<double>(values.size() - 1);
+  const auto lo = static_cast<size_t>(std::floor(pos));
+  const size_t hi = std::min(lo + 1, values.size() - 1);
+  return values[lo] + (pos - static_cast<double>(lo)) * (values[hi] - values[lo]);
+}
+
 }  // namespace hl::metrics

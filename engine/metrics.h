@@ -40,4 +40,8 @@ double cronbach_alpha(const std::vector<std::vector<double>>& ratings);
 // constant (the denominator is 0), as scipy.stats.kendalltau returns.
 double kendall_tau_b(std::span<const double> x, std::span<const double> y);
 
+// The q-quantile (q in [0, 1]) of `values`, interpolating linearly between order
+// statistics as numpy.quantile does by default. Throws hl::Error for an empty list.
+double quantile(std::vector<double> values, double q);
+
 }  // namespace hl::metrics

@@ -28,15 +28,24 @@
 #include "engine/metrics.h"
 #include "engine/segment_scores.h"
 #include "tools/cli_common.h"
+#include "tools/svg_plots.h"
 
 namespace {
 
 using nlohmann::ordered_json;
 
 struct Options {
-  std::string labels, pred, agreement, json;
+  std::string labels, agreement, json, boxplot, boxplot_metric, histogram;
+  std::vector<std::string> preds, names;
   std::vector<int> ks{5, 10};
 };
+
+std::string stem(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  const size_t dot = name.find('.');
+  return dot == std::string::npos || dot == 0 ? name : name.substr(0, dot);
+}
 
 std::string fixed(double v, int digits = 3) {
   if (std::isnan(v)) return "-";
@@ -67,10 +76,68 @@ void write_json(const std::string& path, const ordered_json& doc) {
   if (!path.empty()) hl::write_text_atomic(path, doc.dump(2) + "\n");
 }
 
-int evaluate(const Options& opt) {
+ordered_json evaluation_json(const hl::Evaluation& ev);
+
+// Several prediction files against the same labels: one row per file, the per-video
+// values of `metric` as a box plot (the paper's Fig. 2), JSON keyed by the names.
+int compare(const Options& opt) {
   const hl::SegmentScores labels = hl::read_segment_scores(opt.labels);
-  const hl::SegmentScores preds = hl::read_segment_scores(opt.pred);
-  const hl::Evaluation ev = hl::evaluate_rankings(labels, preds, opt.ks, opt.labels, opt.pred);
+  std::vector<std::string> names = opt.names;
+  if (names.empty())
+    for (const auto& p : opt.preds) names.push_back(stem(p));
+  if (names.size() != opt.preds.size())
+    throw hl::Error("--names gives " + std::to_string(names.size()) + " names for " + std::to_string(opt.preds.size()) +
+                    " prediction files");
+  const std::string metric = opt.boxplot_metric.empty() ? "ndcg@" + std::to_string(opt.ks.back()) : opt.boxplot_metric;
+  std::vector<std::vector<std::string>> rows = {{"predictions", "videos"}};
+  for (int k : opt.ks)
+    for (const char* m : {"ndcg@", "ndcg_paper@", "p@"}) rows[0].push_back(m + std::to_string(k));
+  ordered_json runs = ordered_json::object();
+  std::vector<std::vector<double>> series;
+  std::vector<double> chance;
+  for (size_t i = 0; i < opt.preds.size(); ++i) {
+    const hl::Evaluation ev =
+        hl::evaluate_rankings(labels, hl::read_segment_scores(opt.preds[i]), opt.ks, opt.labels, opt.preds[i]);
+    if (ev.videos.empty()) throw hl::Error(opt.preds[i] + ": no video could be evaluated");
+    std::vector<std::string> row = {names[i], std::to_string(ev.videos.size())};
+    for (int k : opt.ks)
+      for (const char* m : {"ndcg@", "ndcg_paper@", "p@"}) row.push_back(fixed(ev.mean_of(m + std::to_string(k))));
+    rows.push_back(row);
+    size_t column = ev.keys.size();
+    for (size_t c = 0; c < ev.keys.size(); ++c)
+      if (ev.keys[c] == metric) column = c;
+    if (column == ev.keys.size()) throw hl::Error("--boxplot-metric " + metric + " is not computed (see --k)");
+    std::vector<double> values;
+    for (const auto& v : ev.videos) values.push_back(v.values[column]);
+    series.push_back(values);
+    runs[names[i]] = evaluation_json(ev);
+    if (i == 0) {
+      chance = {};
+      for (int k : opt.ks) {
+        chance.push_back(ev.mean_of("chance_ndcg@" + std::to_string(k)));
+        chance.push_back(NAN);
+        chance.push_back(ev.mean_of("chance_p@" + std::to_string(k)));
+      }
+    }
+  }
+  std::vector<std::string> chance_row = {"chance (first file's videos)", ""};
+  for (double c : chance) chance_row.push_back(std::isnan(c) ? "" : fixed(c));
+  rows.push_back(chance_row);
+  print_table(rows);
+  if (!opt.boxplot.empty()) {
+    hl::write_text_atomic(opt.boxplot, hl::plots::box_plot_svg(names, series, metric, "per-video " + metric));
+    std::printf("box plot of per-video %s: %s\n", metric.c_str(), opt.boxplot.c_str());
+  }
+  write_json(opt.json, {{"runs", runs}});
+  return 0;
+}
+
+int evaluate(const Options& opt) {
+  if (opt.preds.size() > 1 || !opt.boxplot.empty()) return compare(opt);
+  const std::string& pred = opt.preds[0];
+  const hl::SegmentScores labels = hl::read_segment_scores(opt.labels);
+  const hl::SegmentScores preds = hl::read_segment_scores(pred);
+  const hl::Evaluation ev = hl::evaluate_rankings(labels, preds, opt.ks, opt.labels, pred);
   const std::vector<std::string>& names = ev.keys;
   const int count = static_cast<int>(ev.videos.size());
   ordered_json videos = ordered_json::object(), skipped = ordered_json::array();
@@ -109,17 +176,22 @@ int evaluate(const Options& opt) {
     std::fprintf(stderr, "hl-eval: skipped %s: %s\n", s["video"].get<std::string>().c_str(),
                  s["reason"].get<std::string>().c_str());
 
-  write_json(opt.json, {{"mean", mean}, {"count", count}, {"videos", videos}, {"skipped", skipped}});
+  write_json(opt.json, evaluation_json(ev));
   return 0;
 }
 
-double quantile(std::vector<double> v, double q) {  // linear interpolation (numpy's default)
-  std::sort(v.begin(), v.end());
-  const double pos = q * static_cast<double>(v.size() - 1);
-  const size_t lo = static_cast<size_t>(std::floor(pos));
-  const size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
+ordered_json evaluation_json(const hl::Evaluation& ev) {
+  ordered_json mean = ordered_json::object(), videos = ordered_json::object(), skipped = ordered_json::array();
+  for (size_t i = 0; i < ev.keys.size(); ++i) mean[ev.keys[i]] = ev.mean[i];
+  for (const auto& v : ev.videos) {
+    ordered_json e = {{"segments", v.segments}};
+    for (size_t i = 0; i < ev.keys.size(); ++i) e[ev.keys[i]] = v.values[i];
+    videos[v.video] = e;
+  }
+  for (const auto& s : ev.skipped) skipped.push_back({{"video", s.video}, {"reason", s.reason}});
+  return {{"mean", mean}, {"count", ev.videos.size()}, {"videos", videos}, {"skipped", skipped}};
 }
+
 
 int agreement(const Options& opt) {
   const hl::Annotations ann = hl::read_annotations(opt.agreement);
@@ -164,14 +236,23 @@ int agreement(const Options& opt) {
   const double mean_alpha = mean_of(alphas), mean_tau = mean_of(taus);
   rows.push_back({"mean (" + std::to_string(alphas.size()) + " videos)", "", fixed(mean_alpha), fixed(mean_tau)});
   print_table(rows);
-  ordered_json dist = {{"min", quantile(alphas, 0)},     {"p05", quantile(alphas, 0.05)},
-                       {"p25", quantile(alphas, 0.25)},  {"median", quantile(alphas, 0.5)},
-                       {"p75", quantile(alphas, 0.75)},  {"p95", quantile(alphas, 0.95)},
-                       {"max", quantile(alphas, 1)}};
+  ordered_json dist = {{"min", hl::metrics::quantile(alphas, 0)},     {"p05", hl::metrics::quantile(alphas, 0.05)},
+                       {"p25", hl::metrics::quantile(alphas, 0.25)},  {"median", hl::metrics::quantile(alphas, 0.5)},
+                       {"p75", hl::metrics::quantile(alphas, 0.75)},  {"p95", hl::metrics::quantile(alphas, 0.95)},
+                       {"max", hl::metrics::quantile(alphas, 1)}};
   std::printf("alpha distribution: min %s  p05 %s  p25 %s  median %s  p75 %s  p95 %s  max %s\n",
               fixed(dist["min"]).c_str(), fixed(dist["p05"]).c_str(), fixed(dist["p25"]).c_str(),
               fixed(dist["median"]).c_str(), fixed(dist["p75"]).c_str(), fixed(dist["p95"]).c_str(),
               fixed(dist["max"]).c_str());
+  if (!opt.histogram.empty()) {
+    const double lo = std::min(0.0, std::floor(hl::metrics::quantile(alphas, 0) * 10) / 10);
+    hl::write_text_atomic(opt.histogram + "-alpha.svg",
+                          hl::plots::histogram_svg(alphas, lo, 1.0, 20, "Cronbach's alpha", "agreement between annotators"));
+    if (!taus.empty())
+      hl::write_text_atomic(opt.histogram + "-kendall.svg",
+                            hl::plots::histogram_svg(taus, -1.0, 1.0, 20, "Kendall's tau-b",
+                                                     "mean annotation against " + opt.labels));
+  }
   ordered_json mean = {{"alpha", mean_alpha}};
   if (!opt.labels.empty()) mean["kendall_tau_b"] = std::isnan(mean_tau) ? ordered_json() : ordered_json(mean_tau);
   write_json(opt.json, {{"mean", mean},
@@ -191,9 +272,19 @@ int main(int argc, char** argv) {
   app.add_option("--labels", opt.labels, "label CSV: video,segment,score (segments numbered 0..n-1)")
       ->check(CLI::ExistingFile)
       ->option_text("CSV");
-  auto* pred = app.add_option("--pred", opt.pred, "prediction CSV in the same layout")
+  auto* pred = app.add_option("--pred", opt.preds,
+                              "prediction CSV in the same layout; repeat to compare several (one row each)")
                    ->check(CLI::ExistingFile)
                    ->option_text("CSV");
+  app.add_option("--names", opt.names, "names of the --pred files in tables and plots (default: file names)")
+      ->delimiter(',')->option_text("NAME,...");
+  app.add_option("--boxplot", opt.boxplot, "write a box plot of the per-video metric of each --pred file (SVG)")
+      ->option_text("FILE.svg");
+  app.add_option("--boxplot-metric", opt.boxplot_metric, "metric of the box plot (default: ndcg@ the largest k)")
+      ->option_text("METRIC");
+  app.add_option("--histogram", opt.histogram,
+                 "with --agreement: write PREFIX-alpha.svg (and PREFIX-kendall.svg with --labels) histograms")
+      ->option_text("PREFIX");
   app.add_option("--k", opt.ks, "cut-offs, comma-separated")->delimiter(',')->check(CLI::PositiveNumber)
       ->option_text("K,... (default 5,10)");
   auto* agree = app.add_option("--agreement", opt.agreement,
@@ -207,10 +298,11 @@ int main(int argc, char** argv) {
   app.footer(
       "Examples:\n"
       "  hl-eval --labels labels.csv --pred fold0.pred.csv --k 5,10 --json metrics.json\n"
-      "  hl-eval --agreement annotations.csv --labels labels.csv\n");
+      "  hl-eval --labels labels.csv --pred all.csv --pred no-cam.csv --boxplot ndcg10.svg\n"
+      "  hl-eval --agreement annotations.csv --labels labels.csv --histogram agreement\n");
   // Checked while parsing, so that a missing option is a usage error (exit 2).
   app.parse_complete_callback([&] {
-    if (opt.agreement.empty() && (opt.labels.empty() || opt.pred.empty()))
+    if (opt.agreement.empty() && (opt.labels.empty() || opt.preds.empty()))
       throw CLI::ValidationError("--labels and --pred are both needed (or --agreement FILE)");
   });
   return tool.run(argc, argv, [&] { return opt.agreement.empty() ? evaluate(opt) : agreement(opt); });

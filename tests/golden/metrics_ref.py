@@ -72,7 +72,13 @@ def main():
         ratings = base[None, :] + rng.normal(size=(m, n)) * rng.uniform(0.2, 2.0)
         alphas.append({"ratings": ratings.tolist(), "alpha": alpha(ratings)})
 
-    json.dump({"ranking": cases, "kendall": kendall, "alpha": alphas},
+    quantiles = []
+    for n in (1, 2, 7, 40):
+        values = rng.normal(size=n)
+        for q in (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0):
+            quantiles.append({"values": values.tolist(), "q": q, "expected": float(np.quantile(values, q))})
+
+    json.dump({"ranking": cases, "kendall": kendall, "alpha": alphas, "quantiles": quantiles},
               open(sys.argv[1] + "/manifest.json", "w"), indent=1)
 
 

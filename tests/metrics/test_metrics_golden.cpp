@@ -65,5 +65,13 @@ TEST_F(MetricsGolden, CronbachAlphaMatchesNumpy) {
   }
 }
 
+TEST_F(MetricsGolden, QuantileMatchesNumpy) {
+  ASSERT_GE(manifest_["quantiles"].size(), 20u);
+  for (const json& c : manifest_["quantiles"]) {
+    const auto values = c["values"].get<std::vector<double>>();
+    EXPECT_NEAR(quantile(values, c["q"]), c["expected"].get<double>(), 1e-12) << "n=" << values.size() << " q=" << c["q"];
+  }
+}
+
 }  // namespace
 }  // namespace hl::metrics

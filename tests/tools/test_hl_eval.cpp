@@ -64,7 +64,8 @@ TEST_F(HlEval, MetricsSkippedVideosAndJson) {
 TEST_F(HlEval, Agreement) {
   const auto ann = write("a.csv", "video,segment,ann1,ann2\nv,0,1,1\nv,1,2,3\nv,2,3,2\n");
   const auto labels = write("l.csv", "video,segment,score\nv,0,1\nv,1,2\nv,2,3\n");
-  const auto r = run_command({HL_EVAL_PATH, "--agreement", ann, "--labels", labels, "--json", dir.file("a.json")});
+  const auto r = run_command({HL_EVAL_PATH, "--agreement", ann, "--labels", labels, "--json", dir.file("a.json"),
+                              "--histogram", dir.file("agree")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json a = read_json("a.json");
   // Item variances 1 and 1, totals {2, 5, 5} with variance 3: alpha = 2 (1 - 2/3).
@@ -72,6 +73,33 @@ TEST_F(HlEval, Agreement) {
   // Mean annotation {1, 2.5, 2.5} against {1, 2, 3}: 2 concordant, 1 pair tied in x.
   EXPECT_NEAR(a["videos"]["v"]["kendall_tau_b"].get<double>(), 2 / std::sqrt(6.0), 1e-15);
   EXPECT_NEAR(a["mean"]["alpha"].get<double>(), 2.0 / 3.0, 1e-15);
+  for (const char* f : {"agree-alpha.svg", "agree-kendall.svg"}) {
+    const auto svg = test::read_file(dir.file(f));
+    EXPECT_EQ(std::string(svg.begin(), svg.end()).rfind("<svg", 0), 0u) << f;
+  }
+}
+
+TEST_F(HlEval, ComparesSeveralPredictionFilesWithABoxPlot) {
+  const auto labels = write("labels.csv", "video,segment,score\nv1,0,3\nv1,1,1\nv1,2,2\nv2,0,1\nv2,1,2\nv2,2,3\n");
+  const auto good = write("good.csv", "video,segment,score\nv1,0,3\nv1,1,1\nv1,2,2\nv2,0,1\nv2,1,2\nv2,2,3\n");
+  const auto bad = write("bad.csv", "video,segment,score\nv1,0,1\nv1,1,3\nv1,2,2\nv2,0,3\nv2,1,2\nv2,2,1\n");
+  const auto r = run_command({HL_EVAL_PATH, "--labels", labels, "--pred", good, "--pred", bad, "--names", "perfect,reversed",
+                              "--k", "1", "--boxplot", dir.file("box.svg"), "--json", dir.file("c.json")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("perfect"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("reversed"), std::string::npos) << r.out;
+  const json c = read_json("c.json");
+  EXPECT_DOUBLE_EQ(c["runs"]["perfect"]["mean"]["ndcg@1"].get<double>(), 1.0);
+  // Reversed: v1 ranks segment 1 (true 1) first against the ideal 3: 1/3; v2: 1/3.
+  EXPECT_DOUBLE_EQ(c["runs"]["reversed"]["mean"]["ndcg@1"].get<double>(), 1.0 / 3.0);
+  const auto svg = test::read_file(dir.file("box.svg"));
+  const std::string text(svg.begin(), svg.end());
+  EXPECT_EQ(text.rfind("<svg", 0), 0u);
+  size_t boxes = 0;
+  for (size_t at = text.find("fill=\"#9ecae1\""); at != std::string::npos; at = text.find("fill=\"#9ecae1\"", at + 1))
+    ++boxes;
+  EXPECT_EQ(boxes, 2u);  // one box per prediction file
+  EXPECT_NE(text.find("perfect"), std::string::npos);
 }
 
 TEST_F(HlEval, BadInput) {

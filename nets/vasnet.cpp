@@ -1,0 +1,268 @@
+#include "nets/vasnet.h"
+
+#include <algorithm>
+#include <charconv>
+#include <utility>
+
+#include "engine/autograd/elementwise.h"
+#include "engine/autograd/linear.h"
+#include "engine/autograd/norm.h"
+#include "engine/autograd/shape_ops.h"
+#include "engine/autograd/softmax.h"
+#include "engine/error.h"
+#include "engine/optim/init.h"
+#include "engine/safetensors.h"
+
+namespace hl {
+
+namespace {
+
+constexpr const char* kFormat = "hl.vasnet";
+constexpr const char* kFormatVersion = "1";
+
+// As the highlight model: a 64-bit FNV-1a hash of the name, rounded down to a multiple
+// of 2^32 words, is where the parameter's draws start in the seed's Philox stream.
+uint64_t init_offset(const std::string& name) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : name) h = (h ^ c) * 1099511628211ull;
+  return h & ~0xFFFFFFFFull;
+}
+
+std::string float_text(float v) {
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+std::string dims_text(const std::vector<int64_t>& dims) {
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
+const std::string& required(const std::map<std::string, std::string>& m, const std::string& key,
+                            const std::string& source) {
+  const auto it = m.find(key);
+  if (it == m.end()) throw Error(source + ": the VASNet metadata has no '" + key + "'");
+  return it->second;
+}
+
+template <typename T>
+T parse_number(const std::map<std::string, std::string>& m, const std::string& key, const std::string& source) {
+  const std::string& text = required(m, key, source);
+  T value{};
+  const auto r = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (r.ec != std::errc() || r.ptr != text.data() + text.size())
+    throw Error(source + ": VASNet metadata '" + key + "' is '" + text + "', not a number");
+  return value;
+}
+
+Tensor filled(const Shape& shape, float value) {
+  Tensor t = Tensor::empty(shape, DType::F32);
+  std::fill(t.data<float>(), t.data<float>() + t.numel(), value);
+  return t;
+}
+
+// Xavier uniform with a gain: gain · U(-l, l) = U(-gain · l, gain · l), l = sqrt(6 / (in + out)).
+Tensor xavier_uniform(const Shape& shape, float gain, uint64_t seed, const std::string& name) {
+  Tensor t = optim::glorot_uniform(shape, seed, init_offset(name));
+  float* p = t.data<float>();
+  for (int64_t i = 0; i < t.numel(); ++i) p[i] *= gain;
+  return t;
+}
+
+// Inverted dropout at the next `x.numel()` words of the stream, which advances whether
+// or not the mask is used (every site keeps its place in the stream).
+ag::Variable dropout_site(const ag::Variable& x, float p, bool training, ag::DropoutRng& stream) {
+  const ag::DropoutRng site = stream;
+  stream.offset += static_cast<uint64_t>(x.value().numel());
+  if (!training || p == 0.0f) return x;
+  return ag::dropout(x, p, true, site);
+}
+
+}  // namespace
+
+void VasnetConfig::validate() const {
+  if (input < 2) throw Error("VASNet: input width " + std::to_string(input) + " must be at least 2");
+  for (auto [p, name] : {std::pair{attention_dropout, "attention dropout"}, std::pair{residual_dropout, "residual dropout"},
+                         std::pair{hidden_dropout, "hidden dropout"}})
+    if (!(p >= 0.0f && p < 1.0f)) throw Error(std::string("VASNet: ") + name + " " + float_text(p) + " is outside [0, 1)");
+  if (!(norm_eps >= 0.0f)) throw Error("VASNet: norm eps " + float_text(norm_eps) + " is negative");
+}
+
+std::map<std::string, std::string> VasnetConfig::to_metadata() const {
+  return {
+      {"format", kFormat},
+      {"format_version", kFormatVersion},
+      {"input", std::to_string(input)},
+      {"query_scale", float_text(query_scale)},
+      {"attention_dropout", float_text(attention_dropout)},
+      {"residual_dropout", float_text(residual_dropout)},
+      {"hidden_dropout", float_text(hidden_dropout)},
+      {"norm_eps", float_text(norm_eps)},
+      {"kernel_gain", float_text(kernel_gain)},
+      {"dense_bias", float_text(dense_bias)},
+  };
+}
+
+VasnetConfig VasnetConfig::from_metadata(const std::map<std::string, std::string>& m, const std::string& source) {
+  const auto format = m.find("format");
+  if (format == m.end() || format->second != kFormat)
+    throw Error(source + ": not a VASNet model file (metadata 'format' is not '" + kFormat + "')");
+  if (required(m, "format_version", source) != kFormatVersion)
+    throw Error(source + ": VASNet format version '" + m.at("format_version") + "' is not supported (this build reads "
+                "version " + kFormatVersion + ")");
+  VasnetConfig c;
+  c.input = parse_number<int64_t>(m, "input", source);
+  c.query_scale = parse_number<float>(m, "query_scale", source);
+  c.attention_dropout = parse_number<float>(m, "attention_dropout", source);
+  c.residual_dropout = parse_number<float>(m, "residual_dropout", source);
+  c.hidden_dropout = parse_number<float>(m, "hidden_dropout", source);
+  c.norm_eps = parse_number<float>(m, "norm_eps", source);
+  c.kernel_gain = parse_number<float>(m, "kernel_gain", source);
+  c.dense_bias = parse_number<float>(m, "dense_bias", source);
+  try {
+    c.validate();
+  } catch (const Error& e) {
+    throw Error(source + ": " + e.what());
+  }
+  return c;
+}
+
+Vasnet::Vasnet(VasnetConfig config, uint64_t seed) : config_(config) {
+  config_.validate();
+  build(true, seed);
+}
+
+Vasnet::Vasnet(VasnetConfig config, Uninitialised) : config_(config) {
+  config_.validate();
+  build(false, 0);
+}
+
+ag::Variable Vasnet::add_parameter(const std::string& name, Tensor value) {
+  ag::Variable v(std::move(value), true);
+  params_.push_back({name, v});
+  return v;
+}
+
+void Vasnet::build(bool initialise, uint64_t seed) {
+  const int64_t d = config_.input;
+  auto kernel = [&](const std::string& name, int64_t out) {
+    const Shape shape{d, out};
+    return add_parameter(name, initialise ? xavier_uniform(shape, config_.kernel_gain, seed, name)
+                                          : Tensor::zeros(shape, DType::F32));
+  };
+  wk_ = kernel("attention.key.kernel", d);
+  wq_ = kernel("attention.query.kernel", d);
+  wv_ = kernel("attention.value.kernel", d);
+  wo_ = kernel("attention.output.kernel", d);
+  norm1_gain_ = add_parameter("norm1.gain", filled(Shape{d}, 1.0f));
+  norm1_bias_ = add_parameter("norm1.bias", filled(Shape{d}, 0.0f));
+  dense1_kernel_ = kernel("dense1.kernel", d);
+  dense1_bias_ = add_parameter("dense1.bias", filled(Shape{d}, initialise ? config_.dense_bias : 0.0f));
+  norm2_gain_ = add_parameter("norm2.gain", filled(Shape{d}, 1.0f));
+  norm2_bias_ = add_parameter("norm2.bias", filled(Shape{d}, 0.0f));
+  dense2_kernel_ = kernel("dense2.kernel", 1);
+  dense2_bias_ = add_parameter("dense2.bias", filled(Shape{1}, initialise ? config_.dense_bias : 0.0f));
+}
+
+std::vector<ag::Variable> Vasnet::parameters() const {
+  std::vector<ag::Variable> out;
+  for (const NamedParameter& p : params_) out.push_back(p.value);
+  return out;
+}
+
+int64_t Vasnet::parameter_count() const {
+  int64_t n = 0;
+  for (const NamedParameter& p : params_) n += p.value.value().numel();
+  return n;
+}
+
+const ag::Variable& Vasnet::parameter(const std::string& name) const {
+  for (const NamedParameter& p : params_)
+    if (p.name == name) return p.value;
+  throw Error("VASNet has no parameter '" + name + "'");
+}
+
+uint64_t Vasnet::dropout_words(int64_t frames) const {
+  return static_cast<uint64_t>(frames * frames + 2 * frames * config_.input);
+}
+
+ag::Variable Vasnet::forward(const Tensor& input, bool training, ag::DropoutRng rng) const {
+  const int64_t d = config_.input;
+  if (!input.defined() || input.ndim() != 2 || input.size(0) < 1 || input.size(1) != d || input.dtype() != DType::F32)
+    throw Error("VASNet: input is " + (input.defined() ? input.str() : std::string("undefined")) + "; expected f32[T, " +
+                std::to_string(d) + "] (one video's frames, T >= 1)");
+  const int64_t frames = input.size(0);
+  const ag::Variable x(input);
+  const ag::Variable none;
+  ag::DropoutRng stream = rng;
+
+  // Self-attention.
+  const ag::Variable k = ag::linear(x, wk_, none);                             // [T, d]
+  const ag::Variable q = ag::scale(ag::linear(x, wq_, none), config_.query_scale);
+  const ag::Variable v = ag::linear(x, wv_, none);
+  const ag::Variable logits = ag::matmul(q, k, false, /*trans_b=*/true);      // [T, T] = Q Kᵀ
+  const ag::Variable attention = ag::softmax(logits, -1);                     // each row sums to 1
+  const ag::Variable weights = dropout_site(attention, config_.attention_dropout, training, stream);
+  const ag::Variable mixed = ag::matmul(weights, v, /*trans_a=*/true);         // Aᵀ V [T, d]
+  const ag::Variable projected = ag::linear(mixed, wo_, none);
+  ag::Variable y = ag::add(projected, x);                                     // residual
+  y = dropout_site(y, config_.residual_dropout, training, stream);
+  y = ag::layer_norm_vasnet(y, norm1_gain_, norm1_bias_, config_.norm_eps);
+
+  // Frame-level regression.
+  y = ag::relu(ag::linear(y, dense1_kernel_, dense1_bias_));
+  y = dropout_site(y, config_.hidden_dropout, training, stream);
+  y = ag::layer_norm_vasnet(y, norm2_gain_, norm2_bias_, config_.norm_eps);
+  const ag::Variable score = ag::sigmoid(ag::linear(y, dense2_kernel_, dense2_bias_));  // [T, 1]
+  if (stream.offset - rng.offset != dropout_words(frames))
+    throw Error("VASNet: internal error: dropout_words() disagrees with forward()");
+  return ag::reshape(score, {frames});
+}
+
+void Vasnet::save(const std::string& path, const std::map<std::string, std::string>& extra_metadata) const {
+  std::map<std::string, std::string> metadata = config_.to_metadata();
+  for (const auto& [key, value] : extra_metadata)
+    if (!metadata.emplace(key, value).second)
+      throw Error("saving " + path + ": extra metadata key '" + key + "' is part of the VASNet configuration");
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (const NamedParameter& p : params_) tensors.emplace_back(p.name, p.value.value());
+  write_safetensors(path, tensors, metadata);
+}
+
+Vasnet Vasnet::load(const std::string& path, std::map<std::string, std::string>* metadata) {
+  const SafetensorsFile file = SafetensorsFile::open(path);
+  Vasnet model(VasnetConfig::from_metadata(file.metadata(), path), Uninitialised{});
+  for (NamedParameter& p : model.params_) {
+    if (!file.contains(p.name)) throw Error(path + ": the VASNet file has no tensor '" + p.name + "'");
+    const SafetensorsTensorInfo& info = file.info(p.name);
+    if (info.dtype->name != "F32" || info.shape != p.value.shape().vec())
+      throw Error(path + ": tensor '" + p.name + "' is " + std::string(info.dtype->name) + dims_text(info.shape) +
+                  "; expected F32" + p.value.shape().str());
+    p.value.value_mut().copy_from(file.get(p.name));  // a copy: the mapping is read-only
+  }
+  if (file.tensors().size() != model.params_.size())
+    for (const std::string& name : file.names())
+      if (std::none_of(model.params_.begin(), model.params_.end(), [&](const NamedParameter& p) { return p.name == name; }))
+        throw Error(path + ": tensor '" + name + "' is not a VASNet parameter");
+  if (metadata) *metadata = file.metadata();
+  return model;
+}
+
+std::vector<float> segment_means(const Tensor& frame_scores, int64_t frames_per_segment) {
+  const Tensor s = frame_scores.to(Device::cpu());
+  if (frames_per_segment < 1 || s.dtype() != DType::F32 || s.numel() % frames_per_segment != 0)
+    throw Error("segment_means: " + s.str() + " is not f32 with a multiple of " + std::to_string(frames_per_segment) +
+                " frames");
+  const float* p = s.data<float>();
+  std::vector<float> out(static_cast<size_t>(s.numel() / frames_per_segment));
+  for (size_t i = 0; i < out.size(); ++i) {
+    double sum = 0;  // in double: the mean does not depend on the summation's rounding
+    for (int64_t j = 0; j < frames_per_segment; ++j) sum += p[static_cast<int64_t>(i) * frames_per_segment + j];
+    out[i] = static_cast<float>(sum / static_cast<double>(frames_per_segment));
+  }
+  return out;
+}
+
+}  // namespace hl
