@@ -64,10 +64,11 @@ SegmentScores labels_of(const SegmentDataset& data, const std::vector<size_t>& i
   return group_by_video(data, indices, labels);
 }
 
-double validation_score(const HighlightModel& model, const SegmentDataset& data, const std::vector<size_t>& val,
-                        const TrainConfig& config) {
+// Mean NDCG@k of the predictions `predict(val)` on the validation segments (NaN: none).
+double validation_score(const std::function<std::vector<float>(const std::vector<size_t>&)>& predict,
+                        const SegmentDataset& data, const std::vector<size_t>& val, const TrainConfig& config) {
   if (val.empty()) return NAN;
-  const SegmentScores preds = group_by_video(data, val, predict_segments(model, data, val, config.batch));
+  const SegmentScores preds = group_by_video(data, val, predict(val));
   const Evaluation ev = evaluate_rankings(labels_of(data, val), preds, {config.selection_k});
   return ev.mean_of("ndcg@" + std::to_string(config.selection_k));
 }
@@ -80,11 +81,11 @@ struct Progress {
   uint64_t dropout_offset = 0;
 };
 
-void save_checkpoint(const std::string& path, const HighlightModel& model, const optim::Adam& adam,
+// Any model's parameters (named_parameters()), Adam's state and the progress.
+void save_checkpoint(const std::string& path, const std::vector<NamedParameter>& params, const optim::Adam& adam,
                      const Progress& p, const std::string& fingerprint) {
   std::vector<std::pair<std::string, Tensor>> tensors;
   std::string steps;
-  const auto& params = model.named_parameters();
   for (size_t i = 0; i < params.size(); ++i) {
     tensors.emplace_back("param/" + params[i].name, params[i].value.value());
     tensors.emplace_back("adam_m/" + params[i].name, adam.state()[i].m);
@@ -101,7 +102,7 @@ void save_checkpoint(const std::string& path, const HighlightModel& model, const
                      {"adam_steps", steps}});
 }
 
-Progress load_checkpoint(const std::string& path, HighlightModel& model, optim::Adam& adam,
+Progress load_checkpoint(const std::string& path, const std::vector<NamedParameter>& params, optim::Adam& adam,
                          const std::string& fingerprint) {
   const SafetensorsFile file = SafetensorsFile::open(path);
   const auto& meta = file.metadata();
@@ -122,7 +123,6 @@ Progress load_checkpoint(const std::string& path, HighlightModel& model, optim::
   std::vector<int64_t> steps;
   std::stringstream ss(get("adam_steps"));
   for (std::string s; std::getline(ss, s, ',');) steps.push_back(std::stoll(s));
-  const auto& params = model.named_parameters();
   if (steps.size() != params.size()) throw FormatError(path, "Adam step counts do not match the model");
   auto restore = [&](const std::string& name, Tensor& dst) {
     if (!file.contains(name)) throw FormatError(path, "no tensor '" + name + "'");
@@ -151,15 +151,161 @@ void maybe_simulate_kill(int fold, int epoch, int step) {
   if (std::sscanf(spec, "%d:%d:%d", &f, &e, &s) == 3 && f == fold && e == epoch && s == step) std::_Exit(137);
 }
 
+// Runs of consecutive indices of the same video: [begin, end) pairs into `indices`.
+std::vector<std::pair<size_t, size_t>> video_runs(const SegmentDataset& data, const std::vector<size_t>& indices) {
+  std::vector<std::pair<size_t, size_t>> runs;
+  for (size_t i = 0; i < indices.size();) {
+    size_t j = i + 1;
+    while (j < indices.size() && data.segment(indices[j]).video == data.segment(indices[i]).video) ++j;
+    runs.emplace_back(i, j);
+    i = j;
+  }
+  return runs;
+}
+
+// Keeps the epoch's model when it is the best so far (the first epoch, a strictly better
+// validation score, or the last epoch when there is no validation part).
+template <typename Model>
+void select_epoch(const Model& model, EpochReport& report, Progress& progress, bool no_validation,
+                  const std::string& model_path, const FoldPlan& plan, const TrainConfig& config) {
+  const double score = std::isnan(report.validation) ? -INFINITY : report.validation;
+  if (progress.best_epoch == 0 || score > progress.best_validation || no_validation) {
+    progress.best_epoch = report.epoch;
+    progress.best_validation = score;
+    report.best = true;
+    model.save(model_path, {{"fold", std::to_string(plan.fold + 1)},
+                            {"epoch", std::to_string(report.epoch)},
+                            {"validation_ndcg@" + std::to_string(config.selection_k), hexfloat(report.validation)}});
+  }
+}
+
+// VASNet's fold: one training video per step in a seeded order per epoch, frame-level
+// MSE, Adam with weight decay; otherwise as the highlight model's train_fold.
+FoldOutcome train_fold_vasnet(const SegmentDataset& data, const FoldPlan& plan, const TrainConfig& config,
+                              const std::string& fold_dir, bool resume,
+                              const std::function<void(const EpochReport&)>& on_epoch) {
+  if (std::find(data.features().begin(), data.features().end(), Feature::GoogLeNet) == data.features().end())
+    throw Error("VASNet trains on googlenet features, which the dataset was not opened with");
+  fs::create_directories(fold_dir);
+  const std::string checkpoint_path = (fs::path(fold_dir) / "checkpoint.safetensors").string();
+  const std::string model_path = (fs::path(fold_dir) / "model.safetensors").string();
+  const std::string fingerprint = config.fingerprint() + " fold=" + std::to_string(plan.fold);
+  const uint64_t seed = fold_seed(config.seed, plan.fold);
+
+  Vasnet model(config.vasnet, seed);
+  if (!config.init_model.empty()) {  // fine-tuning: every parameter from the given model
+    const Vasnet init = Vasnet::load(config.init_model);
+    if (init.config().input != config.vasnet.input)
+      throw FormatError(config.init_model, "its VASNet input width " + std::to_string(init.config().input) +
+                                               " differs from the one trained");
+    for (const NamedParameter& p : model.named_parameters()) {
+      ag::Variable v = p.value;
+      v.value_mut().copy_from(init.parameter(p.name).value());
+    }
+  }
+  optim::Adam adam(model.parameters(), optim::AdamHyper{.lr = config.lr, .weight_decay = config.weight_decay});
+  Progress progress;
+  FoldOutcome outcome;
+  if (resume && fs::exists(checkpoint_path)) {
+    progress = load_checkpoint(checkpoint_path, model.named_parameters(), adam, fingerprint);
+    outcome.resumed = true;
+  }
+
+  const std::vector<size_t> train = segments_of(data, plan.train);
+  const std::vector<size_t> val = segments_of(data, plan.validation);
+  const std::vector<size_t> test = segments_of(data, plan.test);
+  const std::vector<std::pair<size_t, size_t>> videos = video_runs(data, train);
+  if (videos.empty()) throw Error("fold " + std::to_string(plan.fold + 1) + " has no training videos");
+  auto predict = [&](const std::vector<size_t>& idx) { return predict_segments(model, data, idx); };
+
+  for (int epoch = progress.epochs_done + 1; epoch <= config.epochs; ++epoch) {
+    const std::vector<size_t> order = seeded_permutation(videos.size(), seed, stream_id(kEpochOrder, plan.fold, epoch));
+    const int steps = static_cast<int>(videos.size());
+    ProgressBar bar("fold " + std::to_string(plan.fold + 1) + " epoch " + std::to_string(epoch) + "/" +
+                        std::to_string(config.epochs),
+                    steps, "videos");
+    double loss_sum = 0;
+    for (int step = 0; step < steps; ++step) {
+      maybe_simulate_kill(plan.fold + 1, epoch, step);
+      const auto [begin, end] = videos[order[static_cast<size_t>(step)]];
+      const std::vector<size_t> idx(train.begin() + static_cast<std::ptrdiff_t>(begin),
+                                    train.begin() + static_cast<std::ptrdiff_t>(end));
+      const Tensor x = segment_frames(data, idx);
+      const int64_t frames = x.size(0);
+      Tensor target = Tensor::empty(Shape{frames}, DType::F32);
+      for (size_t s = 0; s < idx.size(); ++s)
+        std::fill_n(target.data<float>() + static_cast<int64_t>(s) * kTicksPerSegment, kTicksPerSegment,
+                    data.segment(idx[s]).label * config.target_scale);
+      const ag::Variable scores = model.forward(x, true, {seed, progress.dropout_offset});
+      progress.dropout_offset += model.dropout_words(frames);
+      const ag::Variable loss = ag::mse_loss(scores, ag::Variable(target));
+      loss.backward();
+      adam.step();
+      adam.zero_grad();
+      loss_sum += loss.value().to(Device::cpu()).data<float>()[0];
+      char postfix[64];
+      std::snprintf(postfix, sizeof postfix, "loss %.4f", loss_sum / (step + 1));
+      bar.set_postfix(postfix);
+      bar.advance();
+    }
+    bar.finish();
+    EpochReport report{plan.fold, epoch, loss_sum / steps, validation_score(predict, data, val, config), false};
+    select_epoch(model, report, progress, val.empty(), model_path, plan, config);
+    progress.epochs_done = epoch;
+    save_checkpoint(checkpoint_path, model.named_parameters(), adam, progress, fingerprint);
+    if (on_epoch) on_epoch(report);
+  }
+  maybe_simulate_kill(plan.fold + 1, config.epochs + 1, 0);
+
+  if (!fs::exists(model_path)) throw Error("fold " + std::to_string(plan.fold + 1) + ": no epoch was trained");
+  const Vasnet best = Vasnet::load(model_path);
+  outcome.best_epoch = progress.best_epoch;
+  outcome.best_validation = progress.best_validation;
+  outcome.test_predictions = group_by_video(data, test, predict_segments(best, data, test));
+  write_predictions_csv((fs::path(fold_dir) / "test.pred.csv").string(), outcome.test_predictions);
+  return outcome;
+}
+
 }  // namespace
+
+Tensor segment_frames(const SegmentDataset& data, const std::vector<size_t>& indices) {
+  const SegmentBatch b = data.batch(indices);
+  const auto it = b.inputs.find(Feature::GoogLeNet);
+  if (it == b.inputs.end()) throw Error("VASNet needs googlenet features, which the dataset was not opened with");
+  const Tensor& g = it->second;  // [n, 150, 1024]
+  return g.reshape({g.size(0) * g.size(1), g.size(2)});
+}
+
+std::vector<float> predict_segments(const Vasnet& model, const SegmentDataset& data, const std::vector<size_t>& indices) {
+  ag::NoGradGuard no_grad;
+  std::vector<float> out;
+  out.reserve(indices.size());
+  for (const auto& [begin, end] : video_runs(data, indices)) {
+    const std::vector<size_t> idx(indices.begin() + static_cast<std::ptrdiff_t>(begin),
+                                  indices.begin() + static_cast<std::ptrdiff_t>(end));
+    const Tensor scores = model.forward(segment_frames(data, idx), /*training=*/false).value();
+    const std::vector<float> means = segment_means(scores, kTicksPerSegment);
+    out.insert(out.end(), means.begin(), means.end());
+  }
+  return out;
+}
 
 std::string TrainConfig::fingerprint() const {
   std::ostringstream o;
+  if (kind == ModelKind::Vasnet) {
+    o << "model=vasnet";
+    for (const auto& [key, value] : vasnet.to_metadata()) o << " " << key << "=" << value;
+    o << " epochs=" << epochs << " lr=" << hexfloat(lr) << " weight_decay=" << hexfloat(weight_decay)
+      << " target_scale=" << hexfloat(target_scale) << " seed=" << seed << " val=" << hexfloat(validation_fraction)
+      << " k=" << selection_k << " init=" << (init_model.empty() ? "-" : init_model);
+    return o.str();
+  }
   o << "features=" << feature_list_string(model.features) << " hidden=" << model.hidden
     << " dropout=" << model.encoder_dropout << "/" << model.lstm_input_dropout << "/" << model.lstm_recurrent_dropout
     << "/" << model.head_dropout << " loss=" << (loss == LossKind::Ccc ? "ccc" : "ranking") << " epochs=" << epochs
     << " batch=" << batch << " lr=" << hexfloat(lr) << " seed=" << seed << " val=" << hexfloat(validation_fraction)
     << " k=" << selection_k << " init=" << (init_model.empty() ? "-" : init_model);
+  if (weight_decay != 0.0f) o << " weight_decay=" << hexfloat(weight_decay);
   return o.str();
 }
 
@@ -216,6 +362,7 @@ void write_predictions_csv(const std::string& path, const SegmentScores& predict
 FoldOutcome train_fold(const SegmentDataset& data, const FoldPlan& plan, const TrainConfig& config,
                        const std::string& fold_dir, bool resume,
                        const std::function<void(const EpochReport&)>& on_epoch) {
+  if (config.kind == ModelKind::Vasnet) return train_fold_vasnet(data, plan, config, fold_dir, resume, on_epoch);
   if (config.batch < 2) throw Error("the batch must hold at least 2 segments or pairs");
   fs::create_directories(fold_dir);
   const std::string checkpoint_path = (fs::path(fold_dir) / "checkpoint.safetensors").string();
@@ -234,11 +381,11 @@ FoldOutcome train_fold(const SegmentDataset& data, const FoldPlan& plan, const T
       v.value_mut().copy_from(init.parameter(p.name).value());
     }
   }
-  optim::Adam adam(model.parameters(), optim::AdamHyper{.lr = config.lr});
+  optim::Adam adam(model.parameters(), optim::AdamHyper{.lr = config.lr, .weight_decay = config.weight_decay});
   Progress progress;
   FoldOutcome outcome;
   if (resume && fs::exists(checkpoint_path)) {
-    progress = load_checkpoint(checkpoint_path, model, adam, fingerprint);
+    progress = load_checkpoint(checkpoint_path, model.named_parameters(), adam, fingerprint);
     outcome.resumed = true;
   }
 
@@ -306,19 +453,12 @@ FoldOutcome train_fold(const SegmentDataset& data, const FoldPlan& plan, const T
     }
     bar.finish();
     EpochReport report{plan.fold, epoch, loss_count ? loss_sum / loss_count : NAN,
-                       validation_score(model, data, val, config), false};
-    // The first epoch, or a strictly better validation score (no validation: the last epoch).
-    const double score = std::isnan(report.validation) ? -INFINITY : report.validation;
-    if (progress.best_epoch == 0 || score > progress.best_validation || (val.empty())) {
-      progress.best_epoch = epoch;
-      progress.best_validation = score;
-      report.best = true;
-      model.save(model_path, {{"fold", std::to_string(plan.fold + 1)},
-                              {"epoch", std::to_string(epoch)},
-                              {"validation_ndcg@" + std::to_string(config.selection_k), hexfloat(report.validation)}});
-    }
+                       validation_score([&](const std::vector<size_t>& idx) {
+                         return predict_segments(model, data, idx, config.batch);
+                       }, data, val, config), false};
+    select_epoch(model, report, progress, val.empty(), model_path, plan, config);
     progress.epochs_done = epoch;
-    save_checkpoint(checkpoint_path, model, adam, progress, fingerprint);
+    save_checkpoint(checkpoint_path, model.named_parameters(), adam, progress, fingerprint);
     if (on_epoch) on_epoch(report);
   }
   maybe_simulate_kill(plan.fold + 1, config.epochs + 1, 0);

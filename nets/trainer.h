@@ -1,9 +1,13 @@
-// Training the highlight model on one cross-validation fold (specs/paper.md,
+// Training a model on one cross-validation fold. The highlight model (specs/paper.md,
 // "Training"): Adam on CCC loss over shuffled segment batches, or on margin ranking
 // loss over pairs of segments of the same video (the siamese model: both clips go
 // through the same weights); after every epoch the mean NDCG@k on the fold's
 // validation videos, keeping the best epoch's model; at the end the held-out videos'
-// predictions from that model.
+// predictions from that model. VASNet (specs/paper.md, "VASNet baseline"): one video
+// per step (shuffled), MSE between its per-frame scores and frame targets (each frame
+// gets its segment's label times `target_scale`), Adam with L2 weight decay; a segment's
+// prediction is the mean of its frames' scores; the same folds, model selection,
+// checkpoints and resume.
 //
 // Files in the fold's folder: checkpoint.safetensors (written atomically after every
 // epoch: parameters, Adam's moments and steps, the dropout stream position and the best
@@ -20,13 +24,19 @@
 #include "engine/segment_scores.h"
 #include "nets/highlight_model.h"
 #include "nets/segment_dataset.h"
+#include "nets/vasnet.h"
 
 namespace hl {
 
 enum class LossKind { Ccc, Ranking };
+enum class ModelKind { Highlight, Vasnet };
 
 struct TrainConfig {
+  ModelKind kind = ModelKind::Highlight;
+  // The highlight model's configuration; for VASNet only `model.features` is used: the
+  // features read from the dataset ({googlenet}).
   HighlightModelConfig model;
+  VasnetConfig vasnet;               // ModelKind::Vasnet
   LossKind loss = LossKind::Ccc;
   int epochs = 20;                   // the paper: 20 (CCC), 10 (ranking)
   int batch = 300;                   // segments (CCC) or pairs (ranking); the paper: 300, 64
@@ -35,6 +45,11 @@ struct TrainConfig {
   double validation_fraction = 0.1;  // of each fold's training videos (ours)
   int selection_k = 10;              // model selection: mean NDCG@k on the validation videos
   std::string init_model;            // fine-tuning: start from this model file's weights
+  float weight_decay = 0.0f;         // Adam's L2 term (torch.optim.Adam's weight_decay); VASNet: 1e-5
+  // VASNet: a frame's MSE target is its segment's label times this. Ours: labels lie in
+  // [0, 2] and the sigmoid's range is (0, 1), so 0.5 maps one onto the other (the
+  // published code min-max normalises each video's targets instead).
+  float target_scale = 0.5f;
 
   // A one-line description of everything that changes the results, stored in
   // checkpoints so that --resume refuses a run with other options.
@@ -78,6 +93,12 @@ FoldOutcome train_fold(const SegmentDataset& data, const FoldPlan& plan, const T
 // Scores of the segments `indices` of `data` (evaluation mode: no dropout).
 std::vector<float> predict_segments(const HighlightModel& model, const SegmentDataset& data,
                                     const std::vector<size_t>& indices, int batch);
+// VASNet's scores of the segments `indices` (evaluation mode): each video's run of
+// consecutive indices is one sequence (its segments' GoogLeNet frames joined, 150 each),
+// a segment's score is the mean of its frames' scores.
+std::vector<float> predict_segments(const Vasnet& model, const SegmentDataset& data, const std::vector<size_t>& indices);
+// The GoogLeNet frames of the segments `indices`, joined: [150 · n, 1024].
+Tensor segment_frames(const SegmentDataset& data, const std::vector<size_t>& indices);
 
 // Writes `video,segment,score` rows, atomically.
 void write_predictions_csv(const std::string& path, const SegmentScores& predictions);

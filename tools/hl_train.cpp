@@ -1,5 +1,6 @@
-// hl-train: k-fold cross-validated training of the paper's highlight model on a folder
-// of feature files and a label CSV (specs/paper.md, "Training"). Per fold it writes
+// hl-train: k-fold cross-validated training of the paper's highlight model, or of the
+// VASNet baseline (--model vasnet), on a folder of feature files and a label CSV
+// (specs/paper.md, "Training" and "VASNet baseline"). Per fold it writes
 // OUT/fold-<i>/{model.safetensors, checkpoint.safetensors, test.pred.csv, metrics.json};
 // at the end OUT/predictions.csv (every held-out prediction), OUT/summary.json and a
 // table on the terminal. --resume continues a killed run where it stopped, with results
@@ -30,7 +31,9 @@ using nlohmann::ordered_json;
 struct Options {
   std::string features, labels, use = "all", model = "highlight", loss = "ccc", out, init, device = "cpu";
   int folds = 5, epochs = 0, batch = 0, hidden = 0;
-  float lr = 1e-3f;
+  float lr = 0;             // 0: the model's default (1e-3 highlight, 5e-5 vasnet)
+  float weight_decay = -1;  // < 0: the model's default (0 highlight, 1e-5 vasnet)
+  float target_scale = 0.5f;
   uint64_t seed = 1;
   double val_fraction = 0.1;
   bool resume = false;
@@ -68,13 +71,29 @@ hl::SegmentScores subset(const hl::SegmentScores& all, const std::vector<std::st
 // unless --hidden is given).
 hl::TrainConfig make_config(const Options& opt, const std::vector<hl::Feature>& features, const std::string& loss) {
   hl::TrainConfig config;
+  if (opt.model == "vasnet") {
+    // VASNet (specs/paper.md): GoogLeNet only, MSE on frame targets, one video per step,
+    // Adam lr 5e-5 with weight decay 1e-5; 10 epochs by default (ours).
+    config.kind = hl::ModelKind::Vasnet;
+    config.model.features = {hl::Feature::GoogLeNet};
+    config.epochs = opt.epochs > 0 ? opt.epochs : 10;
+    config.batch = 1;  // one video per step; not an option
+    config.lr = opt.lr > 0 ? opt.lr : 5e-5f;
+    config.weight_decay = opt.weight_decay >= 0 ? opt.weight_decay : 1e-5f;
+    config.target_scale = opt.target_scale;
+    config.seed = opt.seed;
+    config.validation_fraction = opt.val_fraction;
+    config.init_model = opt.init;
+    return config;
+  }
   config.model = hl::HighlightModelConfig::paper(features);
   if (opt.hidden > 0) config.model.hidden = opt.hidden;
   config.loss = loss == "ranking" ? hl::LossKind::Ranking : hl::LossKind::Ccc;
   const bool ccc = config.loss == hl::LossKind::Ccc;
   config.epochs = opt.epochs > 0 ? opt.epochs : (ccc ? 20 : 10);
   config.batch = opt.batch > 0 ? opt.batch : (ccc ? 300 : 64);
-  config.lr = opt.lr;
+  config.lr = opt.lr > 0 ? opt.lr : 1e-3f;
+  config.weight_decay = opt.weight_decay > 0 ? opt.weight_decay : 0.0f;
   config.seed = opt.seed;
   config.validation_fraction = opt.val_fraction;
   config.init_model = opt.init;
@@ -99,10 +118,15 @@ hl::Evaluation run_experiment(const Options& opt, const hl::TrainConfig& config,
                               const std::string& out, const std::string& loss_name) {
   const hl::SegmentDataset data = hl::SegmentDataset::open(opt.features, labels, config.model.features, opt.labels);
   const std::vector<hl::FoldPlan> plans = hl::plan_folds(data.videos(), opt.folds, opt.seed, opt.val_fraction);
-  HL_LOG(Info) << out << ": " << data.videos().size() << " videos, " << data.size() << " segments; features "
-               << hl::feature_list_string(config.model.features) << ", hidden " << config.model.hidden << ", "
-               << loss_name << " loss, " << config.epochs << " epochs, batch " << config.batch << ", " << opt.folds
-               << " folds";
+  if (config.kind == hl::ModelKind::Vasnet)
+    HL_LOG(Info) << out << ": " << data.videos().size() << " videos, " << data.size()
+                 << " segments; VASNet on googlenet, frame MSE, " << config.epochs << " epochs of one video per step, "
+                 << opt.folds << " folds";
+  else
+    HL_LOG(Info) << out << ": " << data.videos().size() << " videos, " << data.size() << " segments; features "
+                 << hl::feature_list_string(config.model.features) << ", hidden " << config.model.hidden << ", "
+                 << loss_name << " loss, " << config.epochs << " epochs, batch " << config.batch << ", " << opt.folds
+                 << " folds";
   fs::create_directories(out);
 
   ordered_json folds = ordered_json::array();
@@ -154,16 +178,26 @@ hl::Evaluation run_experiment(const Options& opt, const hl::TrainConfig& config,
   rows.push_back(all_row);
   rows.push_back(chance_row);
   print_rows(rows);
-  const ordered_json summary = {{"config", {{"features", hl::feature_list_string(config.model.features)},
-                                            {"hidden", config.model.hidden},
-                                            {"loss", loss_name},
-                                            {"epochs", config.epochs},
-                                            {"batch", config.batch},
-                                            {"lr", config.lr},
-                                            {"seed", config.seed},
-                                            {"folds", opt.folds},
-                                            {"validation_fraction", opt.val_fraction},
-                                            {"init", opt.init}}},
+  const bool vasnet = config.kind == hl::ModelKind::Vasnet;
+  ordered_json summary_config = {{"model", vasnet ? "vasnet" : "highlight"},
+                                 {"features", hl::feature_list_string(config.model.features)}};
+  if (vasnet) {
+    summary_config["loss"] = "mse";
+    summary_config["target_scale"] = config.target_scale;
+    summary_config["residual_dropout"] = config.vasnet.residual_dropout;
+  } else {
+    summary_config["hidden"] = config.model.hidden;
+    summary_config["loss"] = loss_name;
+    summary_config["batch"] = config.batch;
+  }
+  summary_config["epochs"] = config.epochs;
+  summary_config["lr"] = config.lr;
+  summary_config["weight_decay"] = config.weight_decay;
+  summary_config["seed"] = config.seed;
+  summary_config["folds"] = opt.folds;
+  summary_config["validation_fraction"] = opt.val_fraction;
+  summary_config["init"] = opt.init;
+  const ordered_json summary = {{"config", summary_config},
                                 {"folds", folds},
                                 {"all", evaluation_json(pooled)}};
   hl::write_text_atomic((fs::path(out) / "summary.json").string(), summary.dump(2) + "\n");
@@ -242,8 +276,17 @@ void run_study(const Options& opt, const hl::SegmentScores& labels) {
 }
 
 int train(const Options& opt) {
-  if (opt.model != "highlight")
-    throw hl::Error("--model " + opt.model + " is not available yet (only the paper's highlight model)");
+  if (opt.model == "vasnet") {
+    // VASNet is one fixed network over GoogLeNet frames: the highlight model's options do not apply.
+    if (opt.use != "all" && opt.use != "googlenet")
+      throw hl::Error("--model vasnet uses googlenet features only (got --use " + opt.use + ")");
+    if (opt.loss != "ccc") throw hl::Error("--model vasnet trains with MSE on frame targets; --loss does not apply");
+    if (opt.batch > 0) throw hl::Error("--model vasnet trains on one video per step; --batch does not apply");
+    if (opt.hidden > 0) throw hl::Error("--model vasnet has no --hidden size");
+    if (!opt.study.empty()) throw hl::Error("--study runs the highlight model; it does not apply to --model vasnet");
+  } else if (opt.target_scale != 0.5f) {
+    throw hl::Error("--target-scale applies to --model vasnet only");
+  }
   if (opt.device != "cpu")
     throw hl::Error("training on " + opt.device + " is not available yet: the CUDA versions of the training ops are "
                     "not yet verified on a GPU and conv2d has none; use --device cpu");
@@ -252,14 +295,17 @@ int train(const Options& opt) {
     run_study(opt, labels);
     return 0;
   }
-  run_experiment(opt, make_config(opt, hl::parse_feature_list(opt.use), opt.loss), labels, opt.out, opt.loss);
+  const std::vector<hl::Feature> use =
+      opt.model == "vasnet" ? std::vector<hl::Feature>{hl::Feature::GoogLeNet} : hl::parse_feature_list(opt.use);
+  run_experiment(opt, make_config(opt, use, opt.loss), labels, opt.out, opt.model == "vasnet" ? "mse" : opt.loss);
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  hl::cli::Tool tool("train", "Train the highlight model with k-fold cross-validation and evaluate the held-out folds.");
+  hl::cli::Tool tool("train", "Train the highlight model (or the VASNet baseline) with k-fold cross-validation and "
+                              "evaluate the held-out folds.");
   Options opt;
   CLI::App& app = tool.app();
   app.add_option("--features", opt.features, "folder of feature files <video>.safetensors")
@@ -268,16 +314,24 @@ int main(int argc, char** argv) {
       ->option_text("CSV");
   app.add_option("--out", opt.out, "output folder")->required()->option_text("DIR");
   app.add_option("--use", opt.use, "features the model uses: all, or e.g. googlenet,mfcc")->capture_default_str();
-  app.add_option("--model", opt.model, "model type: highlight (vasnet: not yet)")->capture_default_str();
+  app.add_option("--model", opt.model,
+                 "highlight (the paper's model), or vasnet (the baseline: googlenet frames, self-attention, frame MSE, "
+                 "one video per step)")
+      ->check(CLI::IsMember({"highlight", "vasnet"}))->capture_default_str();
   app.add_option("--loss", opt.loss, "ccc, or ranking (siamese margin ranking over pairs of the same video)")
       ->check(CLI::IsMember({"ccc", "ranking"}))->capture_default_str();
   app.add_option("--folds", opt.folds, "cross-validation folds (split by video)")->check(CLI::Range(2, 1000))
       ->capture_default_str();
-  app.add_option("--epochs", opt.epochs, "epochs per fold (default: 20 for ccc, 10 for ranking)")
+  app.add_option("--epochs", opt.epochs, "epochs per fold (default: 20 for ccc, 10 for ranking and vasnet)")
       ->check(CLI::Range(1, 100000));
   app.add_option("--batch", opt.batch, "segments (ccc) or pairs (ranking) per step (default: 300 / 64)")
       ->check(CLI::Range(2, 1000000));
-  app.add_option("--lr", opt.lr, "Adam learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--lr", opt.lr, "Adam learning rate (default: 1e-3; vasnet 5e-5)")->check(CLI::PositiveNumber);
+  app.add_option("--weight-decay", opt.weight_decay, "Adam L2 weight decay (default: 0; vasnet 1e-5)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--target-scale", opt.target_scale,
+                 "vasnet: a frame's MSE target is its segment's label times this (labels [0, 2] -> the sigmoid's (0, 1))")
+      ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--seed", opt.seed, "seed of everything random (folds, init, dropout, order, pairs)")
       ->capture_default_str();
   app.add_option("--val-fraction", opt.val_fraction, "part of each fold's training videos used for model selection")

@@ -11,14 +11,7 @@
 namespace hl {
 namespace {
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::error_of;
 
 TEST(Csv, QuotesCommasAndCrlf) {
   const CsvTable t = parse_csv("video,segment,score\r\n\"a,b\",0,1.5\r\n\"say \"\"hi\"\"\",1,2\r\n\r\n", "x.csv");

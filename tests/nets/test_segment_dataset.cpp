@@ -13,6 +13,8 @@
 namespace hl {
 namespace {
 
+using test::error_of;
+
 // A feature file whose every row holds its own row index, so a batch shows which
 // native row was picked for each tick.
 void write_features(const std::string& path, int64_t frames, const std::string& fps, bool with_mfcc = true,
@@ -30,15 +32,6 @@ void write_features(const std::string& path, int64_t frames, const std::string& 
   std::map<std::string, std::string> meta;
   if (!fps.empty()) meta["fps"] = fps;
   write_safetensors(path, tensors, meta);
-}
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 TEST(SegmentDataset, HoldsTheLatestFrameAndAlignsMfcc) {

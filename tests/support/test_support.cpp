@@ -1,5 +1,7 @@
 #include "support/test_support.h"
 
+#include "engine/error.h"
+
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -99,6 +101,15 @@ void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream f(path, std::ios::binary);
   f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   if (!f) throw std::runtime_error("cannot write " + path);
+}
+
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 CommandResult run_command(const std::vector<std::string>& argv) {

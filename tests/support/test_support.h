@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,9 @@ double relative_error(const float* a, const float* b, int64_t n, int64_t* worst 
 void expect_close(const float* actual, const float* expected, int64_t n, double tol, const std::string& what);
 void expect_close(const std::vector<float>& actual, const std::vector<float>& expected, double tol,
                   const std::string& what);
+
+// The message of the hl::Error that fn throws, or "(no error)".
+std::string error_of(const std::function<void()>& fn);
 
 std::vector<float> random_floats(int64_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f);
 std::vector<uint8_t> read_file(const std::string& path);
