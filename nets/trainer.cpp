@@ -203,7 +203,8 @@ FoldOutcome train_fold_vasnet(const SegmentDataset& data, const FoldPlan& plan, 
       v.value_mut().copy_from(init.parameter(p.name).value());
     }
   }
-  optim::Adam adam(model.parameters(), optim::AdamHyper{.lr = config.lr, .weight_decay = config.weight_decay});
+  optim::Adam adam(model.parameters(),
+                   optim::AdamHyper{.lr = config.lr, .eps = config.adam_eps, .weight_decay = config.weight_decay});
   Progress progress;
   FoldOutcome outcome;
   if (resume && fs::exists(checkpoint_path)) {
@@ -295,7 +296,8 @@ std::string TrainConfig::fingerprint() const {
   if (kind == ModelKind::Vasnet) {
     o << "model=vasnet";
     for (const auto& [key, value] : vasnet.to_metadata()) o << " " << key << "=" << value;
-    o << " epochs=" << epochs << " lr=" << hexfloat(lr) << " weight_decay=" << hexfloat(weight_decay)
+    o << " epochs=" << epochs << " lr=" << hexfloat(lr) << " eps=" << hexfloat(adam_eps)
+      << " weight_decay=" << hexfloat(weight_decay)
       << " target_scale=" << hexfloat(target_scale) << " seed=" << seed << " val=" << hexfloat(validation_fraction)
       << " k=" << selection_k << " init=" << (init_model.empty() ? "-" : init_model);
     return o.str();
@@ -306,6 +308,7 @@ std::string TrainConfig::fingerprint() const {
     << " batch=" << batch << " lr=" << hexfloat(lr) << " seed=" << seed << " val=" << hexfloat(validation_fraction)
     << " k=" << selection_k << " init=" << (init_model.empty() ? "-" : init_model);
   if (weight_decay != 0.0f) o << " weight_decay=" << hexfloat(weight_decay);
+  if (adam_eps != 1e-7f) o << " eps=" << hexfloat(adam_eps);
   return o.str();
 }
 
@@ -381,7 +384,8 @@ FoldOutcome train_fold(const SegmentDataset& data, const FoldPlan& plan, const T
       v.value_mut().copy_from(init.parameter(p.name).value());
     }
   }
-  optim::Adam adam(model.parameters(), optim::AdamHyper{.lr = config.lr, .weight_decay = config.weight_decay});
+  optim::Adam adam(model.parameters(),
+                   optim::AdamHyper{.lr = config.lr, .eps = config.adam_eps, .weight_decay = config.weight_decay});
   Progress progress;
   FoldOutcome outcome;
   if (resume && fs::exists(checkpoint_path)) {

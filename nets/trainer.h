@@ -39,13 +39,17 @@ struct TrainConfig {
   VasnetConfig vasnet;               // ModelKind::Vasnet
   LossKind loss = LossKind::Ccc;
   int epochs = 20;                   // the paper: 20 (CCC), 10 (ranking)
-  int batch = 300;                   // segments (CCC) or pairs (ranking); the paper: 300, 64
+  int batch = 300;                   // segments (CCC) or pairs (ranking); the paper: 300, 64;
+                                     // unused by VASNet (one video per step)
   float lr = 1e-3f;
   uint64_t seed = 1;
   double validation_fraction = 0.1;  // of each fold's training videos (ours)
   int selection_k = 10;              // model selection: mean NDCG@k on the validation videos
   std::string init_model;            // fine-tuning: start from this model file's weights
   float weight_decay = 0.0f;         // Adam's L2 term (torch.optim.Adam's weight_decay); VASNet: 1e-5
+  // Adam's epsilon: the paper's 1e-7 (Keras's default) for the highlight model; VASNet
+  // uses 1e-8, torch.optim.Adam's default, which the published VASNet code trains with.
+  float adam_eps = 1e-7f;
   // VASNet: a frame's MSE target is its segment's label times this. Ours: labels lie in
   // [0, 2] and the sigmoid's range is (0, 1), so 0.5 maps one onto the other (the
   // published code min-max normalises each video's targets instead).

@@ -80,6 +80,7 @@ hl::TrainConfig make_config(const Options& opt, const std::vector<hl::Feature>& 
     config.batch = 1;  // one video per step; not an option
     config.lr = opt.lr > 0 ? opt.lr : 5e-5f;
     config.weight_decay = opt.weight_decay >= 0 ? opt.weight_decay : 1e-5f;
+    config.adam_eps = 1e-8f;  // torch.optim.Adam's default, as the published VASNet code
     config.target_scale = opt.target_scale;
     config.seed = opt.seed;
     config.validation_fraction = opt.val_fraction;
@@ -193,6 +194,7 @@ hl::Evaluation run_experiment(const Options& opt, const hl::TrainConfig& config,
   summary_config["epochs"] = config.epochs;
   summary_config["lr"] = config.lr;
   summary_config["weight_decay"] = config.weight_decay;
+  summary_config["adam_eps"] = config.adam_eps;
   summary_config["seed"] = config.seed;
   summary_config["folds"] = opt.folds;
   summary_config["validation_fraction"] = opt.val_fraction;

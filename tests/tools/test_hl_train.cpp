@@ -3,7 +3,9 @@
 // bit-identical to an uninterrupted run, and bad options fail clearly.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "support/test_support.h"
@@ -131,6 +133,86 @@ TEST_F(HlTrain, BadInput) {
   r = run_command({HL_TRAIN_PATH, "--labels", data_->file("labels.csv"), "--out", runs.file("x")});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--features is required"), std::string::npos) << r.err;
+}
+
+// VASNet (--model vasnet) on short googlenet-only videos with a strong planted signal:
+// it writes a prediction for every labelled segment of every video and model files of
+// its own format, and a run killed mid-epoch or before the predictions and resumed is
+// bit-identical to an uninterrupted one.
+TEST_F(HlTrain, VasnetRunsAndResumesBitIdentically) {
+  test::TempDir data;
+  ASSERT_EQ(run_command({HL_SYNTH_PATH, "--out", data.path().string(), "--videos", "6", "--seconds", "15,20", "--seed",
+                         "4", "--features", "googlenet", "--strength", "googlenet=4"})
+                .exit_code,
+            0);
+  auto args = [&](const std::string& out) {
+    return std::vector<std::string>{HL_TRAIN_PATH, "--features", data.file("features"), "--labels",
+                                    data.file("labels.csv"), "--out", out, "--model", "vasnet", "--folds", "2",
+                                    "--epochs", "2", "--seed", "9"};
+  };
+  const auto r = run_command(args(runs.file("v")));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // One prediction per labelled segment, the same (video, segment) pairs as the labels.
+  auto keys = [](const std::string& path) {
+    const auto bytes = test::read_file(path);
+    std::string text(bytes.begin(), bytes.end()), line;
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) out.push_back(line.substr(0, line.rfind(',')));
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  const std::vector<std::string> labelled = keys(data.file("labels.csv"));
+  EXPECT_GE(labelled.size(), 18u);
+  EXPECT_EQ(keys(runs.file("v/predictions.csv")), labelled);
+  const json summary = json::parse(test::read_file(runs.file("v/summary.json")));
+  EXPECT_EQ(summary["config"]["model"], "vasnet");
+  EXPECT_EQ(summary["config"]["features"], "googlenet");
+  EXPECT_EQ(summary["all"]["count"], 6);
+  for (int f = 1; f <= 2; ++f) {
+    const auto model = test::read_file(runs.file("v/fold-" + std::to_string(f) + "/model.safetensors"));
+    EXPECT_NE(std::string(model.begin(), model.begin() + std::min<size_t>(model.size(), 4096)).find("hl.vasnet"),
+              std::string::npos);
+  }
+  // Killed mid-epoch (fold 2, epoch 2, before its second video) and after fold 1's last epoch.
+  for (const std::string at : {"2:2:1", "1:3:0"}) {
+    const std::string out = runs.file("vk-" + at.substr(0, 1) + at.substr(2, 1));
+    auto killed = args(out);
+    killed.insert(killed.begin(), {"env", "HL_TEST_KILL_AT=" + at});
+    EXPECT_EQ(run_command(killed).exit_code, 137) << at;
+    auto resumed = args(out);
+    resumed.push_back("--resume");
+    const auto rr = run_command(resumed);
+    ASSERT_EQ(rr.exit_code, 0) << at << ": " << rr.err;
+    for (const std::string f : {"predictions.csv", "summary.json", "fold-1/model.safetensors", "fold-2/model.safetensors",
+                                "fold-2/checkpoint.safetensors", "fold-1/test.pred.csv"})
+      EXPECT_EQ(test::read_file(out + "/" + f), test::read_file(runs.file("v/" + f))) << at << " " << f;
+  }
+}
+
+TEST_F(HlTrain, VasnetRefusesOptionsThatDoNotApply) {
+  const std::vector<std::string> base = {HL_TRAIN_PATH, "--features", data_->file("features"), "--labels",
+                                         data_->file("labels.csv"), "--out", runs.file("x"), "--model", "vasnet"};
+  for (const auto& [extra, message] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--use", "affect"}, "uses googlenet features only"},
+           {{"--batch", "8"}, "--batch does not apply"},
+           {{"--loss", "ranking"}, "--loss does not apply"},
+           {{"--hidden", "8"}, "no --hidden"},
+           {{"--study", "single"}, "--study runs the highlight model"}}) {
+    auto a = base;
+    a.insert(a.end(), extra.begin(), extra.end());
+    const auto r = run_command(a);
+    EXPECT_EQ(r.exit_code, 1) << extra[0];
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+  }
+  // The suite's data has no googlenet tensor: a clear error naming it.
+  const auto r = run_command(base);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no 'googlenet' tensor"), std::string::npos) << r.err;
+  auto other = base;
+  other[8] = "lstm";
+  EXPECT_EQ(run_command(other).exit_code, 2);
 }
 
 }  // namespace
