@@ -20,6 +20,9 @@
 #include "engine/optim/adam.h"
 #include "engine/tensor.h"
 #include "kernels/cpu/random.h"
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 namespace {
 
@@ -109,6 +112,23 @@ void BM_ag_bilstm(benchmark::State& state) {
       [&] { return ag::bilstm(x, f, r, o); });
 }
 BENCHMARK(BM_ag_bilstm)->Unit(benchmark::kMillisecond);
+
+// The same with denormals flushed to zero (x86 MXCSR FTZ and DAZ on the calling thread,
+// what torch.set_flush_denormal(True) sets; TensorFlow/Keras run this way by default).
+// The gradient carried back through 150 steps decays into the denormal range, where x86
+// arithmetic is many times slower; this variant shows how much of the time that costs.
+// Not available (skipped) off x86.
+void BM_ag_bilstm_ftz(benchmark::State& state) {
+#if defined(__SSE__)
+  const unsigned saved = _mm_getcsr();
+  _mm_setcsr(saved | 0x8040u);  // FTZ (bit 15) | DAZ (bit 6)
+  BM_ag_bilstm(state);
+  _mm_setcsr(saved);
+#else
+  state.SkipWithError("flush-to-zero is set here only on x86");
+#endif
+}
+BENCHMARK(BM_ag_bilstm_ftz)->Unit(benchmark::kMillisecond);
 
 // CCC loss over n scores (300: one batch of segments), forward + backward to the scores.
 void BM_ag_ccc_loss(benchmark::State& state) {

@@ -17,6 +17,9 @@
 #include "engine/tensor.h"
 #include "kernels/cpu/random.h"
 #include "nets/highlight_model.h"
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 namespace {
 
@@ -61,5 +64,21 @@ void BM_train_step(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(B) * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_train_step)->Arg(32)->Arg(300)->Unit(benchmark::kMillisecond);
+
+// The same step with denormals flushed to zero on the calling thread (x86 MXCSR FTZ |
+// DAZ; the peer sets torch.set_flush_denormal(True)): gradients carried back through
+// the 150 LSTM steps decay into the denormal range, which is slow on x86. OpenBLAS's
+// worker threads (2-thread runs) keep their own setting. Skipped off x86.
+void BM_train_step_ftz(benchmark::State& state) {
+#if defined(__SSE__)
+  const unsigned saved = _mm_getcsr();
+  _mm_setcsr(saved | 0x8040u);  // FTZ (bit 15) | DAZ (bit 6)
+  BM_train_step(state);
+  _mm_setcsr(saved);
+#else
+  state.SkipWithError("flush-to-zero is set here only on x86");
+#endif
+}
+BENCHMARK(BM_train_step_ftz)->Arg(32)->Arg(300)->Unit(benchmark::kMillisecond);
 
 }  // namespace

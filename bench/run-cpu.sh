@@ -26,7 +26,7 @@ $two "$build/bench/hl-bench" --benchmark_filter='BM_ag_|BM_train_step' \
 $two $py bench/peers/torch_autograd_cpu.py "$out/torch_ag2.json" --threads 2
 $two $py bench/peers/torch_train_step.py "$out/torch_step2.json" --threads 2
 $py bench/peers/mfcc_cpu.py "$out/mfcc"
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(date -u +%F)"
+echo "machine: $(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(date -u +%F)"
 echo; echo "### Kernels vs PyTorch (1 thread)"; $py bench/compare.py "$out/hl.json" "$out/torch.json"
 echo; echo "### MFCC vs python_speech_features"; $py bench/compare.py "$out/hl.json" "$out/mfcc.psf.json"
 echo; echo "### MFCC vs torchaudio"; $py bench/compare.py "$out/hl.json" "$out/mfcc.torchaudio.json"

@@ -28,11 +28,16 @@
 #include "engine/metrics.h"
 #include "engine/segment_scores.h"
 #include "tools/cli_common.h"
+#include "tools/report.h"
 #include "tools/svg_plots.h"
 
 namespace {
 
 using nlohmann::ordered_json;
+using hl::report::evaluation_json;
+using hl::report::fixed;
+using hl::report::print_table;
+using hl::report::write_json;
 
 struct Options {
   std::string labels, agreement, json, boxplot, boxplot_metric, histogram;
@@ -47,36 +52,8 @@ std::string stem(const std::string& path) {
   return dot == std::string::npos || dot == 0 ? name : name.substr(0, dot);
 }
 
-std::string fixed(double v, int digits = 3) {
-  if (std::isnan(v)) return "-";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
 
-// A plain text table: the first column left-aligned, the others right-aligned.
-void print_table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width;
-  for (const auto& row : rows)
-    for (size_t c = 0; c < row.size(); ++c) {
-      if (width.size() <= c) width.push_back(0);
-      width[c] = std::max(width[c], row[c].size());
-    }
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t c = 0; c < row.size(); ++c) {
-      const std::string pad(width[c] - row[c].size(), ' ');
-      line += c == 0 ? row[c] + pad : "  " + pad + row[c];
-    }
-    std::printf("%s\n", line.c_str());
-  }
-}
 
-void write_json(const std::string& path, const ordered_json& doc) {
-  if (!path.empty()) hl::write_text_atomic(path, doc.dump(2) + "\n");
-}
-
-ordered_json evaluation_json(const hl::Evaluation& ev);
 
 // Several prediction files against the same labels: one row per file, the per-video
 // values of `metric` as a box plot (the paper's Fig. 2), JSON keyed by the names.
@@ -180,17 +157,6 @@ int evaluate(const Options& opt) {
   return 0;
 }
 
-ordered_json evaluation_json(const hl::Evaluation& ev) {
-  ordered_json mean = ordered_json::object(), videos = ordered_json::object(), skipped = ordered_json::array();
-  for (size_t i = 0; i < ev.keys.size(); ++i) mean[ev.keys[i]] = ev.mean[i];
-  for (const auto& v : ev.videos) {
-    ordered_json e = {{"segments", v.segments}};
-    for (size_t i = 0; i < ev.keys.size(); ++i) e[ev.keys[i]] = v.values[i];
-    videos[v.video] = e;
-  }
-  for (const auto& s : ev.skipped) skipped.push_back({{"video", s.video}, {"reason", s.reason}});
-  return {{"mean", mean}, {"count", ev.videos.size()}, {"videos", videos}, {"skipped", skipped}};
-}
 
 
 int agreement(const Options& opt) {

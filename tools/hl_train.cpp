@@ -22,11 +22,15 @@
 #include "nets/segment_dataset.h"
 #include "nets/trainer.h"
 #include "tools/cli_common.h"
+#include "tools/report.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::ordered_json;
+using hl::report::evaluation_json;
+using hl::report::fixed;
+using hl::report::print_table;
 
 struct Options {
   std::string features, labels, use = "all", model = "highlight", loss = "ccc", out, init, device = "cpu";
@@ -42,24 +46,7 @@ struct Options {
   std::vector<std::string> study_losses{"ccc"};
 };
 
-ordered_json evaluation_json(const hl::Evaluation& ev) {
-  ordered_json mean = ordered_json::object(), videos = ordered_json::object(), skipped = ordered_json::array();
-  for (size_t i = 0; i < ev.keys.size(); ++i) mean[ev.keys[i]] = std::isnan(ev.mean[i]) ? ordered_json() : ordered_json(ev.mean[i]);
-  for (const auto& v : ev.videos) {
-    ordered_json e = {{"segments", v.segments}};
-    for (size_t i = 0; i < ev.keys.size(); ++i) e[ev.keys[i]] = v.values[i];
-    videos[v.video] = e;
-  }
-  for (const auto& s : ev.skipped) skipped.push_back({{"video", s.video}, {"reason", s.reason}});
-  return {{"mean", mean}, {"count", ev.videos.size()}, {"videos", videos}, {"skipped", skipped}};
-}
 
-std::string fixed(double v) {
-  if (std::isnan(v)) return "-";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", v);
-  return buf;
-}
 
 hl::SegmentScores subset(const hl::SegmentScores& all, const std::vector<std::string>& videos) {
   hl::SegmentScores out;
@@ -101,16 +88,6 @@ hl::TrainConfig make_config(const Options& opt, const std::vector<hl::Feature>& 
   return config;
 }
 
-void print_rows(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width(rows[0].size(), 0);
-  for (const auto& r : rows)
-    for (size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], r[c].size());
-  for (const auto& r : rows) {
-    std::string line;
-    for (size_t c = 0; c < r.size(); ++c) line += (c ? "  " : "") + std::string(width[c] - r[c].size(), ' ') + r[c];
-    std::printf("%s\n", line.c_str());
-  }
-}
 
 // One cross-validated experiment in `out`: every fold, then the pooled held-out
 // evaluation. Prints the per-fold table and writes OUT/predictions.csv and
@@ -178,7 +155,7 @@ hl::Evaluation run_experiment(const Options& opt, const hl::TrainConfig& config,
   }
   rows.push_back(all_row);
   rows.push_back(chance_row);
-  print_rows(rows);
+  print_table(rows);
   const bool vasnet = config.kind == hl::ModelKind::Vasnet;
   ordered_json summary_config = {{"model", vasnet ? "vasnet" : "highlight"},
                                  {"features", hl::feature_list_string(config.model.features)}};

@@ -14,7 +14,7 @@ instead of nn.LSTM's fused kernel, which would only make the peer slower; this p
 leaves it out and so does slightly less work than ours.
 
 Written as Google Benchmark-style JSON (median of repeated steps) under the C++ names
-BM_train_step/<B>. Usage: torch_train_step.py OUT.json [--threads N] [--batches 32,300]
+BM_train_step/<B>, and BM_train_step_ftz/<B> with torch.set_flush_denormal(True). Usage: torch_train_step.py OUT.json [--threads N] [--batches 32,300]
 """
 import argparse
 import json
@@ -118,8 +118,12 @@ def main():
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     rows = []
-    for batch in (int(b) for b in args.batches.split(",")):
-        rows.append(("BM_train_step/%d" % batch, timeit(step_fn(batch), min_time=1.0, min_runs=3)))
+    for ftz in (False, True):  # BM_train_step_ftz: denormals flushed (see bench_train_step.cpp)
+        torch.set_flush_denormal(ftz)
+        for batch in (int(b) for b in args.batches.split(",")):
+            name = "BM_train_step%s/%d" % ("_ftz" if ftz else "", batch)
+            rows.append((name, timeit(step_fn(batch), min_time=1.0, min_runs=3)))
+    torch.set_flush_denormal(False)
     out = {"context": {"peer": "torch " + torch.__version__, "threads": torch.get_num_threads()},
            "benchmarks": [{"name": name, "real_time": t * 1e9, "time_unit": "ns"} for name, t in rows]}
     with open(args.out, "w") as f:
