@@ -9,6 +9,7 @@
 #include "engine/autograd/linear.h"
 #include "engine/autograd/shape_ops.h"
 #include "engine/error.h"
+#include "nets/parameter_file.h"
 #include "engine/optim/init.h"
 #include "engine/safetensors.h"
 
@@ -28,12 +29,6 @@ uint64_t init_offset(const std::string& name) {
   uint64_t h = 14695981039346656037ull;
   for (unsigned char c : name) h = (h ^ c) * 1099511628211ull;
   return h & ~0xFFFFFFFFull;
-}
-
-std::string dims_text(const std::vector<int64_t>& dims) {
-  std::string s = "[";
-  for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
-  return s + "]";
 }
 
 std::string feature_name(Feature f) { return feature_spec(f).name; }
@@ -224,35 +219,20 @@ ag::Variable HighlightModel::forward(const std::map<Feature, Tensor>& inputs, bo
 }
 
 void HighlightModel::save(const std::string& path, const std::map<std::string, std::string>& extra_metadata) const {
-  std::map<std::string, std::string> metadata = config_.to_metadata();
-  for (const auto& [key, value] : extra_metadata)
-    if (!metadata.emplace(key, value).second)
-      throw Error("saving " + path + ": extra metadata key '" + key + "' is part of the model configuration");
-  std::vector<std::pair<std::string, Tensor>> tensors;
-  for (const NamedParameter& p : params_) tensors.emplace_back(p.name, p.value.value());
-  write_safetensors(path, tensors, metadata);
+  save_parameter_file(path, params_, config_.to_metadata(), extra_metadata, "model");
 }
 
 HighlightModel HighlightModel::load(const std::string& path, std::map<std::string, std::string>* metadata) {
   const SafetensorsFile file = SafetensorsFile::open(path);
   HighlightModel model(HighlightModelConfig::from_metadata(file.metadata(), path), Uninitialised{});
-  for (NamedParameter& p : model.params_) {
-    if (!file.contains(p.name))
-      throw Error(path + ": the model has no tensor '" + p.name + "' (a model of " +
-                  feature_list_string(model.config_.features) + " with hidden size " +
-                  std::to_string(model.config_.hidden) + " needs it)");
-    const SafetensorsTensorInfo& info = file.info(p.name);
-    if (info.dtype->name != "F32" || info.shape != p.value.shape().vec())
-      throw Error(path + ": tensor '" + p.name + "' is " + std::string(info.dtype->name) + dims_text(info.shape) +
-                  "; expected F32" + p.value.shape().str());
-    const Tensor stored = file.get(p.name);
-    p.value.value_mut().copy_from(stored);  // a copy: the mapping is read-only and training updates in place
-  }
-  if (file.tensors().size() != model.params_.size())
-    for (const std::string& name : file.names())
-      if (std::none_of(model.params_.begin(), model.params_.end(), [&](const NamedParameter& p) { return p.name == name; }))
-        throw Error(path + ": tensor '" + name + "' is not a parameter of a model of " +
-                    feature_list_string(model.config_.features));
+  const std::string what = "a model of " + feature_list_string(model.config_.features);
+  load_parameter_file(
+      file, path, model.params_,
+      [&](const std::string& name) {
+        return "the model has no tensor '" + name + "' (" + what + " with hidden size " +
+               std::to_string(model.config_.hidden) + " needs it)";
+      },
+      [&](const std::string& name) { return "tensor '" + name + "' is not a parameter of " + what; });
   if (metadata) *metadata = file.metadata();
   return model;
 }

@@ -26,13 +26,10 @@
 #include "engine/tensor.h"
 #include "nets/features.h"
 #include "nets/highlight_model_config.h"
+#include "nets/parameter_file.h"
 
 namespace hl {
 
-struct NamedParameter {
-  std::string name;     // e.g. "googlenet.dense.kernel", "bilstm.forward.recurrent_kernel"
-  ag::Variable value;   // a leaf that requires a gradient
-};
 
 class HighlightModel {
  public:

@@ -10,6 +10,7 @@
 #include "engine/autograd/shape_ops.h"
 #include "engine/autograd/softmax.h"
 #include "engine/error.h"
+#include "nets/parameter_file.h"
 #include "engine/optim/init.h"
 #include "engine/safetensors.h"
 
@@ -32,12 +33,6 @@ std::string float_text(float v) {
   char buf[32];
   const auto r = std::to_chars(buf, buf + sizeof buf, v);
   return std::string(buf, r.ptr);
-}
-
-std::string dims_text(const std::vector<int64_t>& dims) {
-  std::string s = "[";
-  for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
-  return s + "]";
 }
 
 const std::string& required(const std::map<std::string, std::string>& m, const std::string& key,
@@ -222,30 +217,16 @@ ag::Variable Vasnet::forward(const Tensor& input, bool training, ag::DropoutRng 
 }
 
 void Vasnet::save(const std::string& path, const std::map<std::string, std::string>& extra_metadata) const {
-  std::map<std::string, std::string> metadata = config_.to_metadata();
-  for (const auto& [key, value] : extra_metadata)
-    if (!metadata.emplace(key, value).second)
-      throw Error("saving " + path + ": extra metadata key '" + key + "' is part of the VASNet configuration");
-  std::vector<std::pair<std::string, Tensor>> tensors;
-  for (const NamedParameter& p : params_) tensors.emplace_back(p.name, p.value.value());
-  write_safetensors(path, tensors, metadata);
+  save_parameter_file(path, params_, config_.to_metadata(), extra_metadata, "VASNet");
 }
 
 Vasnet Vasnet::load(const std::string& path, std::map<std::string, std::string>* metadata) {
   const SafetensorsFile file = SafetensorsFile::open(path);
   Vasnet model(VasnetConfig::from_metadata(file.metadata(), path), Uninitialised{});
-  for (NamedParameter& p : model.params_) {
-    if (!file.contains(p.name)) throw Error(path + ": the VASNet file has no tensor '" + p.name + "'");
-    const SafetensorsTensorInfo& info = file.info(p.name);
-    if (info.dtype->name != "F32" || info.shape != p.value.shape().vec())
-      throw Error(path + ": tensor '" + p.name + "' is " + std::string(info.dtype->name) + dims_text(info.shape) +
-                  "; expected F32" + p.value.shape().str());
-    p.value.value_mut().copy_from(file.get(p.name));  // a copy: the mapping is read-only
-  }
-  if (file.tensors().size() != model.params_.size())
-    for (const std::string& name : file.names())
-      if (std::none_of(model.params_.begin(), model.params_.end(), [&](const NamedParameter& p) { return p.name == name; }))
-        throw Error(path + ": tensor '" + name + "' is not a VASNet parameter");
+  load_parameter_file(
+      file, path, model.params_,
+      [](const std::string& name) { return "the VASNet file has no tensor '" + name + "'"; },
+      [](const std::string& name) { return "tensor '" + name + "' is not a VASNet parameter"; });
   if (metadata) *metadata = file.metadata();
   return model;
 }
