@@ -8,6 +8,7 @@
 #include <sstream>
 #include <nlohmann/json.hpp>
 
+#include "engine/safetensors.h"
 #include "support/test_support.h"
 
 namespace hl {
@@ -107,6 +108,33 @@ TEST_F(HlTrain, KilledAndResumedRunIsBitIdentical) {
                                 "fold-3/model.safetensors", "fold-2/checkpoint.safetensors", "fold-3/test.pred.csv"})
       EXPECT_EQ(test::read_file(out + "/" + f), test::read_file(runs.file("whole/" + f))) << at << " " << f;
   }
+}
+
+TEST_F(HlTrain, FineTuningStartsFromTheGivenModel) {
+  ASSERT_EQ(run_command(train_args(runs.file("base"), 1)).exit_code, 0);
+  const std::string init = runs.file("base/fold-1/model.safetensors");
+  // A learning rate so small that one epoch cannot move the weights visibly: the tuned
+  // models must still be the initial model, which a fresh random start would not be.
+  auto args = train_args(runs.file("tuned"), 1);
+  args.insert(args.end(), {"--init", init, "--lr", "1e-12", "--val-fraction", "0"});
+  const auto r = run_command(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const SafetensorsFile a = SafetensorsFile::open(init);
+  for (int f = 2; f <= 3; ++f) {
+    const SafetensorsFile b = SafetensorsFile::open(runs.file("tuned/fold-" + std::to_string(f) + "/model.safetensors"));
+    for (const std::string& name : a.names()) {
+      const Tensor x = a.get(name), y = b.get(name);
+      ASSERT_EQ(x.numel(), y.numel()) << name;
+      test::expect_close(y.data<float>(), x.data<float>(), x.numel(), 1e-6, "fold " + std::to_string(f) + " " + name);
+    }
+  }
+  // A model of other features is refused.
+  auto other = train_args(runs.file("other"), 1);
+  other[other.size() - 9] = "affect";  // --use affect
+  other.insert(other.end(), {"--init", init});
+  const auto bad = run_command(other);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("differs from the one trained"), std::string::npos) << bad.err;
 }
 
 TEST_F(HlTrain, ResumeRefusesOtherOptions) {
