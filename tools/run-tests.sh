@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds hl in both CUDA settings and runs the tests:
 #   build-cpu:  HL_CUDA=OFF, the cpu-labelled tests (proves the CPU-only build)
+#   build-asan: the readers of untrusted files and their hostile-input tests under
+#               AddressSanitizer and UBSan
 #   build:      HL_CUDA=AUTO (CUDA when nvcc is found), every test; gpu tests skip
 #               visibly on a machine without a GPU.
 # Ends with ctest's summary of the full run.
@@ -22,6 +24,19 @@ configure_and_build build-cpu -DHL_CUDA=OFF -DHL_BUILD_BENCH=OFF
 ctest --test-dir build-cpu -L cpu --output-on-failure -j "$jobs" 2>&1 | tee build-cpu.ctest.log
 test "${PIPESTATUS[0]}" -eq 0
 
+# The code that reads untrusted files (safetensors, media, CSV), and its tests with
+# hostile inputs, once more under AddressSanitizer and UBSan.
+echo "== build-asan (HL_SANITIZE=ON: readers of untrusted files under ASan/UBSan)"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHL_CUDA=OFF -DHL_SANITIZE=ON \
+  -DHL_BUILD_BENCH=OFF -DHL_BUILD_TOOLS=OFF > build-asan.configure.log 2>&1 || { cat build-asan.configure.log; exit 1; }
+asan_targets=(test_safetensors test_fuzz_corpus_replay test_metrics)
+grep -q '^HL_FFMPEG:BOOL=ON' build-asan/CMakeCache.txt && asan_targets+=(test_media)
+cmake --build build-asan -j "$jobs" --target "${asan_targets[@]}"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  ctest --test-dir build-asan -R '^(SafetensorsRoundTrip|SafetensorsMalformedPaths|SafetensorsWriter|Files/SafetensorsMalformed|FuzzCorpusReplay|Csv|SegmentScores|MediaProbe|MediaVideo|MediaErrors|MediaQueue)[.]' \
+  --output-on-failure -j "$jobs" 2>&1 | tee build-asan.ctest.log
+test "${PIPESTATUS[0]}" -eq 0
+
 echo "== build (HL_CUDA=AUTO)"
 configure_and_build build -DHL_CUDA=AUTO
 grep -E "hl: CUDA backend" build.configure.log || true
@@ -33,5 +48,6 @@ status=${PIPESTATUS[0]}
 set -e
 skipped=$(grep -c '(Skipped)$' build.ctest.log || true)
 echo "== build-cpu: $(grep -E '% tests passed' build-cpu.ctest.log | tail -1)"
+echo "== build-asan: $(grep -E '% tests passed' build-asan.ctest.log | tail -1)"
 echo "== build ($skipped skipped: gpu tests need a GPU): $(grep -E '% tests passed' build.ctest.log | tail -1)"
 exit "$status"
