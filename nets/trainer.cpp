@@ -165,6 +165,43 @@ std::vector<std::pair<size_t, size_t>> video_runs(const SegmentDataset& data, co
 
 // Keeps the epoch's model when it is the best so far (the first epoch, a strictly better
 // validation score, or the last epoch when there is no validation part).
+// What every fold's training shares: its files, the fingerprint its checkpoint must
+// carry, and the seed its random draws derive from.
+struct FoldRun {
+  std::string checkpoint_path, model_path, fingerprint;
+  uint64_t seed = 0;
+};
+
+FoldRun begin_fold(const TrainConfig& config, const FoldPlan& plan, const std::string& fold_dir) {
+  fs::create_directories(fold_dir);
+  return {(fs::path(fold_dir) / "checkpoint.safetensors").string(), (fs::path(fold_dir) / "model.safetensors").string(),
+          config.fingerprint() + " fold=" + std::to_string(plan.fold), fold_seed(config.seed, plan.fold)};
+}
+
+// Fine-tuning: every parameter value of `to` from the parameter of the same name in `from`.
+void copy_parameters(const std::vector<NamedParameter>& from, const std::vector<NamedParameter>& to) {
+  for (const NamedParameter& p : to) {
+    const auto it = std::find_if(from.begin(), from.end(), [&](const NamedParameter& q) { return q.name == p.name; });
+    if (it == from.end()) throw Error("fine-tuning: the initial model has no parameter '" + p.name + "'");
+    ag::Variable v = p.value;
+    v.value_mut().copy_from(it->value.value());
+  }
+}
+
+optim::Adam make_adam(const std::vector<ag::Variable>& params, const TrainConfig& config) {
+  return optim::Adam(params,
+                     optim::AdamHyper{.lr = config.lr, .eps = config.adam_eps, .weight_decay = config.weight_decay});
+}
+
+// The progress so far: from the fold's checkpoint when resuming (restoring the
+// parameters and Adam's state too), else a fresh start.
+Progress resume_or_start(const FoldRun& run, const std::vector<NamedParameter>& params, optim::Adam& adam, bool resume,
+                         FoldOutcome& outcome) {
+  if (!resume || !fs::exists(run.checkpoint_path)) return {};
+  outcome.resumed = true;
+  return load_checkpoint(run.checkpoint_path, params, adam, run.fingerprint);
+}
+
 template <typename Model>
 void select_epoch(const Model& model, EpochReport& report, Progress& progress, bool no_validation,
                   const std::string& model_path, const FoldPlan& plan, const TrainConfig& config) {
@@ -179,6 +216,17 @@ void select_epoch(const Model& model, EpochReport& report, Progress& progress, b
   }
 }
 
+// After an epoch: keep the model if it is the best so far, write the checkpoint, report.
+template <typename Model>
+void end_epoch(const Model& model, EpochReport& report, Progress& progress, bool no_validation, const FoldRun& run,
+               const optim::Adam& adam, const FoldPlan& plan, const TrainConfig& config,
+               const std::function<void(const EpochReport&)>& on_epoch) {
+  select_epoch(model, report, progress, no_validation, run.model_path, plan, config);
+  progress.epochs_done = report.epoch;
+  save_checkpoint(run.checkpoint_path, model.named_parameters(), adam, progress, run.fingerprint);
+  if (on_epoch) on_epoch(report);
+}
+
 // VASNet's fold: one training video per step in a seeded order per epoch, frame-level
 // MSE, Adam with weight decay; otherwise as the highlight model's train_fold.
 FoldOutcome train_fold_vasnet(const SegmentDataset& data, const FoldPlan& plan, const TrainConfig& config,
@@ -186,11 +234,8 @@ FoldOutcome train_fold_vasnet(const SegmentDataset& data, const FoldPlan& plan, 
                               const std::function<void(const EpochReport&)>& on_epoch) {
   if (std::find(data.features().begin(), data.features().end(), Feature::GoogLeNet) == data.features().end())
     throw Error("VASNet trains on googlenet features, which the dataset was not opened with");
-  fs::create_directories(fold_dir);
-  const std::string checkpoint_path = (fs::path(fold_dir) / "checkpoint.safetensors").string();
-  const std::string model_path = (fs::path(fold_dir) / "model.safetensors").string();
-  const std::string fingerprint = config.fingerprint() + " fold=" + std::to_string(plan.fold);
-  const uint64_t seed = fold_seed(config.seed, plan.fold);
+  const FoldRun run = begin_fold(config, plan, fold_dir);
+  const uint64_t seed = run.seed;
 
   Vasnet model(config.vasnet, seed);
   if (!config.init_model.empty()) {  // fine-tuning: every parameter from the given model
@@ -198,19 +243,11 @@ FoldOutcome train_fold_vasnet(const SegmentDataset& data, const FoldPlan& plan, 
     if (init.config().input != config.vasnet.input)
       throw FormatError(config.init_model, "its VASNet input width " + std::to_string(init.config().input) +
                                                " differs from the one trained");
-    for (const NamedParameter& p : model.named_parameters()) {
-      ag::Variable v = p.value;
-      v.value_mut().copy_from(init.parameter(p.name).value());
-    }
+    copy_parameters(init.named_parameters(), model.named_parameters());
   }
-  optim::Adam adam(model.parameters(),
-                   optim::AdamHyper{.lr = config.lr, .eps = config.adam_eps, .weight_decay = config.weight_decay});
-  Progress progress;
+  optim::Adam adam = make_adam(model.parameters(), config);
   FoldOutcome outcome;
-  if (resume && fs::exists(checkpoint_path)) {
-    progress = load_checkpoint(checkpoint_path, model.named_parameters(), adam, fingerprint);
-    outcome.resumed = true;
-  }
+  Progress progress = resume_or_start(run, model.named_parameters(), adam, resume, outcome);
 
   const std::vector<size_t> train = segments_of(data, plan.train);
   const std::vector<size_t> val = segments_of(data, plan.validation);
@@ -251,15 +288,12 @@ FoldOutcome train_fold_vasnet(const SegmentDataset& data, const FoldPlan& plan, 
     }
     bar.finish();
     EpochReport report{plan.fold, epoch, loss_sum / steps, validation_score(predict, data, val, config), false};
-    select_epoch(model, report, progress, val.empty(), model_path, plan, config);
-    progress.epochs_done = epoch;
-    save_checkpoint(checkpoint_path, model.named_parameters(), adam, progress, fingerprint);
-    if (on_epoch) on_epoch(report);
+    end_epoch(model, report, progress, val.empty(), run, adam, plan, config, on_epoch);
   }
   maybe_simulate_kill(plan.fold + 1, config.epochs + 1, 0);
 
-  if (!fs::exists(model_path)) throw Error("fold " + std::to_string(plan.fold + 1) + ": no epoch was trained");
-  const Vasnet best = Vasnet::load(model_path);
+  if (!fs::exists(run.model_path)) throw Error("fold " + std::to_string(plan.fold + 1) + ": no epoch was trained");
+  const Vasnet best = Vasnet::load(run.model_path);
   outcome.best_epoch = progress.best_epoch;
   outcome.best_validation = progress.best_validation;
   outcome.test_predictions = group_by_video(data, test, predict_segments(best, data, test));
@@ -367,11 +401,8 @@ FoldOutcome train_fold(const SegmentDataset& data, const FoldPlan& plan, const T
                        const std::function<void(const EpochReport&)>& on_epoch) {
   if (config.kind == ModelKind::Vasnet) return train_fold_vasnet(data, plan, config, fold_dir, resume, on_epoch);
   if (config.batch < 2) throw Error("the batch must hold at least 2 segments or pairs");
-  fs::create_directories(fold_dir);
-  const std::string checkpoint_path = (fs::path(fold_dir) / "checkpoint.safetensors").string();
-  const std::string model_path = (fs::path(fold_dir) / "model.safetensors").string();
-  const std::string fingerprint = config.fingerprint() + " fold=" + std::to_string(plan.fold);
-  const uint64_t seed = fold_seed(config.seed, plan.fold);
+  const FoldRun run = begin_fold(config, plan, fold_dir);
+  const uint64_t seed = run.seed;
 
   HighlightModel model(config.model, seed);
   if (!config.init_model.empty()) {  // fine-tuning: every parameter from the given model
@@ -379,19 +410,11 @@ FoldOutcome train_fold(const SegmentDataset& data, const FoldPlan& plan, const T
     if (init.config().features != config.model.features || init.config().hidden != config.model.hidden)
       throw FormatError(config.init_model, "its model (" + feature_list_string(init.config().features) + ", hidden " +
                                                std::to_string(init.config().hidden) + ") differs from the one trained");
-    for (const NamedParameter& p : model.named_parameters()) {
-      ag::Variable v = p.value;
-      v.value_mut().copy_from(init.parameter(p.name).value());
-    }
+    copy_parameters(init.named_parameters(), model.named_parameters());
   }
-  optim::Adam adam(model.parameters(),
-                   optim::AdamHyper{.lr = config.lr, .eps = config.adam_eps, .weight_decay = config.weight_decay});
-  Progress progress;
+  optim::Adam adam = make_adam(model.parameters(), config);
   FoldOutcome outcome;
-  if (resume && fs::exists(checkpoint_path)) {
-    progress = load_checkpoint(checkpoint_path, model.named_parameters(), adam, fingerprint);
-    outcome.resumed = true;
-  }
+  Progress progress = resume_or_start(run, model.named_parameters(), adam, resume, outcome);
 
   const std::vector<size_t> train = segments_of(data, plan.train);
   const std::vector<size_t> val = segments_of(data, plan.validation);
@@ -460,15 +483,12 @@ FoldOutcome train_fold(const SegmentDataset& data, const FoldPlan& plan, const T
                        validation_score([&](const std::vector<size_t>& idx) {
                          return predict_segments(model, data, idx, config.batch);
                        }, data, val, config), false};
-    select_epoch(model, report, progress, val.empty(), model_path, plan, config);
-    progress.epochs_done = epoch;
-    save_checkpoint(checkpoint_path, model.named_parameters(), adam, progress, fingerprint);
-    if (on_epoch) on_epoch(report);
+    end_epoch(model, report, progress, val.empty(), run, adam, plan, config, on_epoch);
   }
   maybe_simulate_kill(plan.fold + 1, config.epochs + 1, 0);
 
-  if (!fs::exists(model_path)) throw Error("fold " + std::to_string(plan.fold + 1) + ": no epoch was trained");
-  const HighlightModel best = HighlightModel::load(model_path);
+  if (!fs::exists(run.model_path)) throw Error("fold " + std::to_string(plan.fold + 1) + ": no epoch was trained");
+  const HighlightModel best = HighlightModel::load(run.model_path);
   outcome.best_epoch = progress.best_epoch;
   outcome.best_validation = progress.best_validation;
   outcome.test_predictions = group_by_video(data, test, predict_segments(best, data, test, config.batch));

@@ -42,4 +42,10 @@ inline cudaStream_t stream_of(const Tensor& t) {
   throw Error(std::string(op) + ": this build of hl has no CUDA backend");
 }
 
+// Copies f32 rows between slabs, on dst's device (cpu::copy_slab or cuda::copy_slab):
+// for each of `outer` blocks, rows [src_start, src_start + len) of the src block (src_n
+// rows of `inner` elements) to rows [dst_start, ...) of the dst block (dst_n rows).
+void copy_slab_f32(const Tensor& src, int64_t src_n, int64_t src_start, Tensor& dst, int64_t dst_n, int64_t dst_start,
+                   int64_t outer, int64_t len, int64_t inner);
+
 }  // namespace hl::ag::detail

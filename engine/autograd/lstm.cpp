@@ -15,26 +15,11 @@ namespace hl::ag {
 
 namespace {
 
-// cpu::copy_slab or cuda::copy_slab of f32 rows, on dst's device.
-void copy_rows(const Tensor& src, int64_t src_n, int64_t src_start, Tensor& dst, int64_t dst_n, int64_t dst_start,
-               int64_t outer, int64_t len, int64_t inner) {
-  if (detail::on_cpu(dst)) {
-    cpu::copy_slab(src.raw(), src_n, src_start, dst.raw(), dst_n, dst_start, outer, len, inner, 4);
-  } else {
-#ifdef HL_HAVE_CUDA
-    cuda::copy_slab(src.raw(), src_n, src_start, dst.raw(), dst_n, dst_start, outer, len, inner, 4,
-                    detail::stream_of(dst));
-#else
-    detail::no_cuda_kernels("lstm");
-#endif
-  }
-}
-
 // mask [batch, features] repeated over time: [batch, time, features], on the mask's device.
 Tensor repeat_over_time(const Tensor& mask, int64_t time) {
   const int64_t batch = mask.size(0), features = mask.size(1);
   Tensor out = Tensor::empty(Shape{batch, time, features}, DType::F32, mask.device());
-  for (int64_t t = 0; t < time; ++t) copy_rows(mask, 1, 0, out, time, t, batch, 1, features);
+  for (int64_t t = 0; t < time; ++t) detail::copy_slab_f32(mask, 1, 0, out, time, t, batch, 1, features);
   return out;
 }
 
@@ -152,7 +137,7 @@ LstmResult lstm_cuda(const cpu::LstmShape& s, const Variable& xin, const LstmPar
   cuda::lstm_forward_f32(s, &fa, 1, s.hidden, detail::stream_of(hs));
   LstmResult out;
   out.c_last = Tensor::empty(Shape{s.batch, s.hidden}, DType::F32, dev);
-  if (s.time > 0) copy_rows(sv.cs, s.time, s.reverse ? 0 : s.time - 1, out.c_last, 1, 0, s.batch, 1, s.hidden);
+  if (s.time > 0) detail::copy_slab_f32(sv.cs, s.time, s.reverse ? 0 : s.time - 1, out.c_last, 1, 0, s.batch, 1, s.hidden);
   out.hs = record("lstm", hs, {xin, p.kernel, p.recurrent, p.bias},
                   [s, sv](const Tensor& dhs, const std::vector<bool>& needs) {
                     std::vector<Tensor> g(4);

@@ -16,21 +16,6 @@ namespace hl::ag {
 
 namespace {
 
-// cpu::copy_slab or cuda::copy_slab, on the device of dst (f32 elements).
-void copy_slab_on(const Tensor& src, int64_t src_n, int64_t src_start, Tensor& dst, int64_t dst_n, int64_t dst_start,
-                  int64_t outer, int64_t len, int64_t inner) {
-  if (detail::on_cpu(dst)) {
-    cpu::copy_slab(src.raw(), src_n, src_start, dst.raw(), dst_n, dst_start, outer, len, inner, 4);
-  } else {
-#ifdef HL_HAVE_CUDA
-    cuda::copy_slab(src.raw(), src_n, src_start, dst.raw(), dst_n, dst_start, outer, len, inner, 4,
-                    detail::stream_of(dst));
-#else
-    detail::no_cuda_kernels("copy_slab");
-#endif
-  }
-}
-
 // f32 zeros on `device` (on a GPU a memset, not a copy from the host).
 Tensor zeros_on(const Shape& shape, Device device) {
   if (device.is_cpu()) return Tensor::zeros(shape, DType::F32);
@@ -86,7 +71,7 @@ Variable concat(const std::vector<Variable>& xs, int dim) {
   Tensor y = Tensor::empty(out_shape, DType::F32, xs[0].value().device());
   int64_t at = 0;
   for (size_t i = 0; i < xs.size(); ++i) {
-    copy_slab_on(xs[i].value(), lengths[i], 0, y, total, at, s0.outer, lengths[i], s0.inner);
+    detail::copy_slab_f32(xs[i].value(), lengths[i], 0, y, total, at, s0.outer, lengths[i], s0.inner);
     at += lengths[i];
   }
   std::vector<Shape> shapes;
@@ -98,7 +83,7 @@ Variable concat(const std::vector<Variable>& xs, int dim) {
                   for (size_t i = 0; i < shapes.size(); ++i) {
                     if (needs[i]) {
                       dxs[i] = Tensor::empty(shapes[i], DType::F32, dy.device());
-                      copy_slab_on(dy, total, at, dxs[i], lengths[i], 0, s0.outer, lengths[i], s0.inner);
+                      detail::copy_slab_f32(dy, total, at, dxs[i], lengths[i], 0, s0.outer, lengths[i], s0.inner);
                     }
                     at += lengths[i];
                   }
@@ -115,11 +100,11 @@ Variable narrow(const Variable& x, int dim, int64_t start, int64_t length) {
   Shape out_shape = x.shape();
   out_shape[s.dim] = length;
   Tensor y = Tensor::empty(out_shape, DType::F32, x.value().device());
-  copy_slab_on(x.value(), s.n, start, y, length, 0, s.outer, length, s.inner);
+  detail::copy_slab_f32(x.value(), s.n, start, y, length, 0, s.outer, length, s.inner);
   const Shape in_shape = x.shape();
   return record("narrow", y, {x}, [in_shape, s, start, length](const Tensor& dy, const std::vector<bool>&) {
     Tensor dx = zeros_on(in_shape, dy.device());
-    copy_slab_on(dy, length, 0, dx, s.n, start, s.outer, length, s.inner);
+    detail::copy_slab_f32(dy, length, 0, dx, s.n, start, s.outer, length, s.inner);
     return std::vector<Tensor>{dx};
   });
 }
