@@ -268,7 +268,7 @@ int train(const Options& opt) {
   }
   if (opt.device != "cpu")
     throw hl::Error("training on " + opt.device + " is not available yet: the CUDA versions of the training ops are "
-                    "not yet verified on a GPU and conv2d has none; use --device cpu");
+                    "not yet verified on a GPU (docs/gpu-status.md); use --device cpu");
   const hl::SegmentScores labels = hl::read_segment_scores(opt.labels);
   if (!opt.study.empty()) {
     run_study(opt, labels);
