@@ -10,7 +10,9 @@ DEBIAN_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libopenblas-dev libkissfft-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev googletest libbenchmark-dev
-  python3 python3-venv python3-numpy python3-torch python3-torchaudio python3-sklearn python3-scipy
+  python3 python3-venv python3-numpy python3-torch python3-torchaudio python3-torchvision python3-pil
+  python3-sklearn python3-scipy
+  libzip-dev libstb-dev libjpeg62-turbo-dev
   clang espeak-ng
   ffmpeg libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev
 )
