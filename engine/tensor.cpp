@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/cuda_backend.h"
+#include "engine/host_cache.h"
 #include "kernels/cpu/cast.h"
 #ifdef HL_HAVE_CUDA
 #include "kernels/cuda/cast.h"
@@ -13,22 +14,14 @@
 
 namespace hl {
 
-namespace {
-constexpr size_t kHostAlignment = 64;  // a cache line; also what AVX-512 loads like
-
-size_t round_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
-}  // namespace
-
 std::shared_ptr<Storage> Storage::host(size_t nbytes, bool pinned) {
   if (pinned) {
     void* p = cuda_backend::pinned_alloc(nbytes);
     return std::make_shared<Storage>(p, nbytes, Device::cpu(), [](void* q) { cuda_backend::pinned_free(q); });
   }
-  // aligned_alloc needs a size that is a multiple of the alignment, and we never hand
-  // out a null pointer for an empty tensor.
-  void* p = std::aligned_alloc(kHostAlignment, round_up(nbytes == 0 ? 1 : nbytes, kHostAlignment));
-  if (!p) throw Error("out of host memory allocating " + std::to_string(nbytes) + " bytes");
-  return std::make_shared<Storage>(p, nbytes, Device::cpu(), [](void* q) { std::free(q); });
+  // Never a null pointer, even for an empty tensor; large blocks come from the cache.
+  void* p = host_cache::allocate(nbytes);
+  return std::make_shared<Storage>(p, nbytes, Device::cpu(), [nbytes](void* q) { host_cache::release(q, nbytes); });
 }
 
 std::shared_ptr<Storage> Storage::cuda(size_t nbytes, int device) {

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/sha256.h"
 #include "kernels/common/mfcc_params.h"
 #include "nets/features.h"
 #include "nets/segments.h"
@@ -22,24 +23,8 @@
 namespace hl {
 
 // ---------------------------------------------------------------------------------------
-// Source fingerprints: size and SHA-256 (FIPS 180-4) of the input file's bytes.
+// Source fingerprints: size and SHA-256 (engine/sha256.h) of the input file's bytes.
 
-class Sha256 {
- public:
-  Sha256();
-  void update(const void* data, size_t n);
-  // The digest as 64 lower-case hex digits. The object is spent afterwards.
-  std::string hex_digest();
-
- private:
-  void block(const uint8_t* p);
-  uint32_t h_[8];
-  uint8_t buf_[64];
-  size_t buffered_ = 0;
-  uint64_t length_ = 0;  // bytes so far
-};
-
-std::string sha256_hex(std::span<const uint8_t> bytes);
 
 struct SourceFingerprint {
   uint64_t size = 0;

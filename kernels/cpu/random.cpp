@@ -1,16 +1,24 @@
 // Philox-based uniform and normal numbers; see kernels/cpu/random.h for the stream layout.
 #include "kernels/cpu/random.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/common/philox.h"
+#include "kernels/cpu/philox_fill.h"
 
 namespace hl::cpu {
 
+namespace {
+constexpr int64_t kChunk = 4096;  // words drawn at a time (16 KiB on the stack)
+}  // namespace
+
 void uniform_f32(uint64_t seed, uint64_t offset, float* y, int64_t n, float lo, float hi) {
-  for (int64_t i = 0; i < n; ++i) {
-    float u = philox_uniform(philox_word(seed, offset + static_cast<uint64_t>(i)));
-    y[i] = lo + (hi - lo) * u;
+  uint32_t words[kChunk];
+  for (int64_t start = 0; start < n; start += kChunk) {
+    const int64_t m = std::min<int64_t>(kChunk, n - start);
+    philox_fill(seed, offset + static_cast<uint64_t>(start), words, m);
+    for (int64_t i = 0; i < m; ++i) y[start + i] = lo + (hi - lo) * philox_uniform(words[i]);
   }
 }
 

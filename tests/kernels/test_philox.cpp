@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/common/philox.h"
+#include "kernels/cpu/philox_fill.h"
 #include "kernels/cpu/random.h"
 
 namespace hl {
@@ -102,3 +103,23 @@ TEST(Random, DifferentSeedsDiffer) {
 
 }  // namespace
 }  // namespace hl
+
+// philox_fill (16 blocks side by side, vectorised) against philox_word (the scalar form
+// the Random123 vectors above check): every start alignment within a block, lengths that
+// end inside a block, cross the 64-word lane group or are empty, and counters whose block
+// number crosses 2^32 (the high counter word).
+TEST(Philox, FillEqualsWordByWord) {
+  const uint64_t seeds[] = {0, 42, 0xDEADBEEFCAFEF00Dull};
+  const uint64_t bases[] = {0, 1000, (uint64_t(1) << 34) - 130};  // last: blocks around 2^32
+  for (uint64_t seed : seeds)
+    for (uint64_t base : bases)
+      for (uint64_t shift = 0; shift < 8; ++shift)
+        for (int64_t n : {0, 1, 3, 4, 5, 63, 64, 65, 130, 1000}) {
+          std::vector<uint32_t> got(static_cast<size_t>(n) + 1, 0xA5A5A5A5u);
+          hl::cpu::philox_fill(seed, base + shift, got.data(), n);
+          for (int64_t i = 0; i < n; ++i)
+            ASSERT_EQ(got[static_cast<size_t>(i)], hl::philox_word(seed, base + shift + static_cast<uint64_t>(i)))
+                << "seed " << seed << " offset " << base + shift << " n " << n << " word " << i;
+          EXPECT_EQ(got[static_cast<size_t>(n)], 0xA5A5A5A5u) << "wrote past the end";
+        }
+}
