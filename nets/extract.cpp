@@ -6,10 +6,12 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <numeric>
 #include <utility>
 
 #include "engine/error.h"
+#include "engine/image.h"
 #include "engine/safetensors.h"
 #include "nets/mfcc.h"
 
@@ -87,18 +89,15 @@ bool in_shard(const std::string& id, const Shard& shard) {
 void check_extractable(Feature f) {
   switch (f) {
     case Feature::Mfcc:
-      return;
     case Feature::GoogLeNet:
     case Feature::Places365:
-      throw Error(std::string("feature '") + feature_spec(f).name +
-                  "' is not available yet: it needs converted published weights and its network "
-                  "(issue 6, hl-convert); hl-extract computes only mfcc for now");
+      return;
     case Feature::Affect:
     case Feature::Cam:
     case Feature::Faces:
       throw Error(std::string("feature '") + feature_spec(f).name +
                   "' is not available yet: no issue adds its network so far (DESIGN section 4); "
-                  "hl-extract computes only mfcc for now");
+                  "hl-extract computes googlenet, places365 and mfcc");
   }
   throw Error("unknown feature");
 }
@@ -123,10 +122,19 @@ std::string frame_rate_string(FrameRate fps) {
   return std::to_string(fps.num / (g ? g : 1)) + "/" + std::to_string(fps.den / (g ? g : 1));
 }
 
-std::string extractor_name(Feature f, FrameRate fps) {
+std::string extractor_name(Feature f, FrameRate fps, const std::string& precision) {
   check_extractable(f);
-  const MfccParams p = mfcc_params_for(fps);
   char text[320];
+  if (f == Feature::GoogLeNet || f == Feature::Places365) {
+    const bool g = f == Feature::GoogLeNet;
+    std::snprintf(text, sizeof text,
+                  "hl %s v1: %s, frames at %s fps by pts, PIL bilinear Resize(%s) + CenterCrop(224), "
+                  "ImageNet mean/std, global average pool [%d], %s",
+                  g ? "googlenet" : "places365", g ? "torchvision GoogLeNet (transform_input)" : "Places365 ResNet50",
+                  frame_rate_string(fps).c_str(), g ? "256" : "(256, 256)", g ? 1024 : 2048, precision.c_str());
+    return text;
+  }
+  const MfccParams p = mfcc_params_for(fps);
   std::snprintf(text, sizeof text,
                 "hl mfcc v1: python_speech_features pipeline, %d Hz mono x32768, window %d, step %lld/%lld "
                 "samples exact (1/(4 fps)), nfft %d, %d filters, %d cepstra, preemphasis %.2f, lifter %d, "
@@ -134,6 +142,18 @@ std::string extractor_name(Feature f, FrameRate fps) {
                 p.sample_rate, p.window, static_cast<long long>(p.step_num), static_cast<long long>(p.step_den),
                 p.nfft, p.filters, p.cepstra, static_cast<double>(p.preemphasis), p.lifter);
   return text;
+}
+
+bool is_still_image(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  unsigned char head[8] = {};
+  const size_t n = std::fread(head, 1, sizeof head, f);
+  std::fclose(f);
+  static const unsigned char kPng[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+  const bool png = n == 8 && std::memcmp(head, kPng, 8) == 0;
+  const bool jpeg = n >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF;
+  return png || jpeg;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -163,6 +183,11 @@ bool contains(const std::vector<Feature>& v, Feature f) { return std::find(v.beg
 }  // namespace
 
 ExistingFile inspect_feature_file(const std::string& path, const SourceFingerprint& source, FrameRate fps) {
+  return inspect_feature_file(path, source, fps, {{Feature::Mfcc, {extractor_name(Feature::Mfcc, fps), "none"}}});
+}
+
+ExistingFile inspect_feature_file(const std::string& path, const SourceFingerprint& source, FrameRate fps,
+                                  const std::map<Feature, ExtractorIdentity>& current) {
   ExistingFile ex;
   std::error_code ec;
   ex.exists = std::filesystem::exists(path, ec);
@@ -194,14 +219,14 @@ ExistingFile inspect_feature_file(const std::string& path, const SourceFingerpri
       if (!file.contains(spec.name)) continue;
       const auto& info = file.info(spec.name);
       if (!info.dtype->hl || info.shape != expected_shape(f, ex.frames)) continue;
-      std::string current;
-      try {
-        current = extractor_name(f, fps);
-      } catch (const Error&) {
-        current.clear();  // a feature we cannot compute: keep it as stored when it has an extractor
-      }
       const std::string stored = meta_or(m, std::string(spec.name) + ".extractor", "");
-      if (stored.empty() || (!current.empty() && stored != current)) continue;
+      if (stored.empty()) continue;
+      // A feature this run cannot compute is kept as stored; one it can must have been
+      // made by the same extractor from the same weights.
+      const auto it = current.find(f);
+      if (it != current.end() && (stored != it->second.extractor ||
+                                  meta_or(m, std::string(spec.name) + ".weights", "none") != it->second.weights))
+        continue;
       ex.valid.push_back(f);
     }
   } catch (const Error& e) {
@@ -218,13 +243,14 @@ ExistingFile inspect_feature_file(const std::string& path, const SourceFingerpri
 
 namespace {
 
+constexpr int kMfccAudioRate = 16000;
+
 #if HL_HAVE_FFMPEG
-constexpr int kAudioRate = 16000;
 
 // ceil(samples · fps / 16000): frames covered by `samples` of 16-kHz audio.
 int64_t frames_for_samples(int64_t samples, FrameRate fps) {
   const __int128 n = static_cast<__int128>(samples) * fps.num;
-  const __int128 d = static_cast<__int128>(kAudioRate) * fps.den;
+  const __int128 d = static_cast<__int128>(kMfccAudioRate) * fps.den;
   return static_cast<int64_t>((n + d - 1) / d);
 }
 
@@ -273,16 +299,64 @@ int64_t count_frames(const std::string& input, FrameRate fps) {
 // ---------------------------------------------------------------------------------------
 // One input
 
+namespace {
+
+// The frames of a still image (one) or of a video's frames at `fps` (native size).
+VisualFeatureExtractor::FrameSource image_frames(const std::string& input) {
+  auto done = std::make_shared<bool>(false);
+  return [input, done](Tensor* rgb) {
+    if (*done) return false;
+    *rgb = load_image_rgb(input);
+    *done = true;
+    return true;
+  };
+}
+
+#if HL_HAVE_FFMPEG
+VisualFeatureExtractor::FrameSource video_frames(const std::string& input, FrameRate fps,
+                                                 const media::Limits& limits) {
+  media::VideoOptions vo;
+  vo.rate = {fps.num, fps.den};
+  vo.limits = limits;  // width = height = 0: each frame at its own size, resized by the preprocessing
+  auto reader = std::make_shared<media::VideoReader>(input, vo);
+  return [reader](Tensor* rgb) {
+    media::VideoFrame f;
+    if (!reader->next(&f)) return false;
+    *rgb = f.rgb;
+    return true;
+  };
+}
+#endif
+
+}  // namespace
+
 ExtractResult extract_video(const std::string& input, const std::string& out_dir, const ExtractOptions& options) {
   if (options.features.empty()) throw Error("no features requested");
   for (Feature f : options.features) check_extractable(f);
   const FrameRate fps = options.fps;
   (void)mfcc_params_for(fps);  // validates the rate
 
+  // The visual networks: the caller's, or loaded here for this one input.
+  std::unique_ptr<VisualFeatureExtractor> own_visual;
+  VisualFeatureExtractor* visual = options.visual;
+  const bool wants_visual =
+      std::any_of(options.features.begin(), options.features.end(), [](Feature f) { return is_visual_feature(f); });
+  if (wants_visual && !visual) {
+    own_visual = std::make_unique<VisualFeatureExtractor>(options.features, options.visual_options);
+    visual = own_visual.get();
+  }
+  std::map<Feature, ExtractorIdentity> identities = {{Feature::Mfcc, {extractor_name(Feature::Mfcc, fps), "none"}}};
+  if (visual)
+    for (Feature f : visual->features())
+      identities[f] = {extractor_name(f, fps, visual->precision()), visual->weights_sha256(f)};
+  for (Feature f : options.features)
+    if (!identities.count(f))
+      throw Error(std::string("feature '") + feature_spec(f).name + "' was requested but its network was not loaded");
+
   ExtractResult r;
   r.output = feature_file_path(out_dir, video_id(input));
   const SourceFingerprint source = fingerprint_file(input);
-  const ExistingFile ex = inspect_feature_file(r.output, source, fps);
+  const ExistingFile ex = inspect_feature_file(r.output, source, fps, identities);
   if (ex.exists && !ex.matches) r.note = "existing " + r.output + " " + ex.reason + "; recomputing it";
 
   std::vector<Feature> todo;
@@ -297,39 +371,79 @@ ExtractResult extract_video(const std::string& input, const std::string& out_dir
     for (Feature f : ex.valid)
       if (!contains(todo, f)) r.kept.push_back(f);
 
-#if HL_HAVE_FFMPEG
-  const media::MediaInfo info = media::probe(input);
-  const media::Limits limits = limits_for(info);
   const bool needs_audio = contains(todo, Feature::Mfcc);
-  if (needs_audio && info.audio.empty()) throw FormatError(input, "has no audio stream; mfcc needs one");
-
-  Tensor signal;
-  bool have_signal = false;
-  if (!r.kept.empty()) {
-    r.frames = ex.frames;  // the kept tensors fix T
-  } else if (info.video) {
-    r.frames = count_video_ticks(input, fps, limits);
-  } else if (!info.audio.empty()) {
-    signal = media::decode_mfcc_signal(input, limits);
-    have_signal = true;
-    r.frames = frames_for_samples(signal.numel(), fps);
-    if (r.frames < 1) throw FormatError(input, "its audio stream has no samples");
-  } else {
-    throw FormatError(input, "has neither a video nor an audio stream");
-  }
+  const bool needs_frames = std::any_of(todo.begin(), todo.end(), [](Feature f) { return is_visual_feature(f); });
+  const bool image = is_still_image(input);
+  if (image && needs_audio) throw FormatError(input, "is a still image, without audio; mfcc needs an audio stream");
 
   std::vector<std::pair<std::string, Tensor>> tensors;
   std::map<std::string, std::string> meta;
-  for (Feature f : todo) {
-    check_extractable(f);
-    if (f == Feature::Mfcc) {
-      if (!have_signal) signal = media::decode_mfcc_signal(input, limits);
-      have_signal = true;
-      tensors.emplace_back(feature_spec(f).name,
-                           mfcc(signal, mfcc_rows_for_frames(r.frames), mfcc_params_for(fps)));
+  std::map<Feature, Tensor> computed;
+  r.frames = r.kept.empty() ? -1 : ex.frames;  // kept tensors fix T
+
+  // Visual features first: decoding the frames also counts them.
+  if (needs_frames) {
+#if HL_HAVE_FFMPEG
+    const VisualFeatureExtractor::FrameSource frames =
+        image ? image_frames(input) : video_frames(input, fps, limits_for(media::probe(input)));
+#else
+    if (!image) no_ffmpeg(input);
+    const VisualFeatureExtractor::FrameSource frames = image_frames(input);
+#endif
+    std::map<Feature, Tensor> out;
+    try {
+      out = visual->run(frames, options.on_frames);
+    } catch (const FormatError&) {
+      throw;
+    } catch (const Error& e) {
+      throw FormatError(input, e.what());
     }
-    meta[std::string(feature_spec(f).name) + ".extractor"] = extractor_name(f, fps);
-    meta[std::string(feature_spec(f).name) + ".weights"] = "none";
+    const int64_t t = out.begin()->second.size(0);
+    if (r.frames >= 0 && t != r.frames)
+      throw FormatError(input, "decoded " + std::to_string(t) + " frames, but the existing " + r.output + " has " +
+                                   std::to_string(r.frames) + "; rerun with --force");
+    r.frames = t;
+    for (Feature f : todo)
+      if (is_visual_feature(f)) computed[f] = out.at(f);
+  }
+
+  double duration_seconds = 0;
+  if (image) {
+    r.frames = 1;
+  } else {
+#if HL_HAVE_FFMPEG
+    const media::MediaInfo info = media::probe(input);
+    const media::Limits limits = limits_for(info);
+    duration_seconds = info.duration_seconds;
+    if (needs_audio && info.audio.empty()) throw FormatError(input, "has no audio stream; mfcc needs one");
+    Tensor signal;
+    bool have_signal = false;
+    if (r.frames < 0) {
+      if (info.video) {
+        r.frames = count_video_ticks(input, fps, limits);
+      } else if (!info.audio.empty()) {
+        signal = media::decode_mfcc_signal(input, limits);
+        have_signal = true;
+        r.frames = frames_for_samples(signal.numel(), fps);
+        if (r.frames < 1) throw FormatError(input, "its audio stream has no samples");
+      } else {
+        throw FormatError(input, "has neither a video nor an audio stream");
+      }
+    }
+    if (needs_audio) {
+      if (!have_signal) signal = media::decode_mfcc_signal(input, limits);
+      computed[Feature::Mfcc] = mfcc(signal, mfcc_rows_for_frames(r.frames), mfcc_params_for(fps));
+    }
+#else
+    no_ffmpeg(input);
+#endif
+  }
+
+  for (Feature f : todo) {
+    const std::string name = feature_spec(f).name;
+    tensors.emplace_back(name, computed.at(f));
+    meta[name + ".extractor"] = identities.at(f).extractor;
+    meta[name + ".weights"] = identities.at(f).weights;
     r.computed.push_back(f);
   }
   if (!r.kept.empty()) {
@@ -357,14 +471,14 @@ ExtractResult extract_video(const std::string& input, const std::string& out_dir
   });
 
   char duration[64];
-  const double probed = info.duration_seconds > 0 ? info.duration_seconds
-                                                  : static_cast<double>(r.frames) * static_cast<double>(fps.den) /
-                                                        static_cast<double>(fps.num);
-  std::snprintf(duration, sizeof duration, "%.6f", probed);
+  const double seconds = duration_seconds > 0 ? duration_seconds
+                                              : static_cast<double>(r.frames) * static_cast<double>(fps.den) /
+                                                    static_cast<double>(fps.num);
+  std::snprintf(duration, sizeof duration, "%.6f", seconds);
   meta["fps"] = frame_rate_string(fps);
   meta["frames"] = std::to_string(r.frames);
   meta["duration"] = duration;
-  meta["audio_rate"] = std::to_string(kAudioRate);
+  meta["audio_rate"] = std::to_string(kMfccAudioRate);
   meta["source"] = input;
   meta["source_size"] = std::to_string(source.size);
   meta["source_sha256"] = source.sha256;
@@ -372,9 +486,6 @@ ExtractResult extract_video(const std::string& input, const std::string& out_dir
   meta["hl_version"] = options.hl_version;
   write_safetensors(r.output, tensors, meta);
   return r;
-#else
-  no_ffmpeg(input);
-#endif
 }
 
 }  // namespace hl

@@ -4,11 +4,13 @@
 // and still matches its source. hl-extract (tools/hl_extract.cpp) drives this per input
 // and adds the command line, the progress bar, sharding and the summary.
 //
-// Computable now: mfcc (nets/mfcc.h on the 16-kHz mono signal of engine/media). The
-// visual features join as their issues land; asking for them is an hl::Error that says
-// which issue adds them.
+// Computable now: mfcc (nets/mfcc.h on the 16-kHz mono signal of engine/media), and
+// googlenet and places365 (nets/visual_features.h, from weights made by hl-convert) on
+// the video's frames at the feature rate or on a still image (PNG, JPEG: one frame).
+// Asking for the others is an hl::Error that says what is missing.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <span>
 #include <string>
@@ -19,6 +21,7 @@
 #include "kernels/common/mfcc_params.h"
 #include "nets/features.h"
 #include "nets/segments.h"
+#include "nets/visual_features.h"
 
 namespace hl {
 
@@ -60,14 +63,17 @@ bool in_shard(const std::string& id, const Shard& shard);
 // Features and their extractors
 
 // Throws hl::Error for a feature hl-extract cannot compute yet, naming it and saying
-// what adds it (an issue, converted weights).
+// what adds it. (Whether the weights of a visual feature exist is checked when its
+// network is loaded.)
 void check_extractable(Feature f);
 // MFCC parameters for `fps`: the paper's front end with a step of exactly 1/(4 fps) s
 // (2002/15 samples at 30000/1001), so row 4f starts at video frame f.
 MfccParams mfcc_params_for(FrameRate fps);
 // What goes into "<feature>.extractor": names the algorithm and every parameter, so a
-// stored tensor made differently is recomputed. Stable across hl versions.
-std::string extractor_name(Feature f, FrameRate fps);
+// stored tensor made differently is recomputed. Stable across hl versions. `precision`
+// is VisualFeatureExtractor::precision() for the visual features (f32 on the CPU and
+// f16 on CUDA give slightly different numbers) and ignored for mfcc.
+std::string extractor_name(Feature f, FrameRate fps, const std::string& precision = "f32 cpu");
 std::string frame_rate_string(FrameRate fps);  // "30000/1001" (reduced)
 
 // ---------------------------------------------------------------------------------------
@@ -82,7 +88,22 @@ struct ExistingFile {
   // current one for the file's fps (only when matches).
   std::vector<Feature> valid;
 };
+// What a stored feature must match to be kept: its extractor name and the SHA-256 of
+// the weights it was computed with ("none" for mfcc).
+struct ExtractorIdentity {
+  std::string extractor;
+  std::string weights;
+};
+// `current` holds the identity of each feature this run can compute; a stored feature
+// not in it is kept as it is when it names an extractor.
+ExistingFile inspect_feature_file(const std::string& path, const SourceFingerprint& source, FrameRate fps,
+                                  const std::map<Feature, ExtractorIdentity>& current);
+// The same with mfcc as the one computable feature.
 ExistingFile inspect_feature_file(const std::string& path, const SourceFingerprint& source, FrameRate fps);
+
+// True when the file's first bytes are a PNG or JPEG signature: a still image, decoded
+// by engine/image (the pixels PIL gives) as one frame.
+bool is_still_image(const std::string& path);
 
 // ---------------------------------------------------------------------------------------
 // One input
@@ -92,6 +113,13 @@ struct ExtractOptions {
   FrameRate fps{30000, 1001};
   bool force = false;  // recompute the requested features even when the file has them
   std::string hl_version;  // written to the metadata ("hl_version")
+  // The loaded networks for visual features (shared across inputs; load once per run).
+  // When null and a visual feature is requested, extract_video loads them itself with
+  // `visual_options`.
+  VisualFeatureExtractor* visual = nullptr;
+  VisualFeatureOptions visual_options;
+  // Called with the number of frames done while visual features are computed.
+  std::function<void(int64_t)> on_frames;
 };
 
 struct ExtractResult {

@@ -1,10 +1,15 @@
 #include "tools/cli_common.h"
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <exception>
 
 #include "engine/error.h"
 #include "engine/log.h"
+#include "kernels/cpu/blas_check.h"
 
 #ifndef HL_VERSION
 #error "HL_VERSION must be defined by the build (tools/CMakeLists.txt)"
@@ -30,7 +35,28 @@ void Tool::print_error(const std::string& message) const {
   std::fprintf(stderr, "%s: error: %s\n", program_.c_str(), message.c_str());
 }
 
+namespace {
+
+// Debian's OpenBLAS picks its kernels from the CPU model when it loads; on CPUs newer
+// than the library it falls back to SSE3 kernels that run matrix products 3x slower
+// (kernels/cpu/blas_check.h), and only OPENBLAS_CORETYPE, read at load time, changes
+// that. So a tool restarts itself once, with that variable set, before doing anything.
+// A variable the user set is never overridden; HL_BLAS_RESTARTED stops a second restart.
+void restart_with_better_blas_kernels(char** argv) {
+  if (std::getenv("OPENBLAS_CORETYPE") || std::getenv("HL_BLAS_RESTARTED")) return;
+  const std::string core = hl::cpu::blas_suggested_coretype();
+  if (core.empty()) return;
+  ::setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
+  ::setenv("HL_BLAS_RESTARTED", "1", 1);
+  ::execv("/proc/self/exe", argv);
+  // Only reached when the restart failed: go on with the slower kernels.
+  ::unsetenv("OPENBLAS_CORETYPE");
+}
+
+}  // namespace
+
 int Tool::run(int argc, char** argv, const std::function<int()>& work) {
+  restart_with_better_blas_kernels(argv);
   try {
     app_.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,7 +1,12 @@
 // hl-extract: one feature file per input video (DESIGN section 4, docs/extract.md).
 //
 //   hl-extract INPUT... | --list FILE  --features LIST --out DIR
-//              [--device cpu] [--fps 30000/1001] [--shard I/N] [--force]
+//              [--device cpu|cuda] [--weights DIR] [--batch N] [--fps 30000/1001]
+//              [--shard I/N] [--force]
+//
+// Features: mfcc (audio), googlenet and places365 (frames, from weights that hl-convert
+// makes; a still PNG/JPEG image is a one-frame input). --device cuda runs the visual
+// networks on the GPU in f16; MFCC is computed on the CPU either way.
 //
 // Long-job behaviour: a progress bar over the videos; a video whose feature file is
 // complete and matches its source is skipped, and one whose file lacks some requested
@@ -9,10 +14,12 @@
 // skipped; the summary lists ok / up to date / failed (with reasons); the exit code is 1
 // when any input failed, 2 for a wrong command line (including --features naming a
 // feature that cannot be computed yet, duplicate video ids, a bad --shard).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -58,17 +65,19 @@ int main(int argc, char** argv) {
   hl::cli::Tool tool("extract", "Extract per-frame features from videos into one safetensors file per video.");
   CLI::App& app = tool.app();
   std::vector<std::string> inputs;
-  std::string list, features_text, out, device = "cpu", fps_text = "30000/1001", shard_text;
+  std::string list, features_text, out, device = "cpu", fps_text = "30000/1001", shard_text, weights;
+  int64_t batch = 16;
   bool force = false;
   app.add_option("INPUT", inputs, "video or audio files; the video id is the file name without extension");
   app.add_option("--list", list, "a file with one input path per line ('#' comments, blank lines ignored)")
       ->check(CLI::ExistingFile)
       ->option_text("FILE");
-  app.add_option("--features", features_text, "features to extract, e.g. mfcc (the only one computable yet)")
+  app.add_option("--features", features_text, "features to extract: googlenet, places365, mfcc (comma-separated)")
       ->required()
       ->option_text("LIST");
   app.add_option("--out", out, "output folder: DIR/<video id>.safetensors")->required()->option_text("DIR");
-  app.add_option("--device", device, "where to compute (default cpu; cuda: not yet)")
+  app.add_option("--device", device,
+                 "where the visual networks run: cpu (f32, default) or cuda (f16 tensor cores); MFCC runs on the CPU")
       ->check(CLI::IsMember({"cpu", "cuda"}))
       ->option_text("cpu|cuda");
   app.add_option("--fps", fps_text,
@@ -78,11 +87,18 @@ int main(int argc, char** argv) {
                  "process only the inputs whose id hashes to I mod N (FNV-1a 64 of the id; 0 <= I < N), "
                  "so N machines split a dataset without coordination")
       ->option_text("I/N");
+  hl::cli::add_weights_option(app, weights);
+  app.add_option("--batch", batch, "frames per network call for the visual features (default 16)")
+      ->check(CLI::Range(int64_t{1}, int64_t{4096}))
+      ->option_text("N");
   app.add_flag("--force", force, "recompute the requested features even when the file has them");
   app.footer(
       "Exit codes: 0 every input done or up to date; 1 some input failed (each is reported, the "
       "others are done); 2 a wrong command line.\n"
-      "Example:\n  hl-extract --features mfcc --out data/features videos/*.mp4\n");
+      "Examples:\n  hl-extract --features mfcc --out data/features videos/*.mp4\n"
+      "  hl-extract --features googlenet,places365,mfcc --device cuda --out data/features --list videos.txt\n"
+      "The visual features need converted weights (docs/weights.md): hl-convert googlenet FILE, "
+      "hl-convert places365-resnet50 FILE.\n");
 
   return tool.run(argc, argv, [&]() -> int {
     auto usage = [&](const std::string& message) {
@@ -97,8 +113,6 @@ int main(int argc, char** argv) {
     } catch (const hl::Error& e) {
       return usage(std::string("--features: ") + e.what());
     }
-    if (device == "cuda")
-      return usage("--device cuda: the CUDA MFCC is not written yet (issue 5); use --device cpu");
     hl::Shard shard;
     try {
       options.fps = hl::parse_frame_rate(fps_text);
@@ -128,6 +142,19 @@ int main(int argc, char** argv) {
     if (ec || !std::filesystem::is_directory(out))
       throw hl::Error(out + ": cannot create the output folder" + (ec ? ": " + ec.message() : ""));
 
+    // The visual networks are loaded once for the whole run (a missing weights file
+    // stops here, naming the file and the hl-convert command that makes it).
+    std::unique_ptr<hl::VisualFeatureExtractor> visual;
+    options.visual_options.weights_dir = weights;
+    options.visual_options.cuda = device == "cuda";
+    options.visual_options.batch = batch;
+    if (std::any_of(options.features.begin(), options.features.end(), hl::is_visual_feature)) {
+      visual = std::make_unique<hl::VisualFeatureExtractor>(options.features, options.visual_options);
+      options.visual = visual.get();
+    } else if (device == "cuda") {
+      HL_LOG(Warn) << "--device cuda: no visual feature requested; MFCC runs on the CPU";
+    }
+
     size_t written = 0, up_to_date = 0;
     std::vector<Failure> failures;
     int64_t frames_done = 0;
@@ -135,6 +162,14 @@ int main(int argc, char** argv) {
     {
       hl::ProgressBar bar("extract", static_cast<int64_t>(mine.size()), "videos");
       for (const std::string& in : mine) {
+        const auto video_start = std::chrono::steady_clock::now();
+        options.on_frames = [&](int64_t frames) {
+          const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - video_start).count();
+          char text[96];
+          std::snprintf(text, sizeof text, "%s: %lld frames, %.1f frames/s", hl::video_id(in).c_str(),
+                        static_cast<long long>(frames), s > 0 ? static_cast<double>(frames) / s : 0.0);
+          bar.set_postfix(text);
+        };
         try {
           const hl::ExtractResult r = hl::extract_video(in, out, options);
           if (!r.note.empty()) {

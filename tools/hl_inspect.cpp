@@ -2,6 +2,12 @@
 // format, metadata and every tensor with name, dtype, shape and min/max/mean, as an
 // aligned table or (--json) one JSON object per file, one per line.
 //
+// Formats: safetensors (named so, or its ninth byte opens the JSON header) and PyTorch
+// torch.save files (weights/torch_file.h: .pth/.pt/.tar/.bin, or zip/pickle magic),
+// shown as "torch-zip" or "torch-legacy" with the checkpoint's non-tensor entries
+// ("epoch", "arch", ...) as metadata and each tensor as the reader returns it (f64
+// storages as F32, and so on).
+//
 // Statistics are computed in long double (exact for every 64-bit integer, so min/max
 // of I64/U64 tensors are printed exactly) over the finite values only; NaN and Inf are
 // counted instead, so that one bad value does not hide what the rest look like.
@@ -14,18 +20,23 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "engine/safetensors.h"
 #include "kernels/common/half.h"
 #include "tools/cli_common.h"
+#include "weights/torch_file.h"
 
 namespace {
 
-constexpr const char* kSupported = "safetensors (.safetensors)";
+constexpr const char* kSupported =
+    "safetensors (.safetensors), PyTorch torch.save files (.pth, .pt, .tar, .bin; zip or legacy format)";
 
 // ---------------------------------------------------------------------------------
 // Statistics
@@ -131,6 +142,24 @@ nlohmann::json json_value(long double v, bool integral) {
 }
 
 // ---------------------------------------------------------------------------------
+// What is shown of a file, whatever its format
+
+struct TensorRow {
+  std::string name;
+  std::string dtype;
+  std::vector<int64_t> shape;
+  Stats stats;
+};
+
+struct Inspected {
+  std::string path;
+  std::string format;  // "safetensors", "torch-zip", "torch-legacy"
+  uint64_t file_size = 0;
+  std::map<std::string, std::string> metadata;
+  std::vector<TensorRow> tensors;  // in file order
+};
+
+// ---------------------------------------------------------------------------------
 // Output
 
 std::string shape_text(const std::vector<int64_t>& shape) {
@@ -179,26 +208,25 @@ void print_table(const std::vector<std::vector<std::string>>& rows, const std::v
   }
 }
 
-void print_text(const hl::SafetensorsFile& file, const std::vector<Stats>& stats) {
-  const auto& tensors = file.tensors();
-  std::printf("%s: safetensors, %zu tensor%s, %llu bytes\n", printable(file.path()).c_str(), tensors.size(),
-              tensors.size() == 1 ? "" : "s", static_cast<unsigned long long>(file.file_size()));
-  if (!file.metadata().empty()) {
+void print_text(const Inspected& file) {
+  const auto& tensors = file.tensors;
+  std::printf("%s: %s, %zu tensor%s, %llu bytes\n", printable(file.path).c_str(), file.format.c_str(), tensors.size(),
+              tensors.size() == 1 ? "" : "s", static_cast<unsigned long long>(file.file_size));
+  if (!file.metadata.empty()) {
     std::printf("metadata:\n");
     std::vector<std::vector<std::string>> rows;
-    for (const auto& [k, v] : file.metadata()) rows.push_back({"  " + printable(k), printable(v)});
+    for (const auto& [k, v] : file.metadata) rows.push_back({"  " + printable(k), printable(v)});
     print_table(rows, {false, false});
   }
   if (tensors.empty()) return;
   bool any_nonfinite = false;
-  for (const auto& s : stats) any_nonfinite |= s.nan > 0 || s.inf > 0;
+  for (const auto& t : tensors) any_nonfinite |= t.stats.nan > 0 || t.stats.inf > 0;
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"name", "dtype", "shape", "min", "max", "mean"});
   if (any_nonfinite) rows[0].insert(rows[0].end(), {"nan", "inf"});
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    const auto& t = tensors[i];
-    const Stats& s = stats[i];
-    std::vector<std::string> row = {printable(t.name), std::string(t.dtype->name), shape_text(t.shape)};
+  for (const auto& t : tensors) {
+    const Stats& s = t.stats;
+    std::vector<std::string> row = {printable(t.name), t.dtype, shape_text(t.shape)};
     if (s.computable && s.finite > 0) {
       row.push_back(format_value(s.min, s.integral));
       row.push_back(format_value(s.max, s.integral));
@@ -217,20 +245,19 @@ void print_text(const hl::SafetensorsFile& file, const std::vector<Stats>& stats
   print_table(rows, right);
 }
 
-void print_json(const hl::SafetensorsFile& file, const std::vector<Stats>& stats) {
+void print_json(const Inspected& file) {
   nlohmann::ordered_json out;
-  out["file"] = file.path();
-  out["format"] = "safetensors";
+  out["file"] = file.path;
+  out["format"] = file.format;
   out["metadata"] = nlohmann::ordered_json::object();
-  for (const auto& [k, v] : file.metadata()) out["metadata"][k] = v;
+  for (const auto& [k, v] : file.metadata) out["metadata"][k] = v;
   out["tensors"] = nlohmann::ordered_json::array();
-  for (size_t i = 0; i < file.tensors().size(); ++i) {
-    const auto& t = file.tensors()[i];
-    const Stats& s = stats[i];
+  for (const auto& t : file.tensors) {
+    const Stats& s = t.stats;
     const bool have = s.computable && s.finite > 0;
     nlohmann::ordered_json j;
     j["name"] = t.name;
-    j["dtype"] = t.dtype->name;
+    j["dtype"] = t.dtype;
     j["shape"] = t.shape;
     j["min"] = have ? json_value(s.min, s.integral) : nlohmann::json();
     j["max"] = have ? json_value(s.max, s.integral) : nlohmann::json();
@@ -250,8 +277,8 @@ void print_json(const hl::SafetensorsFile& file, const std::vector<Stats>& stats
 // What a file that is not safetensors most likely is, from its first bytes.
 std::optional<std::string> other_format(const uint8_t* head, size_t n) {
   auto starts = [&](const char* magic, size_t len) { return n >= len && std::memcmp(head, magic, len) == 0; };
-  if (starts("PK\x03\x04", 4)) return "a zip archive (a PyTorch torch.save file?)";
-  if (starts("\x80", 1)) return "a Python pickle (a legacy PyTorch file?)";
+  if (starts("PK", 2)) return "a zip archive";
+  if (starts("\x80", 1)) return "a Python pickle of a protocol other than 2";
   if (starts("\x93NUMPY", 6)) return "a NumPy .npy file";
   if (starts("\x89HDF\r\n\x1a\n", 8)) return "an HDF5 file";
   return std::nullopt;
@@ -267,11 +294,6 @@ bool looks_like_safetensors(const std::string& path, const uint8_t* head, size_t
   return has_suffix(path, ".safetensors") || (n >= 9 && head[8] == '{');
 }
 
-struct Inspected {
-  hl::SafetensorsFile file;
-  std::vector<Stats> stats;  // per tensor, in file order
-};
-
 // Reads and checks one file completely before anything of it is printed.
 Inspected inspect_file(const std::string& path) {
   uint8_t head[16] = {};
@@ -282,17 +304,35 @@ Inspected inspect_file(const std::string& path) {
     n = r > 0 ? static_cast<size_t>(r) : 0;
     ::close(fd);
   }
-  // Unreadable files (missing, a directory, ...) go to the reader, which says why.
-  if (fd >= 0 && !looks_like_safetensors(path, head, n)) {
-    const auto other = other_format(head, n);
-    throw hl::FormatError(path, (other ? "this looks like " + *other + ", which hl-inspect does not read yet"
-                                       : std::string("unknown file format")) +
-                                    "; supported formats: " + kSupported);
+  Inspected out;
+  out.path = path;
+  // Unreadable files (missing, a directory, ...) go to the safetensors reader, which says why.
+  if (fd < 0 || looks_like_safetensors(path, head, n)) {
+    const hl::SafetensorsFile file = hl::SafetensorsFile::open(path);
+    out.format = "safetensors";
+    out.file_size = file.file_size();
+    out.metadata = file.metadata();
+    for (const auto& t : file.tensors())
+      out.tensors.push_back({t.name, std::string(t.dtype->name), t.shape, compute_stats(t.dtype->name, file.bytes(t.name))});
+    return out;
   }
-  Inspected out{hl::SafetensorsFile::open(path), {}};
-  out.stats.reserve(out.file.tensors().size());
-  for (const auto& t : out.file.tensors()) out.stats.push_back(compute_stats(t.dtype->name, out.file.bytes(t.name)));
-  return out;
+  if (hl::looks_like_torch_file(path)) {
+    const hl::TorchFile file = hl::read_torch_file(path);
+    out.format = "torch-" + file.format;
+    std::error_code ec;
+    out.file_size = std::filesystem::file_size(path, ec);
+    out.metadata = file.other;
+    for (const auto& [name, t] : file.tensors) {
+      const std::string_view dtype = hl::dtype_name(t.dtype());
+      const std::span<const uint8_t> bytes(static_cast<const uint8_t*>(t.raw()), t.nbytes());
+      out.tensors.push_back({name, std::string(dtype), t.shape().vec(), compute_stats(dtype, bytes)});
+    }
+    return out;
+  }
+  const auto other = other_format(head, n);
+  throw hl::FormatError(path, (other ? "this looks like " + *other + ", which hl-inspect does not read yet"
+                                     : std::string("unknown file format")) +
+                                  "; supported formats: " + kSupported);
 }
 
 }  // namespace
@@ -319,10 +359,10 @@ int main(int argc, char** argv) {
       try {
         const Inspected in = inspect_file(path);
         if (json) {
-          print_json(in.file, in.stats);
+          print_json(in);
         } else {
           if (printed) std::printf("\n");  // a blank line between files
-          print_text(in.file, in.stats);
+          print_text(in);
         }
         printed = true;
       } catch (const hl::Error& e) {

@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
-"""Regenerates the fuzz seed corpus tests/fuzz/corpus/safetensors/ (run from the repository
-root with the project's .venv python): small valid files written by the reference
-safetensors package (numpy and torch, for bf16) or by hand, and small invalid ones, one per
-rule. valid_* must be accepted and bad_* rejected (test_fuzz_corpus_replay checks that).
+"""Regenerates the fuzz seed corpora (run from the repository root with the project's .venv
+python):
+  tests/fuzz/corpus/safetensors/  small valid files written by the reference safetensors
+      package (numpy and torch, for bf16) or by hand, and small invalid ones, one per rule;
+  tests/fuzz/corpus/torch/  torch.save files (zip, legacy, a Python 2 legacy file written
+      by hand, ZIP64) and broken or hostile ones, one per problem, each a few KB at most.
+valid_* must be accepted and bad_* rejected (test_fuzz_corpus_replay and, for torch,
+test_torch_hostile check that).
 """
 import os
 import struct
@@ -41,3 +45,74 @@ raw("bad_duplicate.safetensors", '{"a":{"dtype":"U8","shape":[1],"data_offsets":
 raw("bad_metadata.safetensors", '{"__metadata__":{"k":1}}')
 raw("bad_negative_shape.safetensors", '{"a":{"dtype":"U8","shape":[-1],"data_offsets":[0,0]}}')
 raw("bad_begin_after_end.safetensors", '{"a":{"dtype":"U8","shape":[0],"data_offsets":[4,0]}}', b"\0" * 4)
+
+# --- tests/fuzz/corpus/torch ------------------------------------------------------------------
+import collections
+import io
+import sys
+import zipfile
+
+sys.path.insert(0, "tests/golden")
+from torch_save_ref import glob, k1, legacy_file, long1, py2_legacy, sb, tup  # noqa: E402
+
+t = "tests/fuzz/corpus/torch"
+os.makedirs(t, exist_ok=True)
+def tput(name, b): open(os.path.join(t, name), "wb").write(b)
+def tsave(obj, zip_format=True):
+    buf = io.BytesIO()
+    torch.save(obj, buf, _use_new_zipfile_serialization=zip_format)
+    return buf.getvalue()
+def rezip(src, edit=lambda name, data: data, add=(), compress=zipfile.ZIP_STORED, zip64=False):
+    """Rewrites a torch zip entry by entry: edit(name, data) gives the new data (None drops the
+    entry); `add` appends (name, data) entries."""
+    zin = zipfile.ZipFile(io.BytesIO(src))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zout:
+        entries = [(i.filename, edit(i.filename, zin.read(i.filename))) for i in zin.infolist()] + list(add)
+        for name, data in entries:
+            if data is None:
+                continue
+            info = zipfile.ZipInfo(name)
+            info.compress_type = compress
+            with zout.open(info, "w", force_zip64=zip64) as f:
+                f.write(data)
+    return out.getvalue()
+def k(i):  # an int: BININT, or LONG1 beyond 32 bits
+    return b"J" + struct.pack("<i", i) if -2**31 <= i < 2**31 else long1(i)
+def tensor_v2(key, cls, numel, offset, size, stride):
+    pid = tup(sb("storage"), glob("torch", cls), sb(key), sb("cpu"), k(numel), b"N") + b"Q"
+    return glob("torch._utils", "_rebuild_tensor_v2") + tup(pid, k(offset), tup(*map(k, size)), tup(*map(k, stride)),
+                                                           b"\x89", glob("collections", "OrderedDict") + b")R") + b"R"
+def state(*pairs):
+    return b"}(" + b"".join(sb(n) + v for n, v in pairs) + b"u"
+four = {"0": torch.arange(4, dtype=torch.float32)}
+
+small = collections.OrderedDict([("w", torch.arange(6.0).reshape(2, 3)), ("b", torch.tensor([1.5], dtype=torch.float16)),
+                                 ("n", torch.tensor(3))])
+small["wt"] = small["w"].t()
+zip_small = tsave(small)
+legacy_small = tsave(small, False)
+tput("valid_zip.pth", zip_small)
+tput("valid_legacy.pth", legacy_small)
+tput("valid_py2_legacy.pth", py2_legacy()[0])
+tput("valid_places365_legacy.pth.tar", tsave({"epoch": 90, "arch": "resnet50", "best_prec1": 54.7,
+     "state_dict": collections.OrderedDict([("module.fc.weight", torch.ones(2, 2))])}, False))
+tput("valid_zip64.pth", rezip(zip_small, zip64=True))
+tput("valid_self_containing_list.pth", legacy_file(state(("w", tensor_v2("0", "FloatStorage", 4, 0, (4,), (1,))),
+                                                         ("loop", b"]q\x00h\x00a")), four))
+tput("bad_compressed.pth", rezip(zip_small, compress=zipfile.ZIP_DEFLATED))
+tput("bad_missing_data_entry.pth", rezip(zip_small, lambda n, d: None if n.endswith("/data/0") else d))
+tput("bad_data_entry_short.pth", rezip(zip_small, lambda n, d: d[:-4] if n.endswith("/data/0") else d))
+tput("bad_big_endian.pth", rezip(zip_small, add=[("archive/byteorder", b"big")]))
+tput("bad_truncated_zip.pth", zip_small[:len(zip_small) // 2])
+tput("bad_truncated_legacy.pth", legacy_small[:-10])
+tput("bad_os_system.pth", legacy_file(glob("os", "system") + tup(sb("echo pwned")) + b"R", {}))
+tput("bad_eval.pth", legacy_file(glob("builtins", "eval") + tup(sb("1+1")) + b"R", {}))
+tput("bad_reduce_storage_class.pth", legacy_file(glob("torch", "FloatStorage") + b")R", {}))
+tput("bad_unknown_opcode.pth", legacy_file(b"\xff", {}))
+tput("bad_negative_stride.pth", legacy_file(state(("w", tensor_v2("0", "FloatStorage", 4, 3, (4,), (-1,)))), four))
+tput("bad_storage_bounds.pth", legacy_file(state(("w", tensor_v2("0", "FloatStorage", 4, 2, (3,), (1,)))), four))
+tput("bad_overflow_sizes.pth", legacy_file(state(("w", tensor_v2("0", "FloatStorage", 4, 0, (2**40, 2**40), (1, 1)))), four))
+tput("bad_6dims.pth", legacy_file(state(("w", tensor_v2("0", "FloatStorage", 4, 0, (1,) * 6, (1,) * 6))), four))
+huge = legacy_file(state(("w", tensor_v2("0", "FloatStorage", 2**40, 0, (4,), (1,)))), {"0": torch.zeros(1)})
+tput("bad_numel_beyond_file.pth", huge[:-12] + struct.pack("<q", 2**40) + huge[-4:])

@@ -1,0 +1,35 @@
+// Output shapes of the CNN ops (nets/cnn_backend.h), by the CPU kernels' own shape rules
+// so that every backend sizes its outputs as the specification does.
+#include "nets/cnn_backend.h"
+
+#include "engine/error.h"
+#include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/pool2d.h"
+
+namespace hl {
+
+Shape conv_output_shape(const ConvLayer& layer, const Shape& x) {
+  if (x.ndim() != 4 || x[3] != layer.c_in)
+    throw Error(layer.name + ": expected an input [N, H, W, " + std::to_string(layer.c_in) + "], got " + x.str());
+  cpu::Conv2dShape s;
+  s.batch = x[0], s.height = x[1], s.width = x[2], s.c_in = layer.c_in, s.c_out = layer.c_out;
+  s.kh = s.kw = layer.kernel;
+  s.stride_h = s.stride_w = layer.stride;
+  s.pad_top = s.pad_bottom = s.pad_left = s.pad_right = layer.pad;
+  s.validate(layer.name.c_str());
+  return Shape{x[0], s.out_height(), s.out_width(), layer.c_out};
+}
+
+Shape maxpool_output_shape(const MaxPoolSpec& pool, const Shape& x, const std::string& name) {
+  if (x.ndim() != 4) throw Error(name + ": expected an input [N, H, W, C], got " + x.str());
+  cpu::Pool2dShape s;
+  s.batch = x[0], s.height = x[1], s.width = x[2], s.channels = x[3];
+  s.kh = s.kw = pool.kernel;
+  s.stride_h = s.stride_w = pool.stride;
+  s.pad_h = s.pad_w = pool.pad;
+  s.ceil_mode = pool.ceil_mode;
+  s.validate(name.c_str());
+  return Shape{x[0], s.out_height(), s.out_width(), x[3]};
+}
+
+}  // namespace hl

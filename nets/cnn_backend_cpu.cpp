@@ -1,0 +1,175 @@
+// The CPU backend of the inference CNNs (nets/cnn_backend.h): f32 activations in host
+// memory, convolutions by kernels/cpu/conv2d_fused (im2col blocks + OpenBLAS sgemm with
+// the BatchNorm, residual and ReLU fused after each block), pooling by kernels/cpu/pool2d.
+// The first backend made in a process logs a warning when OpenBLAS runs kernels older than
+// the CPU (kernels/cpu/blas_check.h). An unfolded BatchNorm becomes a per-channel scale and shift computed as PyTorch's CPU
+// batch_norm does in eval mode: a = gamma / sqrt(var + eps), b = beta - mean * a, in f32.
+//
+// Tests: tests/nets/test_googlenet_golden.cpp and test_resnet50_golden.cpp (whole nets
+// against torchvision, folded and unfolded).
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "engine/error.h"
+#include "engine/log.h"
+#include "kernels/cpu/blas_check.h"
+#include "kernels/cpu/conv2d_fused.h"
+#include "kernels/cpu/linear.h"
+#include "kernels/cpu/pool2d.h"
+#include "nets/cnn_backend.h"
+
+namespace hl {
+
+namespace {
+
+struct CpuConv : PreparedLayer {
+  ConvLayer layer;            // the weight (and, folded, the bias) as loaded
+  std::vector<float> scale;   // [c_out], empty when folded
+  std::vector<float> shift;   // [c_out], empty when folded
+};
+
+struct CpuLinear : PreparedLayer {
+  LinearLayer layer;
+};
+
+void check_activation(const Tensor& t, const std::string& what) {
+  if (!t.defined() || t.dtype() != DType::F32 || t.device() != Device::cpu())
+    throw Error(what + " must be an f32 CPU tensor, got " + (t.defined() ? t.str() : std::string("nothing")));
+}
+
+class CpuCnnBackend final : public CnnBackend {
+ public:
+  Device device() const override { return Device::cpu(); }
+  DType activation_dtype() const override { return DType::F32; }
+  std::string name() const override { return "cpu f32"; }
+
+  std::shared_ptr<Storage> allocate(size_t nbytes) override { return Storage::host(nbytes); }
+
+  std::unique_ptr<PreparedLayer> prepare(const ConvLayer& layer) override {
+    auto p = std::make_unique<CpuConv>();
+    p->layer = layer;
+    if (!layer.folded()) {
+      const float *g = layer.bn_weight.data<float>(), *b = layer.bn_bias.data<float>();
+      const float *m = layer.bn_mean.data<float>(), *v = layer.bn_var.data<float>();
+      p->scale.resize(static_cast<size_t>(layer.c_out));
+      p->shift.resize(static_cast<size_t>(layer.c_out));
+      for (int64_t o = 0; o < layer.c_out; ++o) {
+        p->scale[o] = g[o] * (1.0f / std::sqrt(v[o] + layer.bn_eps));
+        p->shift[o] = b[o] - m[o] * p->scale[o];
+      }
+    }
+    return p;
+  }
+
+  std::unique_ptr<PreparedLayer> prepare(const LinearLayer& layer) override {
+    auto p = std::make_unique<CpuLinear>();
+    p->layer = layer;
+    return p;
+  }
+
+  void upload(const Tensor& x, Tensor& y) override {
+    check_activation(x, "the input");
+    check_same_shape(x, y, "upload");
+    y.copy_from(x);
+  }
+
+  void channel_affine(const Tensor& x, Tensor& y, const std::vector<float>& scale,
+                      const std::vector<float>& shift) override {
+    check_activation(x, "channel_affine input");
+    check_same_shape(x, y, "channel_affine");
+    const int64_t C = x.size(-1);
+    if (static_cast<int64_t>(scale.size()) != C || static_cast<int64_t>(shift.size()) != C)
+      throw Error("channel_affine: " + std::to_string(scale.size()) + " scales for " + std::to_string(C) + " channels");
+    const float* in = x.data<float>();
+    float* out = y.data<float>();
+    for (int64_t i = 0; i < x.numel(); ++i) out[i] = in[i] * scale[i % C] + shift[i % C];
+  }
+
+  void conv2d(const PreparedLayer& prepared, const Tensor& x, Tensor& y, int64_t channel_offset,
+              const Tensor* residual) override {
+    const auto& p = static_cast<const CpuConv&>(prepared);
+    const ConvLayer& l = p.layer;
+    check_activation(x, l.name + " input");
+    check_activation(y, l.name + " output");
+    const Shape out = conv_output_shape(l, x.shape());
+    if (y.ndim() != 4 || y.size(0) != out[0] || y.size(1) != out[1] || y.size(2) != out[2] || channel_offset < 0 ||
+        channel_offset + l.c_out > y.size(3))
+      throw Error(l.name + ": output " + y.shape().str() + " cannot hold " + out.str() + " at channel " +
+                  std::to_string(channel_offset));
+    if (residual) {
+      check_activation(*residual, l.name + " residual");
+      if (!(residual->shape() == out))
+        throw Error(l.name + ": residual " + residual->shape().str() + ", expected " + out.str());
+    }
+    cpu::Conv2dShape s;
+    s.batch = x.size(0), s.height = x.size(1), s.width = x.size(2), s.c_in = l.c_in, s.c_out = l.c_out;
+    s.kh = s.kw = l.kernel;
+    s.stride_h = s.stride_w = l.stride;
+    s.pad_top = s.pad_bottom = s.pad_left = s.pad_right = l.pad;
+    cpu::ConvEpilogue e;
+    e.scale = p.scale.empty() ? nullptr : p.scale.data();
+    e.shift = p.scale.empty() ? l.bias.data<float>() : p.shift.data();
+    e.residual = residual ? residual->data<float>() : nullptr;
+    e.relu = l.relu;
+    workspace_.resize(std::max(workspace_.size(), cpu::conv2d_fused_workspace(s)));
+    cpu::conv2d_fused_f32(s, x.data<float>(), l.weight.data<float>(), y.data<float>() + channel_offset, y.size(3), e,
+                          workspace_.data());
+  }
+
+  void maxpool2d(const MaxPoolSpec& pool, const Tensor& x, Tensor& y) override {
+    check_activation(x, "maxpool2d input");
+    check_activation(y, "maxpool2d output");
+    const Shape out = maxpool_output_shape(pool, x.shape(), "maxpool2d");
+    if (!(y.shape() == out)) throw Error("maxpool2d: output " + y.shape().str() + ", expected " + out.str());
+    cpu::Pool2dShape s;
+    s.batch = x.size(0), s.height = x.size(1), s.width = x.size(2), s.channels = x.size(3);
+    s.kh = s.kw = pool.kernel;
+    s.stride_h = s.stride_w = pool.stride;
+    s.pad_h = s.pad_w = pool.pad;
+    s.ceil_mode = pool.ceil_mode;
+    cpu::maxpool2d_f32(s, x.data<float>(), y.data<float>());
+  }
+
+  void global_avgpool(const Tensor& x, Tensor& y) override {
+    check_activation(x, "global_avgpool input");
+    check_activation(y, "global_avgpool output");
+    if (x.ndim() != 4 || !(y.shape() == Shape{x.size(0), x.size(3)}))
+      throw Error("global_avgpool: input " + x.shape().str() + ", output " + y.shape().str());
+    cpu::global_avgpool_f32(x.data<float>(), y.data<float>(), x.size(0), x.size(1) * x.size(2), x.size(3));
+  }
+
+  void linear(const PreparedLayer& prepared, const Tensor& x, Tensor& y) override {
+    const LinearLayer& l = static_cast<const CpuLinear&>(prepared).layer;
+    check_activation(x, l.name + " input");
+    check_activation(y, l.name + " output");
+    const int64_t in = l.weight.size(0), out = l.weight.size(1);
+    if (x.ndim() != 2 || x.size(1) != in || !(y.shape() == Shape{x.size(0), out}))
+      throw Error(l.name + ": input " + x.shape().str() + ", output " + y.shape().str() + " for a " +
+                  std::to_string(in) + " -> " + std::to_string(out) + " layer");
+    cpu::linear_forward(x.data<float>(), l.weight.data<float>(), l.bias.data<float>(), y.data<float>(), x.size(0), in,
+                        out);
+  }
+
+  Tensor download(const Tensor& x) override { return x.clone(); }
+
+ private:
+  std::vector<float> workspace_;  // im2col blocks, grown to the largest layer's need
+};
+
+}  // namespace
+
+std::unique_ptr<CnnBackend> make_cpu_cnn_backend() {
+  // Once per process: the nets' time is nearly all sgemm.
+  static const bool warned = [] {
+    const std::string warning = cpu::blas_core_warning();
+    if (!warning.empty()) {
+      HL_LOG(Warn) << warning;
+    }
+    return true;
+  }();
+  (void)warned;
+  return std::make_unique<CpuCnnBackend>();
+}
+
+}  // namespace hl

@@ -1,0 +1,73 @@
+// The per-frame visual features of the paper that hl computes from published weights:
+// googlenet (torchvision GoogLeNet, 1024-d) and places365 (Places365 ResNet50, 2048-d),
+// each the global-average-pool embedding of the publisher's preprocessing of a frame
+// (nets/preprocess.h). Frames come one at a time (u8 RGB of any size, e.g. from
+// engine/media's VideoReader or a still image); they are preprocessed on the CPU and
+// sent to the networks in batches, on the CPU (f32) or CUDA (f16 tensor cores).
+//
+// The networks load from the weights folder (weights/weights_dir.h):
+// googlenet.safetensors and places365-resnet50.safetensors, made by hl-convert; a
+// missing file is an hl::Error naming it and the hl-convert command that makes it.
+// Tests: tests/tools/test_hl_extract_visual.cpp (features of a generated video equal
+// torchvision's on the same decoded frames).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/tensor.h"
+#include "nets/features.h"
+
+namespace hl {
+
+class GoogLeNet;
+class ResNet50;
+
+// True for the features this class computes.
+bool is_visual_feature(Feature f);
+
+// The weights file of a visual feature ("googlenet.safetensors") and the command that
+// makes it.
+const char* visual_weights_file(Feature f);
+const char* visual_weights_hint(Feature f);
+
+struct VisualFeatureOptions {
+  std::string weights_dir;  // --weights ("" = $HL_WEIGHTS, else the per-user folder)
+  bool cuda = false;        // run the networks on CUDA device 0 in f16; else the CPU in f32
+  int64_t batch = 16;       // frames per network call
+};
+
+class VisualFeatureExtractor {
+ public:
+  // Loads the networks of the visual features in `features` (others are ignored).
+  // Throws hl::Error for a missing or unreadable weights file, or CUDA unavailable.
+  VisualFeatureExtractor(const std::vector<Feature>& features, const VisualFeatureOptions& options);
+  ~VisualFeatureExtractor();
+  VisualFeatureExtractor(const VisualFeatureExtractor&) = delete;
+  VisualFeatureExtractor& operator=(const VisualFeatureExtractor&) = delete;
+
+  const std::vector<Feature>& features() const { return features_; }
+  // SHA-256 of the weights file a feature's network was loaded from.
+  const std::string& weights_sha256(Feature f) const;
+  // "f32 cpu" or "f16 cuda": part of the extractor name, since the two differ slightly.
+  std::string precision() const;
+
+  // Pulls frames from next_frame (u8 [H, W, 3] CPU, any size; false at the end) and
+  // returns one f32 tensor [T, dim] per feature. progress(frames) is called after every
+  // batch. Throws hl::Error when there are no frames.
+  using FrameSource = std::function<bool(Tensor* rgb)>;
+  std::map<Feature, Tensor> run(const FrameSource& next_frame,
+                                const std::function<void(int64_t)>& progress = nullptr);
+
+ private:
+  std::vector<Feature> features_;
+  VisualFeatureOptions options_;
+  std::unique_ptr<GoogLeNet> googlenet_;
+  std::unique_ptr<ResNet50> places_;
+  std::map<Feature, std::string> weights_sha256_;
+};
+
+}  // namespace hl
