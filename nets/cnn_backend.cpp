@@ -32,4 +32,16 @@ Shape maxpool_output_shape(const MaxPoolSpec& pool, const Shape& x, const std::s
   return Shape{x[0], s.out_height(), s.out_width(), x[3]};
 }
 
+Shape check_conv_call(const ConvLayer& l, const Tensor& x, const Tensor& y, int64_t channel_offset,
+                      const Tensor* residual) {
+  const Shape out = conv_output_shape(l, x.shape());
+  if (y.ndim() != 4 || y.size(0) != out[0] || y.size(1) != out[1] || y.size(2) != out[2] || channel_offset < 0 ||
+      channel_offset + l.c_out > y.size(3))
+    throw Error(l.name + ": output " + y.shape().str() + " cannot hold " + out.str() + " at channel " +
+                std::to_string(channel_offset));
+  if (residual && !(residual->shape() == out))
+    throw Error(l.name + ": residual " + residual->shape().str() + ", expected " + out.str());
+  return out;
+}
+
 }  // namespace hl

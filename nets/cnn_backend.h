@@ -61,6 +61,11 @@ struct MaxPoolSpec {
 // hl::Error naming the layer when the input is too small or has the wrong channels.
 Shape conv_output_shape(const ConvLayer& layer, const Shape& x);  // [N, H, W, c_in] -> [N, OH, OW, c_out]
 Shape maxpool_output_shape(const MaxPoolSpec& pool, const Shape& x, const std::string& name);
+// The shape checks every backend's conv2d makes (CnnBackend::conv2d's contract): y holds
+// the output at channel_offset, the residual has the output's shape. Returns the output
+// shape [N, OH, OW, c_out]; throws hl::Error naming the layer.
+Shape check_conv_call(const ConvLayer& layer, const Tensor& x, const Tensor& y, int64_t channel_offset,
+                      const Tensor* residual);
 
 // A layer's parameters in a backend's own form (uploaded, converted, BatchNorm turned
 // into a scale and shift). Only the backend that made it can use it.

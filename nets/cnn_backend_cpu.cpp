@@ -92,16 +92,8 @@ class CpuCnnBackend final : public CnnBackend {
     const ConvLayer& l = p.layer;
     check_activation(x, l.name + " input");
     check_activation(y, l.name + " output");
-    const Shape out = conv_output_shape(l, x.shape());
-    if (y.ndim() != 4 || y.size(0) != out[0] || y.size(1) != out[1] || y.size(2) != out[2] || channel_offset < 0 ||
-        channel_offset + l.c_out > y.size(3))
-      throw Error(l.name + ": output " + y.shape().str() + " cannot hold " + out.str() + " at channel " +
-                  std::to_string(channel_offset));
-    if (residual) {
-      check_activation(*residual, l.name + " residual");
-      if (!(residual->shape() == out))
-        throw Error(l.name + ": residual " + residual->shape().str() + ", expected " + out.str());
-    }
+    if (residual) check_activation(*residual, l.name + " residual");
+    (void)check_conv_call(l, x, y, channel_offset, residual);
     cpu::Conv2dShape s;
     s.batch = x.size(0), s.height = x.size(1), s.width = x.size(2), s.c_in = l.c_in, s.c_out = l.c_out;
     s.kh = s.kw = l.kernel;

@@ -206,16 +206,8 @@ class CudaCnnBackend final : public CnnBackend {
     const ConvLayer& l = p.spec;
     check_activation(x, l.name + " input");
     check_activation(y, l.name + " output");
-    const Shape out = conv_output_shape(l, x.shape());
-    if (y.ndim() != 4 || y.size(0) != out[0] || y.size(1) != out[1] || y.size(2) != out[2] || channel_offset < 0 ||
-        channel_offset + l.c_out > y.size(3))
-      throw Error(l.name + ": output " + y.shape().str() + " cannot hold " + out.str() + " at channel " +
-                  std::to_string(channel_offset));
-    if (residual) {
-      check_activation(*residual, l.name + " residual");
-      if (!(residual->shape() == out))
-        throw Error(l.name + ": residual " + residual->shape().str() + ", expected " + out.str());
-    }
+    if (residual) check_activation(*residual, l.name + " residual");
+    (void)check_conv_call(l, x, y, channel_offset, residual);
     cuda_backend::set_device(device_);
     void* y_slice = static_cast<char*>(y.raw()) + channel_offset * static_cast<int64_t>(dtype_size(y.dtype()));
     const bool aligned = reinterpret_cast<uintptr_t>(y_slice) % 16 == 0;
