@@ -273,6 +273,57 @@ TEST(MediaErrors, TruncatedFiles) {
   EXPECT_TRUE(Contains(format_error_of([&] { media::probe(dir.file("head.mp4")); }), "head.mp4: is"));
 }
 
+// Motion JPEG in Matroska: every packet is one JPEG (SOI ff d8 ... EOI ff d9), so frames
+// can be damaged one by one while the container stays intact. Zeroing a run of them
+// makes the decoder reject each; Limits::max_bad_packets consecutive rejections are
+// tolerated (the last good frame is held), one more stops the reader with a clear error.
+std::vector<std::pair<size_t, size_t>> jpeg_ranges(const std::vector<uint8_t>& bytes) {
+  std::vector<std::pair<size_t, size_t>> out;  // [SOI, EOI + 2)
+  for (size_t i = 0; i + 2 < bytes.size(); ++i) {
+    if (bytes[i] != 0xFF || bytes[i + 1] != 0xD8 || bytes[i + 2] != 0xFF) continue;
+    for (size_t j = i + 2; j + 1 < bytes.size(); ++j)
+      if (bytes[j] == 0xFF && bytes[j + 1] == 0xD9) {
+        out.emplace_back(i, j + 2);
+        i = j + 1;
+        break;
+      }
+  }
+  return out;
+}
+
+TEST(MediaErrors, ConsecutiveUndecodablePackets) {
+  HL_REQUIRE_FFMPEG_CLI();
+  TempDir dir;
+  const std::string path = dir.file("mjpeg.mkv");
+  make_media(path, {"testsrc=size=64x48:rate=25:duration=2"}, {"-c:v", "mjpeg", "-q:v", "5"});
+  const std::vector<uint8_t> bytes = read_file(path);
+  const auto frames = jpeg_ranges(bytes);
+  ASSERT_EQ(frames.size(), 50u) << "expected one JPEG per frame";
+  auto damage = [&](const std::string& name, size_t first, size_t count) {
+    std::vector<uint8_t> b = bytes;
+    for (size_t k = first; k < first + count; ++k) std::fill(b.begin() + frames[k].first, b.begin() + frames[k].second, 0);
+    write_file(dir.file(name), b);
+    return dir.file(name);
+  };
+  VideoOptions o;
+  o.rate = {25, 1};
+  o.limits.max_bad_packets = 4;
+  // Four damaged frames in a row: tolerated; the reader still gives all 50 ticks.
+  const auto ok = read_all(damage("four.mkv", 20, 4), o);
+  EXPECT_EQ(ok.frames.size(), 50u);
+  // Five in a row: one more than the cap.
+  const std::string msg = format_error_of([&] { read_all(damage("five.mkv", 20, 5), o); });
+  EXPECT_TRUE(Contains(msg, "five.mkv: is damaged"));
+  EXPECT_TRUE(Contains(msg, "max_bad_packets") || Contains(msg, "times in a row")) << msg;
+  // Damage spread out (never more than two in a row) never reaches the cap.
+  std::vector<uint8_t> spread = bytes;
+  for (size_t k = 5; k < 50; k += 3)
+    for (size_t d = 0; d < 2 && k + d < 50; ++d)
+      std::fill(spread.begin() + frames[k + d].first, spread.begin() + frames[k + d].second, 0);
+  write_file(dir.file("spread.mkv"), spread);
+  EXPECT_EQ(read_all(dir.file("spread.mkv"), o).frames.size(), 50u);
+}
+
 TEST(MediaErrors, CapsAreEnforced) {
   HL_REQUIRE_FFMPEG_CLI();
   TempDir dir;
