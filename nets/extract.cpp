@@ -1,6 +1,7 @@
 #include "nets/extract.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -262,7 +263,15 @@ media::Limits limits_for(const media::MediaInfo& info) {
   return limits;
 }
 
-int64_t count_video_ticks(const std::string& input, FrameRate fps, const media::Limits& limits) {
+struct VideoTicks {
+  int64_t count = 0;
+  double start_seconds = 0;  // the first frame's timestamp (tick 0), container clock
+};
+
+// The frame count at `fps` (and the video's start) by decoding the video stream;
+// `only_start` stops after the first frame.
+VideoTicks count_video_ticks(const std::string& input, FrameRate fps, const media::Limits& limits,
+                             bool only_start = false) {
   media::VideoOptions vo;
   vo.rate = {fps.num, fps.den};
   vo.width = 16;  // only the count matters; a tiny output keeps the conversion cheap
@@ -271,9 +280,34 @@ int64_t count_video_ticks(const std::string& input, FrameRate fps, const media::
   vo.limits = limits;
   media::VideoReader reader(input, vo);
   media::VideoFrame f;
-  int64_t n = 0;
-  while (reader.next(&f)) n = f.index + 1;
-  return n;
+  VideoTicks t;
+  while (reader.next(&f)) {
+    t.count = f.index + 1;
+    t.start_seconds = reader.start_seconds();
+    if (only_start) break;
+  }
+  return t;
+}
+
+// The 16-kHz MFCC signal of a video's audio, aligned with its first frame: audio that
+// starts `offset` seconds after the video gets that much silence in front; audio that
+// starts before it loses the samples before the first frame. At most `needed` samples
+// of silence are added (a hostile start time cannot make us allocate more than the
+// MFCC rows read).
+Tensor align_audio_to_video(const Tensor& signal, double offset_seconds, int64_t needed) {
+  const double shift_d = std::round(offset_seconds * kMfccAudioRate);
+  const int64_t n = signal.numel();
+  if (shift_d == 0 || !std::isfinite(shift_d)) return signal;
+  if (shift_d > 0) {
+    const int64_t pad = static_cast<int64_t>(std::min<double>(shift_d, static_cast<double>(needed)));
+    Tensor out = Tensor::zeros(Shape{pad + n}, DType::F32);
+    std::copy(signal.data<float>(), signal.data<float>() + n, out.data<float>() + pad);
+    return out;
+  }
+  const int64_t drop = static_cast<int64_t>(std::min<double>(-shift_d, static_cast<double>(n)));
+  Tensor out = Tensor::empty(Shape{n - drop}, DType::F32);
+  std::copy(signal.data<float>() + drop, signal.data<float>() + n, out.data<float>());
+  return out;
 }
 #else
 [[noreturn]] void no_ffmpeg(const std::string& input) {
@@ -287,7 +321,7 @@ int64_t count_frames(const std::string& input, FrameRate fps) {
 #if HL_HAVE_FFMPEG
   const media::MediaInfo info = media::probe(input);
   const media::Limits limits = limits_for(info);
-  if (info.video) return count_video_ticks(input, fps, limits);
+  if (info.video) return count_video_ticks(input, fps, limits).count;
   if (info.audio.empty()) throw FormatError(input, "has neither a video nor an audio stream");
   return frames_for_samples(media::decode_mfcc_signal(input, limits).numel(), fps);
 #else
@@ -313,16 +347,18 @@ VisualFeatureExtractor::FrameSource image_frames(const std::string& input) {
 }
 
 #if HL_HAVE_FFMPEG
+// *start_seconds receives the first frame's timestamp.
 VisualFeatureExtractor::FrameSource video_frames(const std::string& input, FrameRate fps,
-                                                 const media::Limits& limits) {
+                                                 const media::Limits& limits, double* start_seconds) {
   media::VideoOptions vo;
   vo.rate = {fps.num, fps.den};
   vo.limits = limits;  // width = height = 0: each frame at its own size, resized by the preprocessing
   auto reader = std::make_shared<media::VideoReader>(input, vo);
-  return [reader](Tensor* rgb) {
+  return [reader, start_seconds](Tensor* rgb) {
     media::VideoFrame f;
     if (!reader->next(&f)) return false;
     *rgb = f.rgb;
+    *start_seconds = reader->start_seconds();
     return true;
   };
 }
@@ -382,10 +418,13 @@ ExtractResult extract_video(const std::string& input, const std::string& out_dir
   r.frames = r.kept.empty() ? -1 : ex.frames;  // kept tensors fix T
 
   // Visual features first: decoding the frames also counts them.
+  double video_start = 0;  // the first frame's timestamp, once known
+  bool have_video_start = false;
   if (needs_frames) {
 #if HL_HAVE_FFMPEG
     const VisualFeatureExtractor::FrameSource frames =
-        image ? image_frames(input) : video_frames(input, fps, limits_for(media::probe(input)));
+        image ? image_frames(input) : video_frames(input, fps, limits_for(media::probe(input)), &video_start);
+    have_video_start = !image;
 #else
     if (!image) no_ffmpeg(input);
     const VisualFeatureExtractor::FrameSource frames = image_frames(input);
@@ -420,7 +459,10 @@ ExtractResult extract_video(const std::string& input, const std::string& out_dir
     bool have_signal = false;
     if (r.frames < 0) {
       if (info.video) {
-        r.frames = count_video_ticks(input, fps, limits);
+        const VideoTicks ticks = count_video_ticks(input, fps, limits);
+        r.frames = ticks.count;
+        video_start = ticks.start_seconds;
+        have_video_start = true;
       } else if (!info.audio.empty()) {
         signal = media::decode_mfcc_signal(input, limits);
         have_signal = true;
@@ -431,7 +473,22 @@ ExtractResult extract_video(const std::string& input, const std::string& out_dir
       }
     }
     if (needs_audio) {
-      if (!have_signal) signal = media::decode_mfcc_signal(input, limits);
+      if (!have_signal) {
+        media::AudioOptions ao;  // 16 kHz mono, the first audio stream
+        ao.limits = limits;
+        const media::Audio audio = media::decode_audio(input, ao);
+        signal = media::mfcc_signal(audio);
+        if (info.video) {  // row 4f must start at frame f: align the audio with the first frame
+          if (!have_video_start) video_start = count_video_ticks(input, fps, limits, /*only_start=*/true).start_seconds;
+          const double offset = audio.start_seconds - video_start;
+          const MfccParams p = mfcc_params_for(fps);
+          const int64_t needed = mfcc_row_start(mfcc_rows_for_frames(r.frames), p.step_num, p.step_den) + p.window;
+          signal = align_audio_to_video(signal, offset, needed);
+          char text[32];
+          std::snprintf(text, sizeof text, "%.6f", offset);
+          meta["mfcc.audio_offset_seconds"] = text;
+        }
+      }
       computed[Feature::Mfcc] = mfcc(signal, mfcc_rows_for_frames(r.frames), mfcc_params_for(fps));
     }
 #else

@@ -202,6 +202,37 @@ TEST_F(HlExtract, MfccMetadataAndSkip) {
   EXPECT_EQ(out_files(), std::set<std::string>({"a.safetensors"}));
 }
 
+// Streams that start at different times: row 4f must start at video frame f, so audio
+// that starts 0.5 s after the first frame gets 8000 samples (0.5 s at 16 kHz) of silence
+// in front, and audio that starts 0.5 s before it loses its first 8000 samples. Lossless
+// codecs in Matroska (millisecond timestamps) make the offsets exact.
+TEST_F(HlExtract, AudioIsAlignedWithTheFirstVideoFrame) {
+  const std::string late = dir.file("late.mkv"), early = dir.file("early.mkv");
+  test::run_ffmpeg({"-f", "lavfi", "-i", "testsrc=size=32x24:rate=30:duration=2", "-itsoffset", "0.5", "-f", "lavfi",
+                    "-i", "sine=frequency=700:sample_rate=16000:duration=1.5", "-c:v", "ffv1", "-c:a", "flac", late});
+  test::run_ffmpeg({"-itsoffset", "0.5", "-f", "lavfi", "-i", "testsrc=size=32x24:rate=30:duration=1.5", "-f", "lavfi",
+                    "-i", "sine=frequency=700:sample_rate=16000:duration=2", "-c:v", "ffv1", "-c:a", "flac", early});
+  for (const auto& [path, shift] : {std::pair<std::string, int64_t>{late, 8000}, {early, -8000}}) {
+    SCOPED_TRACE(path);
+    const auto r = extract({path, "--features", "mfcc", "--out", out()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const int64_t T = cli_frames(path);
+    const Tensor cli = cli_signal(path);  // from the audio's own first sample
+    const int64_t n = cli.numel();
+    Tensor aligned = Tensor::zeros(Shape{n + shift}, DType::F32);
+    for (int64_t i = 0; i < n; ++i)
+      if (i + shift >= 0) aligned.data<float>()[i + shift] = cli.data<float>()[i];
+    const Tensor want = mfcc(aligned, 4 * T, MfccParams::paper());
+    const SafetensorsFile f = SafetensorsFile::open(feature_file(video_id(path)));
+    const Tensor got = f.get("mfcc");
+    ASSERT_EQ(got.shape(), want.shape());
+    int64_t differ = 0;
+    for (int64_t i = 0; i < want.numel(); ++i) differ += got.data<float>()[i] != want.data<float>()[i];
+    EXPECT_EQ(differ, 0);
+    EXPECT_NEAR(std::stod(f.metadata().at("mfcc.audio_offset_seconds")), shift / 16000.0, 1e-3);
+  }
+}
+
 TEST_F(HlExtract, AudioOnlyInputCountsFramesFromTheAudio) {
   const std::string in = media("tone.flac");
   const auto r = extract({in, "--features", "mfcc", "--out", out()});
