@@ -28,4 +28,11 @@ inline int64_t mfcc_rows_for_frames(int64_t frames) { return frames * kMfccRowsP
 // Rows past the end of the audio see zeros (silence), as the library pads.
 Tensor mfcc(const Tensor& samples, int64_t rows, const MfccParams& p = MfccParams::paper());
 
+// The same rows computed on `device`: the CPU kernel, or on a CUDA device the cuFFT
+// version (kernels/cuda/mfcc.h; tested against the CPU's at 1e-5 relative, not yet run
+// on a GPU: docs/gpu-status.md). `samples` may be on the CPU or on that device; the
+// result is f32 [rows, 13] on `device`. Throws hl::Error for a CUDA device in a build
+// without CUDA or on a machine without one.
+Tensor mfcc(const Tensor& samples, int64_t rows, const MfccParams& p, Device device);
+
 }  // namespace hl

@@ -74,6 +74,18 @@ def main():
         rows.append(("BM_cuda_transpose_f32/%d" % n, timeit(lambda: y.copy_(x.t()))))
     y = torch.empty(1 << 22, device=dev)
     rows.append(("BM_cuda_uniform_f32/%d" % (1 << 22), timeit(lambda: y.uniform_(0.0, 1.0))))
+    # bench/cuda/bench_mfcc_cuda.cpp: one hour of 16-kHz audio through torchaudio's MFCC
+    # with the sizes of bench/peers/mfcc_cpu.py, when torchaudio is installed.
+    try:
+        import torchaudio
+    except ImportError:
+        torchaudio = None
+    if torchaudio is not None:
+        mfcc = torchaudio.transforms.MFCC(sample_rate=16000, n_mfcc=13, melkwargs={
+            "n_fft": 512, "win_length": 400, "hop_length": 133, "n_mels": 26, "center": False}).to(dev)
+        audio = torch.randn(3600 * 16000, device=dev) * 3000
+        with torch.inference_mode():
+            rows.append(("BM_cuda_mfcc_1h", timeit(lambda: mfcc(audio))))
 
     # Google Benchmark names manual-time runs "<name>/manual_time"; use the same names.
     name = torch.cuda.get_device_name(0)

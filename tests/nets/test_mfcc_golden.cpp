@@ -1,9 +1,11 @@
 // MFCC against python_speech_features itself (tests/golden/mfcc_ref.py) on speech
 // (espeak-ng), tones, noise, a clip shorter than a window and silence with a click: the
 // library's rounded step bit for bit in layout, and hl's exact step against the library's
-// own pipeline functions. Tolerance: f32 1e-5 relative (DESIGN section 6).
+// own pipeline functions. Tolerance: f32 1e-5 relative (DESIGN section 6); each case prints
+// its measured error (2.2e-6 at most, 2026-11-28).
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -41,6 +43,8 @@ class MfccGolden : public ::testing::Test {
     const std::vector<double> ref = load<double>(ref_file);
     ASSERT_EQ(static_cast<int64_t>(ref.size()), rows * 13) << ref_file;
     std::vector<float> want(ref.begin(), ref.end());
+    std::printf("%-28s max relative error %.2e\n", ref_file.c_str(),
+                test::relative_error(got.data<float>(), want.data(), rows * 13));
     test::expect_close(got.data<float>(), want.data(), rows * 13, 1e-5, name + " " + ref_file);
   }
   static inline test::TempDir* dir_ = nullptr;
