@@ -489,7 +489,9 @@ ExtractResult extract_video(const std::string& input, const std::string& out_dir
           meta["mfcc.audio_offset_seconds"] = text;
         }
       }
-      computed[Feature::Mfcc] = mfcc(signal, mfcc_rows_for_frames(r.frames), mfcc_params_for(fps));
+      // --device cuda: the cuFFT MFCC (nets/mfcc.h), on the CPU otherwise.
+      const Device device = options.visual_options.cuda ? Device::cuda(0) : Device::cpu();
+      computed[Feature::Mfcc] = mfcc(signal, mfcc_rows_for_frames(r.frames), mfcc_params_for(fps), device);
     }
 #else
     no_ffmpeg(input);

@@ -6,7 +6,7 @@
 //
 // Features: mfcc (audio), googlenet and places365 (frames, from weights that hl-convert
 // makes; a still PNG/JPEG image is a one-frame input). --device cuda runs the visual
-// networks on the GPU in f16; MFCC is computed on the CPU either way.
+// networks on the GPU in f16 and the MFCC with cuFFT.
 //
 // Long-job behaviour: a progress bar over the videos; a video whose feature file is
 // complete and matches its source is skipped, and one whose file lacks some requested
@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
       ->option_text("LIST");
   app.add_option("--out", out, "output folder: DIR/<video id>.safetensors")->required()->option_text("DIR");
   app.add_option("--device", device,
-                 "where the visual networks run: cpu (f32, default) or cuda (f16 tensor cores); MFCC runs on the CPU")
+                 "where the networks and the MFCC run: cpu (f32, default) or cuda (f16 tensor cores, cuFFT)")
       ->check(CLI::IsMember({"cpu", "cuda"}))
       ->option_text("cpu|cuda");
   app.add_option("--fps", fps_text,
@@ -151,8 +151,6 @@ int main(int argc, char** argv) {
     if (std::any_of(options.features.begin(), options.features.end(), hl::is_visual_feature)) {
       visual = std::make_unique<hl::VisualFeatureExtractor>(options.features, options.visual_options);
       options.visual = visual.get();
-    } else if (device == "cuda") {
-      HL_LOG(Warn) << "--device cuda: no visual feature requested; MFCC runs on the CPU";
     }
 
     size_t written = 0, up_to_date = 0;

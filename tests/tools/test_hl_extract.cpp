@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/device.h"
 #include "engine/safetensors.h"
 #include "media/media_fixtures.h"
 #include "nets/extract.h"
@@ -231,6 +232,16 @@ TEST_F(HlExtract, AudioIsAlignedWithTheFirstVideoFrame) {
     EXPECT_EQ(differ, 0);
     EXPECT_NEAR(std::stod(f.metadata().at("mfcc.audio_offset_seconds")), shift / 16000.0, 1e-3);
   }
+}
+
+// --device cuda computes the MFCC with cuFFT; without a usable GPU the input fails with
+// a message that says so (and the run reports it like any other failure).
+TEST_F(HlExtract, DeviceCudaWithoutAGpuIsAClearFailure) {
+  if (cuda_available()) GTEST_SKIP() << "a CUDA device is visible: this checks the message without one";
+  const auto r = extract({media("a.mp4"), "--features", "mfcc", "--out", out(), "--device", "cuda"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(Contains(r.err, "mfcc on cuda:0")) << r.err;
+  EXPECT_TRUE(Contains(r.out, "0 ok, 0 skipped (up to date), 1 failed"));
 }
 
 TEST_F(HlExtract, AudioOnlyInputCountsFramesFromTheAudio) {
