@@ -12,12 +12,6 @@ add_library(hl_openblas INTERFACE IMPORTED)
 target_include_directories(hl_openblas INTERFACE ${HL_CBLAS_INCLUDE_DIR})
 target_link_libraries(hl_openblas INTERFACE ${HL_OPENBLAS_LIBRARY})
 
-# kissfft (float) for the MFCC front end on the CPU.
-find_package(kissfft CONFIG COMPONENTS SHARED float)
-if(NOT TARGET kissfft::kissfft-float)
-  message(FATAL_ERROR "kissfft not found (Debian: libkissfft-dev; run tools/setup.sh, or point CMAKE_PREFIX_PATH at a copy)")
-endif()
-
 # FFmpeg's libraries for media decoding (engine/media), through pkg-config.
 if(HL_FFMPEG)
   find_package(PkgConfig QUIET)

@@ -147,13 +147,6 @@ if { [[ $carried_only == 1 ]] || ! ls /usr/include/CLI/CLI.hpp >/dev/null 2>&1; 
   deps+=("CLI11: carried")
 fi
 
-# kissfft (the CPU MFCC): the system's, else the carried Debian build.
-if { [[ $carried_only == 1 ]] || ! any_file /usr/lib/$multiarch/cmake/kissfft/kissfft-config.cmake; } \
-    && [[ -d third_party/kissfft ]]; then
-  cmake_args+=(-Dkissfft_DIR="$root/third_party/kissfft/lib/$multiarch/cmake/kissfft")
-  runtime_libs+=("$root/third_party/kissfft/lib/$multiarch")
-  deps+=("kissfft: carried Debian build")
-fi
 
 # Google Benchmark: carried sources (built into a prefix first), else an installed
 # package, else the carried Debian build, else no benchmarks.

@@ -11,7 +11,6 @@
 #                                 runtime can load it; otherwise the benchmarks are skipped
 #   third_party/nlohmann_json     header-only JSON library with its CMake package
 #   third_party/cli11             header-only CLI11
-#   third_party/kissfft           kissfft (float) headers, shared library and CMake package
 #   third_party/openblas          OpenBLAS headers and shared library (+ libgfortran,
 #                                 libquadmath), gzip-compressed: used only when the GPU
 #                                 machine has no OpenBLAS of its own
@@ -66,15 +65,6 @@ fresh cli11
 mkdir -p "$dest/cli11/include"
 cp -a /usr/include/CLI "$dest/cli11/include/"
 note "nlohmann_json, cli11: copied"
-
-# kissfft (the CPU MFCC): small and self-contained; its CMake package finds its prefix
-# relative to itself, so the /usr layout is kept.
-fresh kissfft
-mkdir -p "$dest/kissfft/include" "$dest/kissfft/lib/$multiarch/cmake"
-cp -a /usr/include/kissfft "$dest/kissfft/include/"
-cp -a "$libdir"/libkissfft-float.so* "$dest/kissfft/lib/$multiarch/"
-cp -a "$libdir/cmake/kissfft" "$dest/kissfft/lib/$multiarch/cmake/"
-note "kissfft: copied"
 
 # OpenBLAS (the CPU reference GEMM) and the Fortran runtime it needs.
 fresh openblas

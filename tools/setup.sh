@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
-  libopenblas-dev libkissfft-dev nlohmann-json3-dev libcli11-dev
+  libopenblas-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev googletest libbenchmark-dev
   python3 python3-venv python3-numpy python3-torch python3-torchaudio python3-torchvision python3-pil
   python3-sklearn python3-scipy
