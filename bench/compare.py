@@ -19,10 +19,17 @@ def times(path):
     return out, data.get("context", {})
 
 
+def duration(seconds):
+    """Microseconds up to 10 ms, then milliseconds, then seconds (a training epoch)."""
+    if seconds < 1e-2:
+        return f"{seconds * 1e6:.1f} us"
+    return f"{seconds * 1e3:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
 ours, _ = times(sys.argv[1])
 peer, peer_ctx = times(sys.argv[2])
 print(f"| benchmark | hl | {peer_ctx.get('peer', 'peer')} | ratio (peer/hl) |")
 print("|---|---|---|---|")
 for name in ours:
     if name in peer:
-        print(f"| {name} | {ours[name] * 1e6:.1f} us | {peer[name] * 1e6:.1f} us | {peer[name] / ours[name]:.2f} |")
+        print(f"| {name} | {duration(ours[name])} | {duration(peer[name])} | {peer[name] / ours[name]:.2f} |")

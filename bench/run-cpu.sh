@@ -2,9 +2,11 @@
 # Runs the CPU benchmarks and their peers on this machine and prints the ratio tables
 # that docs/benchmarks.md records. Usage: bench/run-cpu.sh [BUILD_DIR]   (default build)
 # The machine should be otherwise idle; everything runs single-threaded unless noted.
-# The autograd op families and the training step (bench_autograd_ops.cpp,
-# bench_train_step.cpp) also run with 2 threads: OpenBLAS's for us (our own loops are
-# single-threaded), torch.set_num_threads(2) for PyTorch. Takes several minutes.
+# The autograd op families, the training step and the training epoch
+# (bench_autograd_ops.cpp, bench_train_step.cpp, bench_train_epoch.cpp) also run with 2
+# threads: OpenBLAS's for us (our own loops are single-threaded), torch.set_num_threads(2)
+# for PyTorch. Takes several minutes (the epoch alone: about a minute per side and thread
+# count, plus ~1 GB of synthetic feature files written to /tmp and removed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -17,14 +19,16 @@ export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 $py bench/peers/torch_cpu.py "$out/torch.json" --threads 1
 $py bench/peers/torch_autograd_cpu.py "$out/torch_ag1.json" --threads 1
 $py bench/peers/torch_train_step.py "$out/torch_step1.json" --threads 1
+$py bench/peers/torch_train_epoch.py "$out/torch_epoch1.json" --threads 1
 # 2 threads: both OpenBLAS (ours, and PyTorch's Debian build links the same pthread
 # OpenBLAS, which torch.set_num_threads does not reach) and OpenMP (PyTorch's own loops).
 two="env OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2"
-$two "$build/bench/hl-bench" --benchmark_filter='BM_ag_|BM_train_step' \
+$two "$build/bench/hl-bench" --benchmark_filter='BM_ag_|BM_train_step|BM_train_epoch' \
   --benchmark_out="$out/hl2.json" --benchmark_out_format=json \
   --benchmark_repetitions=3 --benchmark_report_aggregates_only=true >/dev/null
 $two $py bench/peers/torch_autograd_cpu.py "$out/torch_ag2.json" --threads 2
 $two $py bench/peers/torch_train_step.py "$out/torch_step2.json" --threads 2
+$two $py bench/peers/torch_train_epoch.py "$out/torch_epoch2.json" --threads 2
 $py bench/peers/mfcc_cpu.py "$out/mfcc"
 echo "machine: $(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(date -u +%F)"
 echo; echo "### Kernels vs PyTorch (1 thread)"; $py bench/compare.py "$out/hl.json" "$out/torch.json"
@@ -34,4 +38,6 @@ echo; echo "### Autograd ops, forward + backward, vs PyTorch (1 thread)"; $py be
 echo; echo "### Autograd ops, forward + backward, vs PyTorch (2 threads)"; $py bench/compare.py "$out/hl2.json" "$out/torch_ag2.json"
 echo; echo "### Training step (all features, B segments x 150 frames) vs PyTorch (1 thread)"; $py bench/compare.py "$out/hl.json" "$out/torch_step1.json"
 echo; echo "### Training step (all features, B segments x 150 frames) vs PyTorch (2 threads)"; $py bench/compare.py "$out/hl2.json" "$out/torch_step2.json"
+echo; echo "### Training epoch (5,000 segments, batch 300, data loading included) vs PyTorch (1 thread)"; $py bench/compare.py "$out/hl.json" "$out/torch_epoch1.json"
+echo; echo "### Training epoch (5,000 segments, batch 300, data loading included) vs PyTorch (2 threads)"; $py bench/compare.py "$out/hl2.json" "$out/torch_epoch2.json"
 rm -rf "$out"

@@ -218,13 +218,24 @@ ag::Variable HighlightModel::forward(const std::map<Feature, Tensor>& inputs, bo
   return ag::reshape(score, {batch});
 }
 
+void HighlightModel::set_input_normalisation(InputNormalisation normalisation) {
+  if (normalisation.enabled() && normalisation.features() != config_.features)
+    throw Error("highlight model (" + feature_list_string(config_.features) + "): input normalisation statistics for " +
+                feature_list_string(normalisation.features()) + " do not fit");
+  normalisation_ = std::move(normalisation);
+}
+
 void HighlightModel::save(const std::string& path, const std::map<std::string, std::string>& extra_metadata) const {
-  save_parameter_file(path, params_, config_.to_metadata(), extra_metadata, "model");
+  std::map<std::string, std::string> metadata = config_.to_metadata();
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  normalisation_.write(metadata, tensors);
+  save_parameter_file(path, params_, metadata, extra_metadata, "model", tensors);
 }
 
 HighlightModel HighlightModel::load(const std::string& path, std::map<std::string, std::string>* metadata) {
   const SafetensorsFile file = SafetensorsFile::open(path);
   HighlightModel model(HighlightModelConfig::from_metadata(file.metadata(), path), Uninitialised{});
+  model.normalisation_ = InputNormalisation::read(file, path, model.config_.features);
   const std::string what = "a model of " + feature_list_string(model.config_.features);
   load_parameter_file(
       file, path, model.params_,
@@ -232,7 +243,8 @@ HighlightModel HighlightModel::load(const std::string& path, std::map<std::strin
         return "the model has no tensor '" + name + "' (" + what + " with hidden size " +
                std::to_string(model.config_.hidden) + " needs it)";
       },
-      [&](const std::string& name) { return "tensor '" + name + "' is not a parameter of " + what; });
+      [&](const std::string& name) { return "tensor '" + name + "' is not a parameter of " + what; },
+      model.normalisation_.tensor_names());
   if (metadata) *metadata = file.metadata();
   return model;
 }

@@ -13,7 +13,9 @@
 // Layouts are Keras's (channels last, kernels [..., in, out]; see docs/model.md for the
 // PyTorch mapping). Parameters have stable names ("googlenet.dense.kernel", ...), are
 // initialised from a seed (Glorot uniform kernels, orthogonal recurrent kernels, zero
-// biases), and a model file is safetensors with the configuration in its metadata.
+// biases), and a model file is safetensors with the configuration in its metadata and,
+// when the model was trained on standardised inputs, their statistics
+// (nets/input_normalisation.h).
 #pragma once
 #include <cstdint>
 #include <map>
@@ -26,6 +28,7 @@
 #include "engine/tensor.h"
 #include "nets/features.h"
 #include "nets/highlight_model_config.h"
+#include "nets/input_normalisation.h"
 #include "nets/parameter_file.h"
 
 namespace hl {
@@ -53,6 +56,13 @@ class HighlightModel {
   // Throws hl::Error for an unknown name.
   const ag::Variable& parameter(const std::string& name) const;
 
+  // The standardisation the model's inputs get (none by default): forward() expects
+  // inputs already standardised with it (SegmentDataset::batch does it when given it,
+  // as predict_segments and hl-train do). set_input_normalisation requires statistics
+  // for exactly the model's features (or none); they are saved with the model.
+  const InputNormalisation& input_normalisation() const { return normalisation_; }
+  void set_input_normalisation(InputNormalisation normalisation);
+
   // Scores [B] for a batch of segments. inputs: every feature of the model, f32 CPU,
   //   googlenet [B, T, 1024], places365 [B, T, 2048], affect [B, T, 128],
   //   cam [B, T, 14, 14], faces [B, T, 1], mfcc [B, 4T, 13]  (T = 150 for 5-s segments).
@@ -64,13 +74,15 @@ class HighlightModel {
   // How many Philox words one training forward pass uses for its dropout masks.
   uint64_t dropout_words(int64_t batch, int64_t frames) const;
 
-  // Writes every parameter and config().to_metadata() (plus `extra_metadata`, e.g.
-  // normalisation statistics; its keys must not collide with the configuration's) to a
-  // safetensors file, atomically.
+  // Writes every parameter, config().to_metadata() and the input normalisation
+  // (format_version 2 with it, 1 without; nets/input_normalisation.h), plus
+  // `extra_metadata` (its keys must not collide with those), to a safetensors file,
+  // atomically.
   void save(const std::string& path, const std::map<std::string, std::string>& extra_metadata = {}) const;
-  // Reads a file written by save(): the configuration from the metadata, then every
-  // parameter, checking that each one is present, F32, of the right shape, and that
-  // the file holds nothing else. `metadata`, when given, receives the whole metadata.
+  // Reads a file written by save() (format_version 1 or 2): the configuration from the
+  // metadata, the input normalisation (none in a version 1 file), then every parameter,
+  // checking that each one is present, F32, of the right shape, and that the file holds
+  // nothing else. `metadata`, when given, receives the whole metadata.
   static HighlightModel load(const std::string& path, std::map<std::string, std::string>* metadata = nullptr);
 
  private:
@@ -91,6 +103,7 @@ class HighlightModel {
   ag::LstmParams lstm_forward_, lstm_backward_;
   Layer head_hidden_, head_output_;                 // dense 2h->h, dense h->1
   std::vector<NamedParameter> params_;
+  InputNormalisation normalisation_;
 };
 
 }  // namespace hl

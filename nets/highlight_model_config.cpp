@@ -11,7 +11,10 @@ namespace hl {
 namespace {
 
 constexpr const char* kFormat = "hl.highlight_model";
+// Version 1: no input normalisation; version 2 adds it (nets/input_normalisation.h).
+// to_metadata() writes 1; the model's save() raises it when it writes statistics.
 constexpr const char* kFormatVersion = "1";
+constexpr const char* kNormalisedFormatVersion = "2";
 // The all-feature model's parameters after the concatenation, which the leave-one-out
 // models match (specs/paper.md).
 constexpr int64_t kPaperPostConcatParameters = 65801;
@@ -89,9 +92,10 @@ HighlightModelConfig HighlightModelConfig::from_metadata(const std::map<std::str
   const auto format = m.find("format");
   if (format == m.end() || format->second != kFormat)
     throw Error(source + ": not a highlight model file (metadata 'format' is not '" + kFormat + "')");
-  if (required(m, "format_version", source) != kFormatVersion)
-    throw Error(source + ": highlight model format version '" + m.at("format_version") + "' is not supported (this "
-                "build reads version " + kFormatVersion + ")");
+  const std::string& version = required(m, "format_version", source);
+  if (version != kFormatVersion && version != kNormalisedFormatVersion)
+    throw Error(source + ": highlight model format version '" + version + "' is not supported (this build reads "
+                "versions " + kFormatVersion + " and " + kNormalisedFormatVersion + ")");
   HighlightModelConfig c;
   try {
     c.features = parse_feature_list(required(m, "features", source));

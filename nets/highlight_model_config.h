@@ -29,7 +29,9 @@ struct HighlightModelConfig {
   // rate outside [0, 1). Sorts the features into the paper's order.
   void validate_and_normalise();
 
-  // The configuration as safetensors metadata (string -> string) and back. from_metadata
+  // The configuration as safetensors metadata (string -> string) and back: format
+  // "hl.highlight_model", format_version "1" (HighlightModel::save raises it to 2 when
+  // it adds input normalisation statistics; from_metadata reads 1 and 2). from_metadata
   // throws hl::Error naming `source` for a missing or malformed key or a file that is
   // not a highlight model.
   std::map<std::string, std::string> to_metadata() const;

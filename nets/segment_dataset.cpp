@@ -120,7 +120,8 @@ SegmentDataset SegmentDataset::open(const std::string& features_dir, const Segme
   return ds;
 }
 
-SegmentBatch SegmentDataset::batch(std::span<const size_t> indices, Device device) const {
+SegmentBatch SegmentDataset::batch(std::span<const size_t> indices, Device device,
+                                   const InputNormalisation& normalisation) const {
   const int64_t b = static_cast<int64_t>(indices.size());
   const bool pinned = device.is_cuda();
   SegmentBatch out;
@@ -135,6 +136,9 @@ SegmentBatch SegmentDataset::batch(std::span<const size_t> indices, Device devic
     Tensor host = pinned ? Tensor::empty_pinned(Shape(dims), DType::F32) : Tensor::empty(Shape(dims), DType::F32);
     float* dst = host.data<float>();
     const int64_t ticks_per_second = int64_t{kTicksPerSecond} * spec.rows_per_frame;  // 30 or 120
+    const bool standardise = normalisation.enabled();
+    if (standardise && !normalisation.has(f))
+      throw Error(std::string("the input normalisation has no statistics for '") + spec.name + "'");
     for (int64_t i = 0; i < b; ++i) {
       const SegmentRef& ref = segments_.at(indices[static_cast<size_t>(i)]);
       const VideoFeatures& vf = data_[static_cast<size_t>(ref.video)];
@@ -145,7 +149,11 @@ SegmentBatch SegmentDataset::batch(std::span<const size_t> indices, Device devic
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t tick = ref.segment * rows + r;
         const int64_t j = held_row_at_tick(tick, ticks_per_second, rate, src_t.size(0));
-        std::memcpy(dst + (i * rows + r) * row_elems, src + j * row_elems, static_cast<size_t>(row_elems) * sizeof(float));
+        float* row = dst + (i * rows + r) * row_elems;
+        if (standardise)
+          normalisation.normalise_rows(f, src + j * row_elems, row, 1);
+        else
+          std::memcpy(row, src + j * row_elems, static_cast<size_t>(row_elems) * sizeof(float));
       }
     }
     out.inputs.emplace(f, host.to(device));

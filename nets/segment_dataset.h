@@ -16,6 +16,7 @@
 #include "engine/segment_scores.h"
 #include "engine/tensor.h"
 #include "nets/features.h"
+#include "nets/input_normalisation.h"
 #include "nets/segments.h"
 
 namespace hl {
@@ -50,8 +51,12 @@ class SegmentDataset {
   const std::vector<Feature>& features() const { return use_; }
 
   // The segments `indices` as one batch, assembled in host memory (pinned when a CUDA
-  // device is the destination) and placed on `device`.
-  SegmentBatch batch(std::span<const size_t> indices, Device device = Device::cpu()) const;
+  // device is the destination) and placed on `device`. With statistics in
+  // `normalisation` (a model's input_normalisation()), every row is standardised as it
+  // is copied (it must have every feature of the dataset); without, rows are copied as
+  // they are.
+  SegmentBatch batch(std::span<const size_t> indices, Device device = Device::cpu(),
+                     const InputNormalisation& normalisation = InputNormalisation::none()) const;
 
  private:
   struct VideoFeatures {

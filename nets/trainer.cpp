@@ -81,9 +81,11 @@ struct Progress {
   uint64_t dropout_offset = 0;
 };
 
-// Any model's parameters (named_parameters()), Adam's state and the progress.
+// Any model's parameters (named_parameters()), Adam's state, the progress and the input
+// normalisation (its keys and tensors as in a model file; none: the checkpoint of
+// builds before it).
 void save_checkpoint(const std::string& path, const std::vector<NamedParameter>& params, const optim::Adam& adam,
-                     const Progress& p, const std::string& fingerprint) {
+                     const Progress& p, const std::string& fingerprint, const InputNormalisation& normalisation) {
   std::vector<std::pair<std::string, Tensor>> tensors;
   std::string steps;
   for (size_t i = 0; i < params.size(); ++i) {
@@ -92,18 +94,22 @@ void save_checkpoint(const std::string& path, const std::vector<NamedParameter>&
     tensors.emplace_back("adam_v/" + params[i].name, adam.state()[i].v);
     steps += (i ? "," : "") + std::to_string(adam.state()[i].step);
   }
-  write_safetensors(path, tensors,
-                    {{"hl_checkpoint", "1"},
-                     {"fingerprint", fingerprint},
-                     {"epochs_done", std::to_string(p.epochs_done)},
-                     {"best_epoch", std::to_string(p.best_epoch)},
-                     {"best_validation", hexfloat(p.best_validation)},
-                     {"dropout_offset", std::to_string(p.dropout_offset)},
-                     {"adam_steps", steps}});
+  std::map<std::string, std::string> metadata = {{"hl_checkpoint", "1"},
+                                                 {"fingerprint", fingerprint},
+                                                 {"epochs_done", std::to_string(p.epochs_done)},
+                                                 {"best_epoch", std::to_string(p.best_epoch)},
+                                                 {"best_validation", hexfloat(p.best_validation)},
+                                                 {"dropout_offset", std::to_string(p.dropout_offset)},
+                                                 {"adam_steps", steps}};
+  normalisation.write(metadata, tensors);
+  write_safetensors(path, tensors, metadata);
 }
 
+// Restores what save_checkpoint wrote; `normalisation` receives the statistics of
+// `features` (none when the checkpoint has none).
 Progress load_checkpoint(const std::string& path, const std::vector<NamedParameter>& params, optim::Adam& adam,
-                         const std::string& fingerprint) {
+                         const std::string& fingerprint, const std::vector<Feature>& features,
+                         InputNormalisation& normalisation) {
   const SafetensorsFile file = SafetensorsFile::open(path);
   const auto& meta = file.metadata();
   auto get = [&](const std::string& key) {
@@ -138,6 +144,7 @@ Progress load_checkpoint(const std::string& path, const std::vector<NamedParamet
     restore("adam_v/" + params[i].name, adam.state()[i].v);
     adam.state()[i].step = steps[i];
   }
+  normalisation = InputNormalisation::read(file, path, features);
   return p;
 }
 
@@ -163,8 +170,6 @@ std::vector<std::pair<size_t, size_t>> video_runs(const SegmentDataset& data, co
   return runs;
 }
 
-// Keeps the epoch's model when it is the best so far (the first epoch, a strictly better
-// validation score, or the last epoch when there is no validation part).
 // What every fold's training shares: its files, the fingerprint its checkpoint must
 // carry, and the seed its random draws derive from.
 struct FoldRun {
@@ -193,15 +198,44 @@ optim::Adam make_adam(const std::vector<ag::Variable>& params, const TrainConfig
                      optim::AdamHyper{.lr = config.lr, .eps = config.adam_eps, .weight_decay = config.weight_decay});
 }
 
-// The progress so far: from the fold's checkpoint when resuming (restoring the
-// parameters and Adam's state too), else a fresh start.
-Progress resume_or_start(const FoldRun& run, const std::vector<NamedParameter>& params, optim::Adam& adam, bool resume,
-                         FoldOutcome& outcome) {
-  if (!resume || !fs::exists(run.checkpoint_path)) return {};
-  outcome.resumed = true;
-  return load_checkpoint(run.checkpoint_path, params, adam, run.fingerprint);
+std::vector<Feature> model_features(const HighlightModel& model) { return model.config().features; }
+std::vector<Feature> model_features(const Vasnet&) { return {Feature::GoogLeNet}; }
+
+// Fine-tuning keeps the initial model's input normalisation (its weights were trained on
+// inputs standardised with it), so --normalise must agree with whether it has one.
+void check_fine_tuning_normalisation(const TrainConfig& config, const InputNormalisation& init) {
+  if (config.normalise && !init.enabled())
+    throw FormatError(config.init_model, "it was trained without input normalisation; fine-tune it with --normalise off");
+  if (!config.normalise && init.enabled())
+    throw FormatError(config.init_model, "it was trained on standardised inputs, whose statistics fine-tuning keeps; "
+                                         "fine-tune it with --normalise on");
 }
 
+// The progress so far: from the fold's checkpoint when resuming (restoring the
+// parameters, Adam's state and the input normalisation too), else a fresh start whose
+// input normalisation is the initial model's when fine-tuning (`init`), else computed
+// from the fold's training segments when config.normalise, else none.
+template <typename Model>
+Progress resume_or_start(const FoldRun& run, Model& model, optim::Adam& adam, bool resume, const TrainConfig& config,
+                         const InputNormalisation& init, const SegmentDataset& data, const std::vector<size_t>& train,
+                         FoldOutcome& outcome) {
+  if (resume && fs::exists(run.checkpoint_path)) {
+    outcome.resumed = true;
+    InputNormalisation normalisation;
+    const Progress p = load_checkpoint(run.checkpoint_path, model.named_parameters(), adam, run.fingerprint,
+                                       model_features(model), normalisation);
+    model.set_input_normalisation(std::move(normalisation));
+    return p;
+  }
+  if (!config.init_model.empty())
+    model.set_input_normalisation(init);
+  else if (config.normalise)
+    model.set_input_normalisation(InputNormalisation::compute(data, train));
+  return {};
+}
+
+// Keeps the epoch's model when it is the best so far (the first epoch, a strictly better
+// validation score, or the last epoch when there is no validation part).
 template <typename Model>
 void select_epoch(const Model& model, EpochReport& report, Progress& progress, bool no_validation,
                   const std::string& model_path, const FoldPlan& plan, const TrainConfig& config) {
@@ -223,7 +257,8 @@ void end_epoch(const Model& model, EpochReport& report, Progress& progress, bool
                const std::function<void(const EpochReport&)>& on_epoch) {
   select_epoch(model, report, progress, no_validation, run.model_path, plan, config);
   progress.epochs_done = report.epoch;
-  save_checkpoint(run.checkpoint_path, model.named_parameters(), adam, progress, run.fingerprint);
+  save_checkpoint(run.checkpoint_path, model.named_parameters(), adam, progress, run.fingerprint,
+                  model.input_normalisation());
   if (on_epoch) on_epoch(report);
 }
 
@@ -238,22 +273,25 @@ FoldOutcome train_fold_vasnet(const SegmentDataset& data, const FoldPlan& plan, 
   const uint64_t seed = run.seed;
 
   Vasnet model(config.vasnet, seed);
+  InputNormalisation init_normalisation;
   if (!config.init_model.empty()) {  // fine-tuning: every parameter from the given model
     const Vasnet init = Vasnet::load(config.init_model);
     if (init.config().input != config.vasnet.input)
       throw FormatError(config.init_model, "its VASNet input width " + std::to_string(init.config().input) +
                                                " differs from the one trained");
+    check_fine_tuning_normalisation(config, init.input_normalisation());
     copy_parameters(init.named_parameters(), model.named_parameters());
+    init_normalisation = init.input_normalisation();
   }
-  optim::Adam adam = make_adam(model.parameters(), config);
-  FoldOutcome outcome;
-  Progress progress = resume_or_start(run, model.named_parameters(), adam, resume, outcome);
-
   const std::vector<size_t> train = segments_of(data, plan.train);
   const std::vector<size_t> val = segments_of(data, plan.validation);
   const std::vector<size_t> test = segments_of(data, plan.test);
   const std::vector<std::pair<size_t, size_t>> videos = video_runs(data, train);
   if (videos.empty()) throw Error("fold " + std::to_string(plan.fold + 1) + " has no training videos");
+  optim::Adam adam = make_adam(model.parameters(), config);
+  FoldOutcome outcome;
+  Progress progress = resume_or_start(run, model, adam, resume, config, init_normalisation, data, train, outcome);
+  const int64_t step_frames = config.vasnet.frame_step;
   auto predict = [&](const std::vector<size_t>& idx) { return predict_segments(model, data, idx); };
 
   for (int epoch = progress.epochs_done + 1; epoch <= config.epochs; ++epoch) {
@@ -268,12 +306,12 @@ FoldOutcome train_fold_vasnet(const SegmentDataset& data, const FoldPlan& plan, 
       const auto [begin, end] = videos[order[static_cast<size_t>(step)]];
       const std::vector<size_t> idx(train.begin() + static_cast<std::ptrdiff_t>(begin),
                                     train.begin() + static_cast<std::ptrdiff_t>(end));
-      const Tensor x = segment_frames(data, idx);
+      const Tensor x = segment_frames(data, idx, model.input_normalisation(), step_frames);  // [T / step, 1024]
       const int64_t frames = x.size(0);
-      Tensor target = Tensor::empty(Shape{frames}, DType::F32);
-      for (size_t s = 0; s < idx.size(); ++s)
-        std::fill_n(target.data<float>() + static_cast<int64_t>(s) * kTicksPerSegment, kTicksPerSegment,
-                    data.segment(idx[s]).label * config.target_scale);
+      Tensor target = Tensor::empty(Shape{frames}, DType::F32);  // kept frame k lies in segment k · step / 150
+      for (int64_t k = 0; k < frames; ++k)
+        target.data<float>()[k] =
+            data.segment(idx[static_cast<size_t>(k * step_frames / kTicksPerSegment)]).label * config.target_scale;
       const ag::Variable scores = model.forward(x, true, {seed, progress.dropout_offset});
       progress.dropout_offset += model.dropout_words(frames);
       const ag::Variable loss = ag::mse_loss(scores, ag::Variable(target));
@@ -303,12 +341,19 @@ FoldOutcome train_fold_vasnet(const SegmentDataset& data, const FoldPlan& plan, 
 
 }  // namespace
 
-Tensor segment_frames(const SegmentDataset& data, const std::vector<size_t>& indices) {
-  const SegmentBatch b = data.batch(indices);
+Tensor segment_frames(const SegmentDataset& data, const std::vector<size_t>& indices,
+                      const InputNormalisation& normalisation, int64_t frame_step) {
+  const SegmentBatch b = data.batch(indices, Device::cpu(), normalisation);
   const auto it = b.inputs.find(Feature::GoogLeNet);
   if (it == b.inputs.end()) throw Error("VASNet needs googlenet features, which the dataset was not opened with");
   const Tensor& g = it->second;  // [n, 150, 1024]
-  return g.reshape({g.size(0) * g.size(1), g.size(2)});
+  const Tensor all = g.reshape({g.size(0) * g.size(1), g.size(2)});
+  if (frame_step == 1) return all;
+  const int64_t kept = kept_frames(g.size(0), g.size(1), frame_step), width = g.size(2);
+  Tensor out = Tensor::empty(Shape{kept, width}, DType::F32);
+  for (int64_t k = 0; k < kept; ++k)
+    std::copy_n(all.data<float>() + k * frame_step * width, width, out.data<float>() + k * width);
+  return out;
 }
 
 std::vector<float> predict_segments(const Vasnet& model, const SegmentDataset& data, const std::vector<size_t>& indices) {
@@ -318,8 +363,10 @@ std::vector<float> predict_segments(const Vasnet& model, const SegmentDataset& d
   for (const auto& [begin, end] : video_runs(data, indices)) {
     const std::vector<size_t> idx(indices.begin() + static_cast<std::ptrdiff_t>(begin),
                                   indices.begin() + static_cast<std::ptrdiff_t>(end));
-    const Tensor scores = model.forward(segment_frames(data, idx), /*training=*/false).value();
-    const std::vector<float> means = segment_means(scores, kTicksPerSegment);
+    const Tensor x = segment_frames(data, idx, model.input_normalisation(), model.config().frame_step);
+    const Tensor scores = model.forward(x, /*training=*/false).value();
+    const std::vector<float> means =
+        segment_means(scores, static_cast<int64_t>(idx.size()), kTicksPerSegment, model.config().frame_step);
     out.insert(out.end(), means.begin(), means.end());
   }
   return out;
@@ -334,6 +381,7 @@ std::string TrainConfig::fingerprint() const {
       << " weight_decay=" << hexfloat(weight_decay)
       << " target_scale=" << hexfloat(target_scale) << " seed=" << seed << " val=" << hexfloat(validation_fraction)
       << " k=" << selection_k << " init=" << (init_model.empty() ? "-" : init_model);
+    if (normalise) o << " normalise=standardise";
     return o.str();
   }
   o << "features=" << feature_list_string(model.features) << " hidden=" << model.hidden
@@ -343,6 +391,7 @@ std::string TrainConfig::fingerprint() const {
     << " k=" << selection_k << " init=" << (init_model.empty() ? "-" : init_model);
   if (weight_decay != 0.0f) o << " weight_decay=" << hexfloat(weight_decay);
   if (adam_eps != 1e-7f) o << " eps=" << hexfloat(adam_eps);
+  if (normalise) o << " normalise=standardise";
   return o.str();
 }
 
@@ -378,7 +427,8 @@ std::vector<float> predict_segments(const HighlightModel& model, const SegmentDa
   out.reserve(indices.size());
   for (size_t start = 0; start < indices.size(); start += static_cast<size_t>(batch)) {
     const size_t n = std::min(indices.size() - start, static_cast<size_t>(batch));
-    const SegmentBatch b = data.batch(std::span<const size_t>(indices.data() + start, n));
+    const SegmentBatch b =
+        data.batch(std::span<const size_t>(indices.data() + start, n), Device::cpu(), model.input_normalisation());
     const Tensor scores = model.forward(b.inputs, /*training=*/false).value().to(Device::cpu());
     out.insert(out.end(), scores.data<float>(), scores.data<float>() + scores.numel());
   }
@@ -405,21 +455,24 @@ FoldOutcome train_fold(const SegmentDataset& data, const FoldPlan& plan, const T
   const uint64_t seed = run.seed;
 
   HighlightModel model(config.model, seed);
+  InputNormalisation init_normalisation;
   if (!config.init_model.empty()) {  // fine-tuning: every parameter from the given model
     const HighlightModel init = HighlightModel::load(config.init_model);
     if (init.config().features != config.model.features || init.config().hidden != config.model.hidden)
       throw FormatError(config.init_model, "its model (" + feature_list_string(init.config().features) + ", hidden " +
                                                std::to_string(init.config().hidden) + ") differs from the one trained");
+    check_fine_tuning_normalisation(config, init.input_normalisation());
     copy_parameters(init.named_parameters(), model.named_parameters());
+    init_normalisation = init.input_normalisation();
   }
-  optim::Adam adam = make_adam(model.parameters(), config);
-  FoldOutcome outcome;
-  Progress progress = resume_or_start(run, model.named_parameters(), adam, resume, outcome);
-
   const std::vector<size_t> train = segments_of(data, plan.train);
   const std::vector<size_t> val = segments_of(data, plan.validation);
   const std::vector<size_t> test = segments_of(data, plan.test);
   if (train.size() < 2) throw Error("fold " + std::to_string(plan.fold + 1) + " has fewer than 2 training segments");
+  optim::Adam adam = make_adam(model.parameters(), config);
+  FoldOutcome outcome;
+  Progress progress = resume_or_start(run, model, adam, resume, config, init_normalisation, data, train, outcome);
+  const InputNormalisation& normalisation = model.input_normalisation();
   // Ranking pairs: the other segments of the same video.
   std::map<int32_t, std::vector<size_t>> by_video;
   for (size_t i : train) by_video[data.segment(i).video].push_back(i);
@@ -442,7 +495,7 @@ FoldOutcome train_fold(const SegmentDataset& data, const FoldPlan& plan, const T
         if (n < 2) break;  // CCC of one segment is undefined: the last batch is dropped
         std::vector<size_t> idx;
         for (size_t i = 0; i < n; ++i) idx.push_back(train[order[start + i]]);
-        const SegmentBatch b = data.batch(idx);
+        const SegmentBatch b = data.batch(idx, Device::cpu(), normalisation);
         const ag::Variable scores = model.forward(b.inputs, true, {seed, progress.dropout_offset});
         progress.dropout_offset += model.dropout_words(static_cast<int64_t>(n), frames);
         loss = ag::ccc_loss(scores, ag::Variable(b.labels));
@@ -459,7 +512,8 @@ FoldOutcome train_fold(const SegmentDataset& data, const FoldPlan& plan, const T
           lo.push_back(la > lb ? b : a);
         }
         if (hi.empty()) continue;
-        const SegmentBatch bh = data.batch(hi), bl = data.batch(lo);
+        const SegmentBatch bh = data.batch(hi, Device::cpu(), normalisation),
+                           bl = data.batch(lo, Device::cpu(), normalisation);
         const auto n = static_cast<int64_t>(hi.size());
         const ag::Variable sh = model.forward(bh.inputs, true, {seed, progress.dropout_offset});
         progress.dropout_offset += model.dropout_words(n, frames);

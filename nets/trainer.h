@@ -9,9 +9,14 @@
 // prediction is the mean of its frames' scores; the same folds, model selection,
 // checkpoints and resume.
 //
+// Inputs are standardised per feature and channel (nets/input_normalisation.h) with
+// statistics of the fold's training videos only, computed once per fold and stored in
+// the model files and the checkpoint; fine-tuning keeps the initial model's statistics.
+//
 // Files in the fold's folder: checkpoint.safetensors (written atomically after every
-// epoch: parameters, Adam's moments and steps, the dropout stream position and the best
-// epoch so far), model.safetensors (the best epoch's model) and test.pred.csv. Every
+// epoch: parameters, Adam's moments and steps, the dropout stream position, the best
+// epoch so far and the input statistics), model.safetensors (the best epoch's model)
+// and test.pred.csv. Every
 // random draw is a function of (seed, fold, epoch, step), so a run killed at any point
 // and restarted with resume produces files bit-identical to an uninterrupted run.
 #pragma once
@@ -36,7 +41,7 @@ struct TrainConfig {
   // The highlight model's configuration; for VASNet only `model.features` is used: the
   // features read from the dataset ({googlenet}).
   HighlightModelConfig model;
-  VasnetConfig vasnet;               // ModelKind::Vasnet
+  VasnetConfig vasnet;               // ModelKind::Vasnet (its frame_step included)
   LossKind loss = LossKind::Ccc;
   int epochs = 20;                   // the paper: 20 (CCC), 10 (ranking)
   int batch = 300;                   // segments (CCC) or pairs (ranking); the paper: 300, 64;
@@ -54,6 +59,10 @@ struct TrainConfig {
   // [0, 2] and the sigmoid's range is (0, 1), so 0.5 maps one onto the other (the
   // published code min-max normalises each video's targets instead).
   float target_scale = 0.5f;
+  // Standardise the inputs with the statistics of the fold's training videos (when
+  // fine-tuning: the initial model's, which must have them). Off: inputs as they are,
+  // results and files bit-identical to builds before input normalisation.
+  bool normalise = true;
 
   // A one-line description of everything that changes the results, stored in
   // checkpoints so that --resume refuses a run with other options.
@@ -94,15 +103,20 @@ FoldOutcome train_fold(const SegmentDataset& data, const FoldPlan& plan, const T
                        const std::string& fold_dir, bool resume,
                        const std::function<void(const EpochReport&)>& on_epoch = {});
 
-// Scores of the segments `indices` of `data` (evaluation mode: no dropout).
+// Scores of the segments `indices` of `data` (evaluation mode: no dropout), inputs
+// standardised with the model's input_normalisation().
 std::vector<float> predict_segments(const HighlightModel& model, const SegmentDataset& data,
                                     const std::vector<size_t>& indices, int batch);
 // VASNet's scores of the segments `indices` (evaluation mode): each video's run of
-// consecutive indices is one sequence (its segments' GoogLeNet frames joined, 150 each),
-// a segment's score is the mean of its frames' scores.
+// consecutive indices is one sequence (its segments' GoogLeNet frames joined, 150 each,
+// standardised with the model's input_normalisation(), every config().frame_step-th
+// kept), a segment's score is the mean of its kept frames' scores (segment_means).
 std::vector<float> predict_segments(const Vasnet& model, const SegmentDataset& data, const std::vector<size_t>& indices);
-// The GoogLeNet frames of the segments `indices`, joined: [150 · n, 1024].
-Tensor segment_frames(const SegmentDataset& data, const std::vector<size_t>& indices);
+// The GoogLeNet frames of the segments `indices`, joined and standardised with
+// `normalisation`, every `frame_step`-th kept (frames 0, step, ...):
+// [kept_frames(n, 150, step), 1024].
+Tensor segment_frames(const SegmentDataset& data, const std::vector<size_t>& indices,
+                      const InputNormalisation& normalisation = InputNormalisation::none(), int64_t frame_step = 1);
 
 // Writes `video,segment,score` rows, atomically.
 void write_predictions_csv(const std::string& path, const SegmentScores& predictions);

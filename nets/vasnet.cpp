@@ -13,6 +13,7 @@
 #include "nets/parameter_file.h"
 #include "engine/optim/init.h"
 #include "engine/safetensors.h"
+#include "nets/segments.h"
 
 namespace hl {
 
@@ -20,6 +21,7 @@ namespace {
 
 constexpr const char* kFormat = "hl.vasnet";
 constexpr const char* kFormatVersion = "1";
+constexpr const char* kExtendedFormatVersion = "2";  // frame_step or input normalisation
 
 // As the highlight model: a 64-bit FNV-1a hash of the name, rounded down to a multiple
 // of 2^32 words, is where the parameter's draws start in the seed's Philox stream.
@@ -83,10 +85,14 @@ void VasnetConfig::validate() const {
                          std::pair{hidden_dropout, "hidden dropout"}})
     if (!(p >= 0.0f && p < 1.0f)) throw Error(std::string("VASNet: ") + name + " " + float_text(p) + " is outside [0, 1)");
   if (!(norm_eps >= 0.0f)) throw Error("VASNet: norm eps " + float_text(norm_eps) + " is negative");
+  if (frame_step < 1 || frame_step > kTicksPerSegment)
+    throw Error("VASNet: frame step " + std::to_string(frame_step) + " is outside [1, " +
+                std::to_string(kTicksPerSegment) + "] (a larger step leaves 5-s segments of " +
+                std::to_string(kTicksPerSegment) + " frames without a frame)");
 }
 
 std::map<std::string, std::string> VasnetConfig::to_metadata() const {
-  return {
+  std::map<std::string, std::string> m = {
       {"format", kFormat},
       {"format_version", kFormatVersion},
       {"input", std::to_string(input)},
@@ -98,15 +104,21 @@ std::map<std::string, std::string> VasnetConfig::to_metadata() const {
       {"kernel_gain", float_text(kernel_gain)},
       {"dense_bias", float_text(dense_bias)},
   };
+  if (frame_step != 1) {
+    m["format_version"] = kExtendedFormatVersion;
+    m["frame_step"] = std::to_string(frame_step);
+  }
+  return m;
 }
 
 VasnetConfig VasnetConfig::from_metadata(const std::map<std::string, std::string>& m, const std::string& source) {
   const auto format = m.find("format");
   if (format == m.end() || format->second != kFormat)
     throw Error(source + ": not a VASNet model file (metadata 'format' is not '" + kFormat + "')");
-  if (required(m, "format_version", source) != kFormatVersion)
-    throw Error(source + ": VASNet format version '" + m.at("format_version") + "' is not supported (this build reads "
-                "version " + kFormatVersion + ")");
+  const std::string& version = required(m, "format_version", source);
+  if (version != kFormatVersion && version != kExtendedFormatVersion)
+    throw Error(source + ": VASNet format version '" + version + "' is not supported (this build reads versions " +
+                kFormatVersion + " and " + kExtendedFormatVersion + ")");
   VasnetConfig c;
   c.input = parse_number<int64_t>(m, "input", source);
   c.query_scale = parse_number<float>(m, "query_scale", source);
@@ -116,6 +128,10 @@ VasnetConfig VasnetConfig::from_metadata(const std::map<std::string, std::string
   c.norm_eps = parse_number<float>(m, "norm_eps", source);
   c.kernel_gain = parse_number<float>(m, "kernel_gain", source);
   c.dense_bias = parse_number<float>(m, "dense_bias", source);
+  if (m.count("frame_step")) {
+    if (version == kFormatVersion) throw Error(source + ": VASNet metadata 'frame_step' needs format_version 2");
+    c.frame_step = parse_number<int64_t>(m, "frame_step", source);
+  }
   try {
     c.validate();
   } catch (const Error& e) {
@@ -216,33 +232,63 @@ ag::Variable Vasnet::forward(const Tensor& input, bool training, ag::DropoutRng 
   return ag::reshape(score, {frames});
 }
 
+void Vasnet::set_input_normalisation(InputNormalisation normalisation) {
+  if (normalisation.enabled() && normalisation.features() != std::vector<Feature>{Feature::GoogLeNet})
+    throw Error("VASNet: input normalisation statistics for " + feature_list_string(normalisation.features()) +
+                " do not fit (it reads googlenet)");
+  if (normalisation.enabled() && InputNormalisation::channels(Feature::GoogLeNet) != config_.input)
+    throw Error("VASNet: googlenet statistics do not fit its input width " + std::to_string(config_.input));
+  normalisation_ = std::move(normalisation);
+}
+
 void Vasnet::save(const std::string& path, const std::map<std::string, std::string>& extra_metadata) const {
-  save_parameter_file(path, params_, config_.to_metadata(), extra_metadata, "VASNet");
+  std::map<std::string, std::string> metadata = config_.to_metadata();
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  normalisation_.write(metadata, tensors);
+  save_parameter_file(path, params_, metadata, extra_metadata, "VASNet", tensors);
 }
 
 Vasnet Vasnet::load(const std::string& path, std::map<std::string, std::string>* metadata) {
   const SafetensorsFile file = SafetensorsFile::open(path);
   Vasnet model(VasnetConfig::from_metadata(file.metadata(), path), Uninitialised{});
+  model.set_input_normalisation(InputNormalisation::read(file, path, {Feature::GoogLeNet}));
   load_parameter_file(
       file, path, model.params_,
       [](const std::string& name) { return "the VASNet file has no tensor '" + name + "'"; },
-      [](const std::string& name) { return "tensor '" + name + "' is not a VASNet parameter"; });
+      [](const std::string& name) { return "tensor '" + name + "' is not a VASNet parameter"; },
+      model.normalisation_.tensor_names());
   if (metadata) *metadata = file.metadata();
   return model;
 }
 
-std::vector<float> segment_means(const Tensor& frame_scores, int64_t frames_per_segment) {
-  const Tensor s = frame_scores.to(Device::cpu());
-  if (frames_per_segment < 1 || s.dtype() != DType::F32 || s.numel() % frames_per_segment != 0)
-    throw Error("segment_means: " + s.str() + " is not f32 with a multiple of " + std::to_string(frames_per_segment) +
-                " frames");
+int64_t kept_frames(int64_t segments, int64_t frames_per_segment, int64_t frame_step) {
+  if (segments < 0 || frames_per_segment < 1 || frame_step < 1)
+    throw Error("kept_frames: " + std::to_string(segments) + " segments of " + std::to_string(frames_per_segment) +
+                " frames, step " + std::to_string(frame_step));
+  return (segments * frames_per_segment + frame_step - 1) / frame_step;
+}
+
+std::vector<float> segment_means(const Tensor& kept_scores, int64_t segments, int64_t frames_per_segment,
+                                 int64_t frame_step) {
+  const Tensor s = kept_scores.to(Device::cpu());
+  if (frame_step < 1 || frame_step > frames_per_segment)
+    throw Error("segment_means: frame step " + std::to_string(frame_step) + " leaves segments of " +
+                std::to_string(frames_per_segment) + " frames without a frame");
+  const int64_t kept = kept_frames(segments, frames_per_segment, frame_step);
+  if (s.dtype() != DType::F32 || s.numel() != kept)
+    throw Error("segment_means: " + s.str() + " is not f32 with the " + std::to_string(kept) + " kept frames of " +
+                std::to_string(segments) + " segments of " + std::to_string(frames_per_segment) + " frames at step " +
+                std::to_string(frame_step));
   const float* p = s.data<float>();
-  std::vector<float> out(static_cast<size_t>(s.numel() / frames_per_segment));
-  for (size_t i = 0; i < out.size(); ++i) {
-    double sum = 0;  // in double: the mean does not depend on the summation's rounding
-    for (int64_t j = 0; j < frames_per_segment; ++j) sum += p[static_cast<int64_t>(i) * frames_per_segment + j];
-    out[i] = static_cast<float>(sum / static_cast<double>(frames_per_segment));
+  std::vector<double> sum(static_cast<size_t>(segments), 0.0);  // in double: independent of the rounding order
+  std::vector<int64_t> count(static_cast<size_t>(segments), 0);
+  for (int64_t k = 0; k < kept; ++k) {
+    const auto seg = static_cast<size_t>(k * frame_step / frames_per_segment);
+    sum[seg] += p[k];
+    ++count[seg];
   }
+  std::vector<float> out(static_cast<size_t>(segments));
+  for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<float>(sum[i] / static_cast<double>(count[i]));
   return out;
 }
 

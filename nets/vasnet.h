@@ -10,7 +10,11 @@
 //   y = LayerNorm(dropout(relu(y W1 + b1)))               (dense 1024 -> 1024)
 //   score = sigmoid(y W2 + b2)                            (dense 1024 -> 1) -> [T]
 //
-// A segment's prediction is the mean of its frames' scores (segment_means).
+// A segment's prediction is the mean of its frames' scores (segment_means). With
+// frame_step N > 1 (VasnetConfig) the sequence is every N-th held frame of the video
+// (frames 0, N, 2N, ... of its 150-per-segment timeline: T/N frames, a [T/N, T/N]
+// attention), and a segment's prediction is the mean over its kept frames. Inputs may be
+// standardised (input_normalisation(), googlenet statistics), as the highlight model's.
 //
 // Differences from the published code (github.com/ok1zjf/VASNet, vasnet_model.py), kept
 // configurable: that code also applies dropout 0.5 to the residual sum before the first
@@ -39,7 +43,8 @@
 #include "engine/autograd/dropout.h"
 #include "engine/autograd/variable.h"
 #include "engine/tensor.h"
-#include "nets/highlight_model.h"  // NamedParameter
+#include "nets/input_normalisation.h"
+#include "nets/parameter_file.h"
 
 namespace hl {
 
@@ -52,12 +57,20 @@ struct VasnetConfig {
   float norm_eps = 1e-6f;           // added to the unbiased standard deviation
   float kernel_gain = 1.41421356f;  // Xavier-uniform gain of every kernel (sqrt(2))
   float dense_bias = 0.1f;          // initial value of dense1.bias and dense2.bias
+  // Every frame_step-th 30-fps held frame is used (1: all; the published code's 2 fps is
+  // 15). Part of the model: it is predicted with the sampling it was trained with. At
+  // most 150 (kTicksPerSegment), so that every 5-s segment keeps at least one frame.
+  int64_t frame_step = 1;
 
-  // Throws hl::Error for input < 2, a dropout rate outside [0, 1), eps < 0.
+  // Throws hl::Error for input < 2, a dropout rate outside [0, 1), eps < 0, frame_step
+  // outside [1, 150].
   void validate() const;
   // As safetensors metadata: format "hl.vasnet", format_version "1", and every field
-  // (shortest round-trip decimals). from_metadata throws hl::Error naming `source` for
-  // another format or a missing or malformed key.
+  // (shortest round-trip decimals); frame_step only when it is not 1, with
+  // format_version "2" (Vasnet::save also writes 2 with input normalisation; a version
+  // 1 file has frame step 1 and no normalisation). from_metadata reads versions 1 and
+  // 2 and throws hl::Error naming `source` for another format or a missing or
+  // malformed key.
   std::map<std::string, std::string> to_metadata() const;
   static VasnetConfig from_metadata(const std::map<std::string, std::string>& metadata, const std::string& source);
 };
@@ -84,9 +97,14 @@ class Vasnet {
   ag::Variable forward(const Tensor& x, bool training, ag::DropoutRng rng = {}) const;
   uint64_t dropout_words(int64_t frames) const;
 
-  // As HighlightModel: safetensors with every parameter by name and to_metadata() (plus
-  // `extra_metadata`, whose keys must not collide), written atomically; load() checks
-  // every tensor's presence, type and shape, and that the file holds nothing else.
+  // As HighlightModel's: googlenet statistics or none; forward() expects x standardised.
+  const InputNormalisation& input_normalisation() const { return normalisation_; }
+  void set_input_normalisation(InputNormalisation normalisation);
+
+  // As HighlightModel: safetensors with every parameter by name, to_metadata() and the
+  // input normalisation (plus `extra_metadata`, whose keys must not collide), written
+  // atomically; load() checks every tensor's presence, type and shape, and that the
+  // file holds nothing else.
   void save(const std::string& path, const std::map<std::string, std::string>& extra_metadata = {}) const;
   static Vasnet load(const std::string& path, std::map<std::string, std::string>* metadata = nullptr);
 
@@ -100,10 +118,19 @@ class Vasnet {
   ag::Variable wk_, wq_, wv_, wo_, norm1_gain_, norm1_bias_, dense1_kernel_, dense1_bias_, norm2_gain_, norm2_bias_,
       dense2_kernel_, dense2_bias_;
   std::vector<NamedParameter> params_;
+  InputNormalisation normalisation_;
 };
 
-// Mean of each consecutive run of `frames_per_segment` scores: frame_scores [S · n] -> S
-// values (a segment's prediction). Throws hl::Error unless the length is a multiple.
-std::vector<float> segment_means(const Tensor& frame_scores, int64_t frames_per_segment);
+// Frames kept of `segments` segments of `frames_per_segment` frames when every
+// `frame_step`-th is used (frames 0, step, 2·step, ...): ceil(segments · fps / step).
+int64_t kept_frames(int64_t segments, int64_t frames_per_segment, int64_t frame_step);
+
+// A segment's prediction from the scores of the kept frames [kept_frames(S, fps, step)]
+// of S segments: the mean of the scores of its kept frames (kept frame k is frame
+// k · step, in segment floor(k · step / fps)), summed in double. frame_step 1: the mean
+// of each consecutive run of fps scores. Throws hl::Error for a length that does not
+// match S or a step above fps (a segment without a frame).
+std::vector<float> segment_means(const Tensor& kept_scores, int64_t segments, int64_t frames_per_segment,
+                                 int64_t frame_step = 1);
 
 }  // namespace hl

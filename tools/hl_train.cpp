@@ -38,6 +38,8 @@ struct Options {
   float lr = 0;             // 0: the model's default (1e-3 highlight, 5e-5 vasnet)
   float weight_decay = -1;  // < 0: the model's default (0 highlight, 1e-5 vasnet)
   float target_scale = 0.5f;
+  int frame_step = 1;       // vasnet: every N-th 30-fps frame
+  std::string normalise = "on";
   uint64_t seed = 1;
   double val_fraction = 0.1;
   bool resume = false;
@@ -69,6 +71,9 @@ hl::TrainConfig make_config(const Options& opt, const std::vector<hl::Feature>& 
     config.weight_decay = opt.weight_decay >= 0 ? opt.weight_decay : 1e-5f;
     config.adam_eps = 1e-8f;  // torch.optim.Adam's default, as the published VASNet code
     config.target_scale = opt.target_scale;
+    config.vasnet.frame_step = opt.frame_step;
+    config.vasnet.validate();  // a frame step above 150 is refused here, before any data is read
+    config.normalise = opt.normalise == "on";
     config.seed = opt.seed;
     config.validation_fraction = opt.val_fraction;
     config.init_model = opt.init;
@@ -82,6 +87,7 @@ hl::TrainConfig make_config(const Options& opt, const std::vector<hl::Feature>& 
   config.batch = opt.batch > 0 ? opt.batch : (ccc ? 300 : 64);
   config.lr = opt.lr > 0 ? opt.lr : 1e-3f;
   config.weight_decay = opt.weight_decay > 0 ? opt.weight_decay : 0.0f;
+  config.normalise = opt.normalise == "on";
   config.seed = opt.seed;
   config.validation_fraction = opt.val_fraction;
   config.init_model = opt.init;
@@ -98,13 +104,14 @@ hl::Evaluation run_experiment(const Options& opt, const hl::TrainConfig& config,
   const std::vector<hl::FoldPlan> plans = hl::plan_folds(data.videos(), opt.folds, opt.seed, opt.val_fraction);
   if (config.kind == hl::ModelKind::Vasnet)
     HL_LOG(Info) << out << ": " << data.videos().size() << " videos, " << data.size()
-                 << " segments; VASNet on googlenet, frame MSE, " << config.epochs << " epochs of one video per step, "
-                 << opt.folds << " folds";
+                 << " segments; VASNet on googlenet (frame step " << config.vasnet.frame_step
+                 << (config.normalise ? ", standardised" : "") << "), frame MSE, " << config.epochs
+                 << " epochs of one video per step, " << opt.folds << " folds";
   else
     HL_LOG(Info) << out << ": " << data.videos().size() << " videos, " << data.size() << " segments; features "
                  << hl::feature_list_string(config.model.features) << ", hidden " << config.model.hidden << ", "
                  << loss_name << " loss, " << config.epochs << " epochs, batch " << config.batch << ", " << opt.folds
-                 << " folds";
+                 << " folds" << (config.normalise ? ", standardised inputs" : "");
   fs::create_directories(out);
 
   ordered_json folds = ordered_json::array();
@@ -163,11 +170,13 @@ hl::Evaluation run_experiment(const Options& opt, const hl::TrainConfig& config,
     summary_config["loss"] = "mse";
     summary_config["target_scale"] = config.target_scale;
     summary_config["residual_dropout"] = config.vasnet.residual_dropout;
+    summary_config["frame_step"] = config.vasnet.frame_step;
   } else {
     summary_config["hidden"] = config.model.hidden;
     summary_config["loss"] = loss_name;
     summary_config["batch"] = config.batch;
   }
+  summary_config["normalise"] = config.normalise;
   summary_config["epochs"] = config.epochs;
   summary_config["lr"] = config.lr;
   summary_config["weight_decay"] = config.weight_decay;
@@ -265,6 +274,8 @@ int train(const Options& opt) {
     if (!opt.study.empty()) throw hl::Error("--study runs the highlight model; it does not apply to --model vasnet");
   } else if (opt.target_scale != 0.5f) {
     throw hl::Error("--target-scale applies to --model vasnet only");
+  } else if (opt.frame_step != 1) {
+    throw hl::Error("--frame-step applies to --model vasnet only (the highlight model reads 150 frames per segment)");
   }
   if (opt.device != "cpu")
     throw hl::Error("training on " + opt.device + " is not available yet: the CUDA versions of the training ops are "
@@ -311,6 +322,14 @@ int main(int argc, char** argv) {
   app.add_option("--target-scale", opt.target_scale,
                  "vasnet: a frame's MSE target is its segment's label times this (labels [0, 2] -> the sigmoid's (0, 1))")
       ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--frame-step", opt.frame_step,
+                 "vasnet: attend over every N-th 30-fps frame (15: 2 fps, as the published VASNet); at most 150 so "
+                 "that every 5-s segment keeps a frame; a segment's score is the mean over its kept frames")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--normalise", opt.normalise,
+                 "standardise each input channel with the mean and std of the fold's training videos (stored in the "
+                 "model file; fine-tuning keeps the initial model's), or off")
+      ->check(CLI::IsMember({"on", "off"}))->capture_default_str();
   app.add_option("--seed", opt.seed, "seed of everything random (folds, init, dropout, order, pairs)")
       ->capture_default_str();
   app.add_option("--val-fraction", opt.val_fraction, "part of each fold's training videos used for model selection")

@@ -1,6 +1,8 @@
 // VASNet (nets/vasnet.h): parameter names, shapes and count (computed here from the layer
 // list), the published code's initialisation, forward shapes and range, dropout
-// determinism, gradients reaching every parameter, model files, and segment means.
+// determinism, gradients reaching every parameter, model files (with a frame step and
+// input normalisation: format_version 2), and segment means over every frame or every
+// N-th (independent sums written out here).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -271,8 +273,50 @@ TEST(Vasnet, LoadErrors) {
   expect_error([&] { (void)Vasnet::load(p); }, "'attention_dropout' is 'half', not a number");
   p = write_with("rate.safetensors", [](auto&, auto& m) { m["hidden_dropout"] = "1"; });
   expect_error([&] { (void)Vasnet::load(p); }, "hidden dropout 1 is outside [0, 1)");
-  p = write_with("version.safetensors", [](auto&, auto& m) { m["format_version"] = "2"; });
-  expect_error([&] { (void)Vasnet::load(p); }, "format version '2' is not supported");
+  p = write_with("version.safetensors", [](auto&, auto& m) { m["format_version"] = "3"; });
+  expect_error([&] { (void)Vasnet::load(p); }, "format version '3' is not supported");
+  // A frame step needs version 2 (an older build would silently predict at step 1), and
+  // at most 150.
+  p = write_with("step_v1.safetensors", [](auto&, auto& m) { m["frame_step"] = "15"; });
+  expect_error([&] { (void)Vasnet::load(p); }, "'frame_step' needs format_version 2");
+  p = write_with("step_big.safetensors", [](auto&, auto& m) { m["format_version"] = "2", m["frame_step"] = "151"; });
+  expect_error([&] { (void)Vasnet::load(p); }, "frame step 151 is outside [1, 150]");
+  p = write_with("claims.safetensors", [](auto&, auto& m) {
+    m["format_version"] = "2", m["input_normalisation"] = "standardise", m["input_normalisation_eps"] = "0.001";
+  });
+  expect_error([&] { (void)Vasnet::load(p); }, "no tensor 'normalise.googlenet.mean'");
+}
+
+// A frame step and googlenet statistics go through a file and back; a version 1 file
+// (no step, no statistics) is what the defaults still write.
+TEST(Vasnet, FileKeepsFrameStepAndNormalisation) {
+  test::TempDir dir;
+  VasnetConfig config;  // input 1024: googlenet statistics fit only the real width
+  config.frame_step = 15;
+  Vasnet model(config, 3);
+  std::vector<double> mean(1024), stddev(1024);
+  for (size_t i = 0; i < 1024; ++i) mean[i] = 0.01 * static_cast<double>(i), stddev[i] = i % 7 == 0 ? 0.0 : 0.5 + 1e-3 * i;
+  model.set_input_normalisation(InputNormalisation({{Feature::GoogLeNet, {mean, stddev}}}));
+  model.save(dir.file("v.safetensors"));
+  const Vasnet loaded = Vasnet::load(dir.file("v.safetensors"));
+  EXPECT_EQ(loaded.config().frame_step, 15);
+  EXPECT_TRUE(loaded.input_normalisation() == model.input_normalisation());
+  EXPECT_EQ(loaded.input_normalisation().stddev(Feature::GoogLeNet)[7], 0.0f);
+  const SafetensorsFile file = SafetensorsFile::open(dir.file("v.safetensors"));
+  EXPECT_EQ(file.metadata().at("format_version"), "2");
+  EXPECT_EQ(file.metadata().at("frame_step"), "15");
+
+  Vasnet plain(VasnetConfig{}, 3);
+  plain.save(dir.file("plain.safetensors"));
+  const SafetensorsFile plain_file = SafetensorsFile::open(dir.file("plain.safetensors"));
+  EXPECT_EQ(plain_file.metadata().at("format_version"), "1");
+  EXPECT_EQ(plain_file.metadata().count("frame_step"), 0u);
+  EXPECT_FALSE(Vasnet::load(dir.file("plain.safetensors")).input_normalisation().enabled());
+  expect_error([&] { plain.set_input_normalisation(InputNormalisation({{Feature::Affect, {std::vector<double>(128, 0.0), std::vector<double>(128, 1.0)}}})); },
+               "do not fit");
+  VasnetConfig too_far;
+  too_far.frame_step = 151;
+  expect_error([&] { Vasnet v(too_far, 1); }, "frame step 151 is outside [1, 150]");
 }
 
 TEST(Vasnet, SegmentMeansAverageEachSegmentsFrames) {
@@ -282,11 +326,35 @@ TEST(Vasnet, SegmentMeansAverageEachSegmentsFrames) {
     scores[i] = static_cast<float>((i * 37) % 101) / 101.0f;
     want[i / 150] += scores[i] / 150.0;
   }
-  const std::vector<float> means = segment_means(Tensor::from_vector(Shape{450}, scores), 150);
+  const std::vector<float> means = segment_means(Tensor::from_vector(Shape{450}, scores), 3, 150);
   ASSERT_EQ(means.size(), 3u);
   for (size_t s = 0; s < 3; ++s) EXPECT_NEAR(means[s], want[s], 1e-7) << s;
-  expect_error([&] { (void)segment_means(Tensor::from_vector(Shape{451}, std::vector<float>(451)), 150); },
-               "multiple of 150");
+  expect_error([&] { (void)segment_means(Tensor::from_vector(Shape{451}, std::vector<float>(451)), 3, 150); },
+               "kept frames of 3 segments");
+}
+
+// Every N-th frame: kept frame k is frame k·N of the video, in segment floor(k·N / 150).
+// Scores = k make each mean the mean of an index range, written out here.
+TEST(Vasnet, SegmentMeansOverKeptFrames) {
+  auto ramp = [](int64_t n) {
+    std::vector<float> v(static_cast<size_t>(n));
+    for (int64_t k = 0; k < n; ++k) v[static_cast<size_t>(k)] = static_cast<float>(k);
+    return Tensor::from_vector(Shape{n}, v);
+  };
+  // Step 15 (2 fps): 10 frames per segment, k in [10s, 10s + 10): mean 10s + 4.5.
+  EXPECT_EQ(kept_frames(3, 150, 15), 30);
+  EXPECT_EQ(segment_means(ramp(30), 3, 150, 15), (std::vector<float>{4.5f, 14.5f, 24.5f}));
+  // Step 40 does not divide 150: frames 0, 40, ..., 440 (12); segment 0 holds 0..120 (k 0-3),
+  // segment 1 160..280 (k 4-7), segment 2 320..440 (k 8-11).
+  EXPECT_EQ(kept_frames(3, 150, 40), 12);
+  EXPECT_EQ(segment_means(ramp(12), 3, 150, 40), (std::vector<float>{1.5f, 5.5f, 9.5f}));
+  // Step 150: one frame each, the first of the segment.
+  EXPECT_EQ(segment_means(ramp(3), 3, 150, 150), (std::vector<float>{0.0f, 1.0f, 2.0f}));
+  // Step 1 is the plain per-segment mean.
+  EXPECT_EQ(kept_frames(3, 150, 1), 450);
+  // Above 150 a segment would have no frame.
+  expect_error([&] { (void)segment_means(ramp(3), 3, 150, 151); }, "without a frame");
+  expect_error([&] { (void)segment_means(ramp(31), 3, 150, 15); }, "the 30 kept frames");
 }
 
 }  // namespace

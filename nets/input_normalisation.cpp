@@ -1,0 +1,225 @@
+#include "nets/input_normalisation.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+#include "engine/error.h"
+#include "engine/safetensors.h"
+#include "nets/segment_dataset.h"
+
+namespace hl {
+
+namespace {
+
+constexpr const char* kKey = "input_normalisation";
+constexpr const char* kEpsKey = "input_normalisation_eps";
+constexpr const char* kStandardise = "standardise";
+
+std::string tensor_name(Feature f, const char* what) {
+  return std::string("normalise.") + feature_spec(f).name + "." + what;
+}
+
+int64_t row_elements(Feature f) {
+  int64_t n = 1;
+  for (int64_t d : feature_spec(f).frame_shape) n *= d;
+  return n;
+}
+
+// Running (count, mean, M2) per channel, merged a segment at a time.
+struct Moments {
+  double count = 0;
+  std::vector<double> mean, m2;  // [C]
+};
+
+// Adds the values x[r * C + c] (r < rows) of every channel c: the block's own mean and
+// M2 by two passes, then Chan et al.'s pairwise merge into `m`.
+void merge_block(Moments& m, const float* x, int64_t rows, int64_t channels) {
+  std::vector<double> mean(static_cast<size_t>(channels), 0.0), m2(static_cast<size_t>(channels), 0.0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < channels; ++c) mean[static_cast<size_t>(c)] += x[r * channels + c];
+  for (double& v : mean) v /= static_cast<double>(rows);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < channels; ++c) {
+      const double d = x[r * channels + c] - mean[static_cast<size_t>(c)];
+      m2[static_cast<size_t>(c)] += d * d;
+    }
+  if (m.count == 0) {
+    m = {static_cast<double>(rows), std::move(mean), std::move(m2)};
+    return;
+  }
+  const double na = m.count, nb = static_cast<double>(rows), n = na + nb;
+  for (size_t c = 0; c < mean.size(); ++c) {
+    const double delta = mean[c] - m.mean[c];
+    m.mean[c] += delta * nb / n;
+    m.m2[c] += m2[c] + delta * delta * na * nb / n;
+  }
+  m.count = n;
+}
+
+std::string float_text(float v) {
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+}  // namespace
+
+InputNormalisation::InputNormalisation(const std::map<Feature, ChannelStatistics>& statistics, float eps) : eps_(eps) {
+  if (!(eps > 0.0f) || !std::isfinite(eps)) throw Error("input normalisation: eps " + float_text(eps) + " is not positive");
+  for (const auto& [f, s] : statistics) {
+    add(f, std::vector<float>(s.mean.begin(), s.mean.end()), std::vector<float>(s.std.begin(), s.std.end()));
+  }
+}
+
+const InputNormalisation& InputNormalisation::none() {
+  static const InputNormalisation empty;
+  return empty;
+}
+
+void InputNormalisation::add(Feature f, std::vector<float> mean, std::vector<float> stddev) {
+  const std::string name = feature_spec(f).name;
+  const auto c = static_cast<size_t>(channels(f));
+  if (mean.size() != c || stddev.size() != c)
+    throw Error("input normalisation of '" + name + "': " + std::to_string(mean.size()) + " means and " +
+                std::to_string(stddev.size()) + " standard deviations; expected " + std::to_string(c) + " of each");
+  for (size_t i = 0; i < c; ++i)
+    if (!std::isfinite(mean[i]) || !std::isfinite(stddev[i]) || stddev[i] < 0.0f)
+      throw Error("input normalisation of '" + name + "': channel " + std::to_string(i) + " has mean " +
+                  float_text(mean[i]) + " and std " + float_text(stddev[i]) + " (finite, std >= 0 expected)");
+  PerFeature p;
+  const int64_t elements = row_elements(f);
+  for (int64_t e = 0; e < elements; ++e) {
+    const size_t ch = c == 1 ? 0 : static_cast<size_t>(e);
+    p.row_mean.push_back(mean[ch]);
+    p.row_divisor.push_back(std::max(stddev[ch], eps_));
+  }
+  p.mean = std::move(mean);
+  p.std = std::move(stddev);
+  features_[f] = std::move(p);
+}
+
+int64_t InputNormalisation::channels(Feature f) {
+  return f == Feature::Cam || f == Feature::Faces ? 1 : row_elements(f);
+}
+
+std::vector<Feature> InputNormalisation::features() const {
+  std::vector<Feature> out;
+  for (const auto& [f, p] : features_) out.push_back(f);
+  return out;
+}
+
+const std::vector<float>& InputNormalisation::mean(Feature f) const {
+  const auto it = features_.find(f);
+  if (it == features_.end()) throw Error(std::string("input normalisation: no statistics for '") + feature_spec(f).name + "'");
+  return it->second.mean;
+}
+
+const std::vector<float>& InputNormalisation::stddev(Feature f) const {
+  const auto it = features_.find(f);
+  if (it == features_.end()) throw Error(std::string("input normalisation: no statistics for '") + feature_spec(f).name + "'");
+  return it->second.std;
+}
+
+InputNormalisation InputNormalisation::compute(const SegmentDataset& data, std::span<const size_t> segments) {
+  if (segments.empty()) throw Error("input normalisation: no training segments to compute the statistics from");
+  std::map<Feature, Moments> moments;
+  for (const size_t i : segments) {
+    const SegmentBatch b = data.batch(std::span<const size_t>(&i, 1));
+    for (const auto& [f, t] : b.inputs) {
+      const int64_t c = channels(f);
+      merge_block(moments[f], t.data<float>(), t.numel() / c, c);  // [1, rows, ...] as [values / C, C]
+    }
+  }
+  std::map<Feature, ChannelStatistics> stats;
+  for (const auto& [f, m] : moments) {
+    ChannelStatistics& s = stats[f];
+    s.mean = m.mean;
+    for (double v : m.m2) s.std.push_back(std::sqrt(v / m.count));
+  }
+  return InputNormalisation(stats);
+}
+
+void InputNormalisation::normalise_rows(Feature f, const float* src, float* dst, int64_t rows) const {
+  const auto it = features_.find(f);
+  if (it == features_.end())
+    throw Error(std::string("input normalisation has no statistics for '") + feature_spec(f).name + "'");
+  const float* mean = it->second.row_mean.data();
+  const float* divisor = it->second.row_divisor.data();
+  const auto n = static_cast<int64_t>(it->second.row_mean.size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t e = 0; e < n; ++e) dst[r * n + e] = (src[r * n + e] - mean[e]) / divisor[e];
+}
+
+void InputNormalisation::apply(std::map<Feature, Tensor>& inputs) const {
+  if (!enabled()) return;
+  for (auto& [f, t] : inputs) {
+    if (t.dtype() != DType::F32 || !t.device().is_cpu())
+      throw Error(std::string("input normalisation: '") + feature_spec(f).name + "' is " + t.str() + ", not f32 on the CPU");
+    float* p = t.data<float>();
+    normalise_rows(f, p, p, t.numel() / row_elements(f));
+  }
+}
+
+void InputNormalisation::write(std::map<std::string, std::string>& metadata,
+                               std::vector<std::pair<std::string, Tensor>>& tensors) const {
+  if (!enabled()) return;
+  metadata["format_version"] = "2";
+  metadata[kKey] = kStandardise;
+  metadata[kEpsKey] = float_text(eps_);
+  for (const auto& [f, p] : features_) {
+    const Shape shape{channels(f)};
+    tensors.emplace_back(tensor_name(f, "mean"), Tensor::from_vector(shape, p.mean));
+    tensors.emplace_back(tensor_name(f, "std"), Tensor::from_vector(shape, p.std));
+  }
+}
+
+std::vector<std::string> InputNormalisation::tensor_names() const {
+  std::vector<std::string> out;
+  for (const auto& [f, p] : features_) out.insert(out.end(), {tensor_name(f, "mean"), tensor_name(f, "std")});
+  return out;
+}
+
+InputNormalisation InputNormalisation::read(const SafetensorsFile& file, const std::string& path,
+                                            const std::vector<Feature>& features) {
+  const auto& meta = file.metadata();
+  const auto key = meta.find(kKey);
+  if (key == meta.end()) return {};
+  if (key->second != kStandardise)
+    throw Error(path + ": metadata '" + kKey + "' is '" + key->second + "'; this build knows '" + kStandardise + "'");
+  const auto version = meta.find("format_version");
+  if (version == meta.end() || version->second != "2")
+    throw Error(path + ": the file claims input normalisation, which needs format_version 2 (it has '" +
+                (version == meta.end() ? std::string("none") : version->second) + "')");
+  const auto eps_text = meta.find(kEpsKey);
+  float eps = 0;
+  if (eps_text == meta.end() ||
+      std::from_chars(eps_text->second.data(), eps_text->second.data() + eps_text->second.size(), eps).ptr !=
+          eps_text->second.data() + eps_text->second.size())
+    throw Error(path + ": the file claims input normalisation but has no valid '" + kEpsKey + "'");
+  InputNormalisation out;
+  out.eps_ = eps;
+  if (!(eps > 0.0f) || !std::isfinite(eps)) throw Error(path + ": input normalisation eps " + float_text(eps) + " is not positive");
+  for (Feature f : features) {
+    std::vector<float> values[2];
+    const char* what[2] = {"mean", "std"};
+    for (int k = 0; k < 2; ++k) {
+      const std::string name = tensor_name(f, what[k]);
+      if (!file.contains(name))
+        throw Error(path + ": the file claims input normalisation but has no tensor '" + name + "'");
+      const SafetensorsTensorInfo& info = file.info(name);
+      if (info.dtype->name != "F32" || info.shape != std::vector<int64_t>{channels(f)})
+        throw Error(path + ": tensor '" + name + "' is not F32 [" + std::to_string(channels(f)) + "]");
+      const Tensor t = file.get(name);
+      values[k].assign(t.data<float>(), t.data<float>() + t.numel());
+    }
+    try {
+      out.add(f, std::move(values[0]), std::move(values[1]));
+    } catch (const Error& e) {
+      throw Error(path + ": " + e.what());
+    }
+  }
+  return out;
+}
+
+}  // namespace hl
