@@ -14,6 +14,15 @@ py=.venv/bin/python
 out=$(mktemp -d)
 cmake --build "$build" --target hl-bench >/dev/null
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+# Debian's OpenBLAS 0.3.21 does not know CPUs newer than it and falls back to its SSE3
+# kernels (kernels/cpu/blas_check.h); the hl tools restart themselves with the right
+# kernels, and here both sides (PyTorch's Linear uses the same OpenBLAS) get them.
+if [[ -z ${OPENBLAS_CORETYPE:-} ]] && grep -q avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX; fi
+# The decoding benchmark's video, one file for both sides.
+video=$out/decode-720p.mp4
+ffmpeg -hide_banner -loglevel error -nostdin -y -f lavfi -i testsrc2=size=1280x720:rate=30:duration=10 \
+  -c:v libx264 -preset veryfast -pix_fmt yuv420p "$video"
+export HL_BENCH_VIDEO=$video
 "$build/bench/hl-bench" --benchmark_out="$out/hl.json" --benchmark_out_format=json \
   --benchmark_repetitions=3 --benchmark_report_aggregates_only=true >/dev/null
 $py bench/peers/torch_cpu.py "$out/torch.json" --threads 1
@@ -30,10 +39,14 @@ $two $py bench/peers/torch_autograd_cpu.py "$out/torch_ag2.json" --threads 2
 $two $py bench/peers/torch_train_step.py "$out/torch_step2.json" --threads 2
 $two $py bench/peers/torch_train_epoch.py "$out/torch_epoch2.json" --threads 2
 $py bench/peers/mfcc_cpu.py "$out/mfcc"
-echo "machine: $(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(date -u +%F)"
+$py bench/peers/cnn_peer.py "$out/torch_cnn1.json" --threads 1
+$py bench/peers/ffmpeg_decode.py "$video" "$out/ffmpeg_decode.json"
+echo "machine: $(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}; $(date -u +%F)"
 echo; echo "### Kernels vs PyTorch (1 thread)"; $py bench/compare.py "$out/hl.json" "$out/torch.json"
 echo; echo "### MFCC vs python_speech_features"; $py bench/compare.py "$out/hl.json" "$out/mfcc.psf.json"
 echo; echo "### MFCC vs torchaudio"; $py bench/compare.py "$out/hl.json" "$out/mfcc.torchaudio.json"
+echo; echo "### CNN inference, batch 8, vs PyTorch (1 thread)"; $py bench/compare.py "$out/hl.json" "$out/torch_cnn1.json"
+echo; echo "### Decoding 720p H.264 to RGB at 29.97 fps vs the ffmpeg command line (1 thread)"; $py bench/compare.py "$out/hl.json" "$out/ffmpeg_decode.json"
 echo; echo "### Autograd ops, forward + backward, vs PyTorch (1 thread)"; $py bench/compare.py "$out/hl.json" "$out/torch_ag1.json"
 echo; echo "### Autograd ops, forward + backward, vs PyTorch (2 threads)"; $py bench/compare.py "$out/hl2.json" "$out/torch_ag2.json"
 echo; echo "### Training step (all features, B segments x 150 frames) vs PyTorch (1 thread)"; $py bench/compare.py "$out/hl.json" "$out/torch_step1.json"
