@@ -86,7 +86,8 @@ class CnnBackend {
   virtual std::unique_ptr<PreparedLayer> prepare(const ConvLayer& layer) = 0;
   virtual std::unique_ptr<PreparedLayer> prepare(const LinearLayer& layer) = 0;
 
-  // y = x, from a CPU f32 tensor to an activation of the same shape.
+  // y = x, from an f32 tensor on the CPU or on device() to an activation of the same
+  // shape.
   virtual void upload(const Tensor& x, Tensor& y) = 0;
   // y[n, h, w, c] = x[n, h, w, c] * scale[c] + shift[c] (y may be x): GoogLeNet's
   // transform_input.

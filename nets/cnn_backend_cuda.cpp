@@ -168,13 +168,22 @@ class CudaCnnBackend final : public CnnBackend {
   }
 
   void upload(const Tensor& x, Tensor& y) override {
-    if (!x.defined() || x.dtype() != DType::F32 || !x.device().is_cpu())
-      throw Error("upload: the input must be an f32 CPU tensor, got " + (x.defined() ? x.str() : std::string("nothing")));
+    // On this device: a batch preprocessed here (nets/preprocess.h), complete when
+    // preprocess_batch returned.
+    const bool on_device = x.defined() && x.device() == device();
+    if (!x.defined() || x.dtype() != DType::F32 || !(x.device().is_cpu() || on_device))
+      throw Error("upload: the input must be an f32 tensor on the CPU or on " + device().str() + ", got " +
+                  (x.defined() ? x.str() : std::string("nothing")));
     check_activation(y, "upload output");
     check_same_shape(x, y, "upload");
     cuda_backend::set_device(device_);
     if (!f16_) {
-      HL_CUDA_CHECK(cudaMemcpyAsync(y.raw(), x.raw(), x.nbytes(), cudaMemcpyHostToDevice, stream()));
+      HL_CUDA_CHECK(cudaMemcpyAsync(y.raw(), x.raw(), x.nbytes(),
+                                    on_device ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice, stream()));
+      return;
+    }
+    if (on_device) {
+      cuda::f32_to_f16(x.data<float>(), y.data<uint16_t>(), x.numel(), stream());
       return;
     }
     float* staged = static_cast<float*>(grow(staging_, x.nbytes()));

@@ -21,10 +21,10 @@ NetLinear CnnRunner::prepare(const LinearLayer& layer) {
 }
 
 Tensor CnnRunner::begin(const Tensor& x, int64_t channels, const std::string& net) {
-  if (!x.defined() || x.dtype() != DType::F32 || x.device() != Device::cpu() || x.ndim() != 4 || x.size(0) < 1 ||
-      x.size(3) != channels)
-    throw Error(net + ": expected an f32 CPU batch [N, H, W, " + std::to_string(channels) + "] with N >= 1, got " +
-                (x.defined() ? x.str() : std::string("nothing")));
+  if (!x.defined() || x.dtype() != DType::F32 || !(x.device().is_cpu() || x.device() == backend_->device()) ||
+      x.ndim() != 4 || x.size(0) < 1 || x.size(3) != channels)
+    throw Error(net + ": expected an f32 batch [N, H, W, " + std::to_string(channels) + "] with N >= 1 on the CPU or " +
+                backend_->device().str() + ", got " + (x.defined() ? x.str() : std::string("nothing")));
   pool_->begin(x.shape());
   Tensor a = pool_->take(x.shape());
   backend_->upload(x, a);

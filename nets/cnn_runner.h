@@ -36,8 +36,9 @@ class CnnRunner {
   NetConv prepare(ConvLayer layer);
   NetLinear prepare(const LinearLayer& layer);
 
-  // Starts a pass: checks that x is an f32 CPU [N, H, W, channels] batch with N >= 1
-  // (hl::Error naming `net` otherwise) and returns it as an activation.
+  // Starts a pass: checks that x is an f32 [N, H, W, channels] batch with N >= 1, on
+  // the CPU or on the backend's device (hl::Error naming `net` otherwise), and returns
+  // it as an activation.
   Tensor begin(const Tensor& x, int64_t channels, const std::string& net);
   // conv(x) in a new activation; residual as CnnBackend::conv2d.
   Tensor conv(const NetConv& layer, const Tensor& x, const Tensor* residual = nullptr);

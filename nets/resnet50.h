@@ -36,7 +36,7 @@ class ResNet50 {
   static ResNet50 from_tensors(const std::vector<std::pair<std::string, Tensor>>& tensors,
                                std::unique_ptr<CnnBackend> backend);
 
-  // x f32 CPU [N, H, W, 3], ImageNet-normalised.
+  // x f32 [N, H, W, 3] on the CPU or the backend's device, ImageNet-normalised.
   CnnOutput forward(const Tensor& x);
 
   int64_t classes() const { return fc_.out; }

@@ -193,6 +193,21 @@ void copy_parameters(const std::vector<NamedParameter>& from, const std::vector<
   }
 }
 
+// Moves every parameter to `device` (before Adam is made, so that its moments are made
+// there too). Initialisation happens on the CPU first, so a CUDA run starts from the
+// same weights as a CPU run.
+void move_parameters(const std::vector<NamedParameter>& params, Device device) {
+  for (const NamedParameter& p : params) {
+    ag::Variable v = p.value;
+    if (v.value().device() != device) v.value_mut() = v.value().to(device);
+  }
+}
+
+// The device a model's parameters are on.
+Device parameter_device(const std::vector<NamedParameter>& params) {
+  return params.empty() ? Device::cpu() : params.front().value.value().device();
+}
+
 optim::Adam make_adam(const std::vector<ag::Variable>& params, const TrainConfig& config) {
   return optim::Adam(params,
                      optim::AdamHyper{.lr = config.lr, .eps = config.adam_eps, .weight_decay = config.weight_decay});
@@ -288,6 +303,7 @@ FoldOutcome train_fold_vasnet(const SegmentDataset& data, const FoldPlan& plan, 
   const std::vector<size_t> test = segments_of(data, plan.test);
   const std::vector<std::pair<size_t, size_t>> videos = video_runs(data, train);
   if (videos.empty()) throw Error("fold " + std::to_string(plan.fold + 1) + " has no training videos");
+  move_parameters(model.named_parameters(), config.device);
   optim::Adam adam = make_adam(model.parameters(), config);
   FoldOutcome outcome;
   Progress progress = resume_or_start(run, model, adam, resume, config, init_normalisation, data, train, outcome);
@@ -306,7 +322,8 @@ FoldOutcome train_fold_vasnet(const SegmentDataset& data, const FoldPlan& plan, 
       const auto [begin, end] = videos[order[static_cast<size_t>(step)]];
       const std::vector<size_t> idx(train.begin() + static_cast<std::ptrdiff_t>(begin),
                                     train.begin() + static_cast<std::ptrdiff_t>(end));
-      const Tensor x = segment_frames(data, idx, model.input_normalisation(), step_frames);  // [T / step, 1024]
+      const Tensor x =
+          segment_frames(data, idx, model.input_normalisation(), step_frames).to(config.device);  // [T / step, 1024]
       const int64_t frames = x.size(0);
       Tensor target = Tensor::empty(Shape{frames}, DType::F32);  // kept frame k lies in segment k · step / 150
       for (int64_t k = 0; k < frames; ++k)
@@ -314,7 +331,7 @@ FoldOutcome train_fold_vasnet(const SegmentDataset& data, const FoldPlan& plan, 
             data.segment(idx[static_cast<size_t>(k * step_frames / kTicksPerSegment)]).label * config.target_scale;
       const ag::Variable scores = model.forward(x, true, {seed, progress.dropout_offset});
       progress.dropout_offset += model.dropout_words(frames);
-      const ag::Variable loss = ag::mse_loss(scores, ag::Variable(target));
+      const ag::Variable loss = ag::mse_loss(scores, ag::Variable(target.to(config.device)));
       loss.backward();
       adam.step();
       adam.zero_grad();
@@ -332,6 +349,7 @@ FoldOutcome train_fold_vasnet(const SegmentDataset& data, const FoldPlan& plan, 
 
   if (!fs::exists(run.model_path)) throw Error("fold " + std::to_string(plan.fold + 1) + ": no epoch was trained");
   const Vasnet best = Vasnet::load(run.model_path);
+  move_parameters(best.named_parameters(), config.device);
   outcome.best_epoch = progress.best_epoch;
   outcome.best_validation = progress.best_validation;
   outcome.test_predictions = group_by_video(data, test, predict_segments(best, data, test));
@@ -363,8 +381,9 @@ std::vector<float> predict_segments(const Vasnet& model, const SegmentDataset& d
   for (const auto& [begin, end] : video_runs(data, indices)) {
     const std::vector<size_t> idx(indices.begin() + static_cast<std::ptrdiff_t>(begin),
                                   indices.begin() + static_cast<std::ptrdiff_t>(end));
-    const Tensor x = segment_frames(data, idx, model.input_normalisation(), model.config().frame_step);
-    const Tensor scores = model.forward(x, /*training=*/false).value();
+    const Tensor x = segment_frames(data, idx, model.input_normalisation(), model.config().frame_step)
+                         .to(parameter_device(model.named_parameters()));
+    const Tensor scores = model.forward(x, /*training=*/false).value().to(Device::cpu());
     const std::vector<float> means =
         segment_means(scores, static_cast<int64_t>(idx.size()), kTicksPerSegment, model.config().frame_step);
     out.insert(out.end(), means.begin(), means.end());
@@ -382,6 +401,7 @@ std::string TrainConfig::fingerprint() const {
       << " target_scale=" << hexfloat(target_scale) << " seed=" << seed << " val=" << hexfloat(validation_fraction)
       << " k=" << selection_k << " init=" << (init_model.empty() ? "-" : init_model);
     if (normalise) o << " normalise=standardise";
+    if (!device.is_cpu()) o << " device=cuda";
     return o.str();
   }
   o << "features=" << feature_list_string(model.features) << " hidden=" << model.hidden
@@ -392,6 +412,7 @@ std::string TrainConfig::fingerprint() const {
   if (weight_decay != 0.0f) o << " weight_decay=" << hexfloat(weight_decay);
   if (adam_eps != 1e-7f) o << " eps=" << hexfloat(adam_eps);
   if (normalise) o << " normalise=standardise";
+  if (!device.is_cpu()) o << " device=cuda";
   return o.str();
 }
 
@@ -427,8 +448,8 @@ std::vector<float> predict_segments(const HighlightModel& model, const SegmentDa
   out.reserve(indices.size());
   for (size_t start = 0; start < indices.size(); start += static_cast<size_t>(batch)) {
     const size_t n = std::min(indices.size() - start, static_cast<size_t>(batch));
-    const SegmentBatch b =
-        data.batch(std::span<const size_t>(indices.data() + start, n), Device::cpu(), model.input_normalisation());
+    const SegmentBatch b = data.batch(std::span<const size_t>(indices.data() + start, n),
+                                      parameter_device(model.named_parameters()), model.input_normalisation());
     const Tensor scores = model.forward(b.inputs, /*training=*/false).value().to(Device::cpu());
     out.insert(out.end(), scores.data<float>(), scores.data<float>() + scores.numel());
   }
@@ -469,6 +490,7 @@ FoldOutcome train_fold(const SegmentDataset& data, const FoldPlan& plan, const T
   const std::vector<size_t> val = segments_of(data, plan.validation);
   const std::vector<size_t> test = segments_of(data, plan.test);
   if (train.size() < 2) throw Error("fold " + std::to_string(plan.fold + 1) + " has fewer than 2 training segments");
+  move_parameters(model.named_parameters(), config.device);
   optim::Adam adam = make_adam(model.parameters(), config);
   FoldOutcome outcome;
   Progress progress = resume_or_start(run, model, adam, resume, config, init_normalisation, data, train, outcome);
@@ -495,7 +517,7 @@ FoldOutcome train_fold(const SegmentDataset& data, const FoldPlan& plan, const T
         if (n < 2) break;  // CCC of one segment is undefined: the last batch is dropped
         std::vector<size_t> idx;
         for (size_t i = 0; i < n; ++i) idx.push_back(train[order[start + i]]);
-        const SegmentBatch b = data.batch(idx, Device::cpu(), normalisation);
+        const SegmentBatch b = data.batch(idx, config.device, normalisation);
         const ag::Variable scores = model.forward(b.inputs, true, {seed, progress.dropout_offset});
         progress.dropout_offset += model.dropout_words(static_cast<int64_t>(n), frames);
         loss = ag::ccc_loss(scores, ag::Variable(b.labels));
@@ -512,8 +534,8 @@ FoldOutcome train_fold(const SegmentDataset& data, const FoldPlan& plan, const T
           lo.push_back(la > lb ? b : a);
         }
         if (hi.empty()) continue;
-        const SegmentBatch bh = data.batch(hi, Device::cpu(), normalisation),
-                           bl = data.batch(lo, Device::cpu(), normalisation);
+        const SegmentBatch bh = data.batch(hi, config.device, normalisation),
+                           bl = data.batch(lo, config.device, normalisation);
         const auto n = static_cast<int64_t>(hi.size());
         const ag::Variable sh = model.forward(bh.inputs, true, {seed, progress.dropout_offset});
         progress.dropout_offset += model.dropout_words(n, frames);
@@ -543,6 +565,7 @@ FoldOutcome train_fold(const SegmentDataset& data, const FoldPlan& plan, const T
 
   if (!fs::exists(run.model_path)) throw Error("fold " + std::to_string(plan.fold + 1) + ": no epoch was trained");
   const HighlightModel best = HighlightModel::load(run.model_path);
+  move_parameters(best.named_parameters(), config.device);
   outcome.best_epoch = progress.best_epoch;
   outcome.best_validation = progress.best_validation;
   outcome.test_predictions = group_by_video(data, test, predict_segments(best, data, test, config.batch));

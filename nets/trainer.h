@@ -63,6 +63,11 @@ struct TrainConfig {
   // fine-tuning: the initial model's, which must have them). Off: inputs as they are,
   // results and files bit-identical to builds before input normalisation.
   bool normalise = true;
+  // Where the model trains: its parameters, Adam's moments and every batch live there;
+  // checkpoints, model files and predictions are the same files either way. A CUDA
+  // run's numbers differ from a CPU run's in the last bits, so the device is part of
+  // the fingerprint (a run resumes on the device it started on).
+  Device device = Device::cpu();
 
   // A one-line description of everything that changes the results, stored in
   // checkpoints so that --resume refuses a run with other options.

@@ -89,13 +89,15 @@ std::map<Feature, Tensor> VisualFeatureExtractor::run(const FrameSource& next_fr
   auto flush = [&] {
     if (batch.empty()) return;
     const int64_t n = static_cast<int64_t>(batch.size());
+    // On CUDA the frames are resized and normalised on the device (the same bits).
+    const Device device = options_.cuda ? Device::cuda(0) : Device::cpu();
     if (googlenet_) {
-      Tensor x = Tensor::empty({n, kPreprocessCrop, kPreprocessCrop, 3}, DType::F32);
+      Tensor x = Tensor::empty({n, kPreprocessCrop, kPreprocessCrop, 3}, DType::F32, device);
       preprocess_batch(batch, Preprocess::GoogLeNet, x);
       append_rows(rows[Feature::GoogLeNet], googlenet_->forward(x).embedding);
     }
     if (places_) {
-      Tensor x = Tensor::empty({n, kPreprocessCrop, kPreprocessCrop, 3}, DType::F32);
+      Tensor x = Tensor::empty({n, kPreprocessCrop, kPreprocessCrop, 3}, DType::F32, device);
       preprocess_batch(batch, Preprocess::Places365, x);
       append_rows(rows[Feature::Places365], places_->forward(x).embedding);
     }

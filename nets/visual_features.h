@@ -2,8 +2,8 @@
 // googlenet (torchvision GoogLeNet, 1024-d) and places365 (Places365 ResNet50, 2048-d),
 // each the global-average-pool embedding of the publisher's preprocessing of a frame
 // (nets/preprocess.h). Frames come one at a time (u8 RGB of any size, e.g. from
-// engine/media's VideoReader or a still image); they are preprocessed on the CPU and
-// sent to the networks in batches, on the CPU (f32) or CUDA (f16 tensor cores).
+// engine/media's VideoReader or a still image) and go to the networks in batches: on
+// the CPU (f32), or on CUDA (preprocessed on the device, networks in f16).
 //
 // The networks load from the weights folder (weights/weights_dir.h):
 // googlenet.safetensors and places365-resnet50.safetensors, made by hl-convert; a

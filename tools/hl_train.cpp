@@ -77,6 +77,7 @@ hl::TrainConfig make_config(const Options& opt, const std::vector<hl::Feature>& 
     config.seed = opt.seed;
     config.validation_fraction = opt.val_fraction;
     config.init_model = opt.init;
+    config.device = opt.device == "cuda" ? hl::Device::cuda(0) : hl::Device::cpu();
     return config;
   }
   config.model = hl::HighlightModelConfig::paper(features);
@@ -91,6 +92,7 @@ hl::TrainConfig make_config(const Options& opt, const std::vector<hl::Feature>& 
   config.seed = opt.seed;
   config.validation_fraction = opt.val_fraction;
   config.init_model = opt.init;
+  config.device = opt.device == "cuda" ? hl::Device::cuda(0) : hl::Device::cpu();
   return config;
 }
 
@@ -277,9 +279,14 @@ int train(const Options& opt) {
   } else if (opt.frame_step != 1) {
     throw hl::Error("--frame-step applies to --model vasnet only (the highlight model reads 150 frames per segment)");
   }
-  if (opt.device != "cpu")
-    throw hl::Error("training on " + opt.device + " is not available yet: the CUDA versions of the training ops are "
-                    "not yet verified on a GPU (docs/gpu-status.md); use --device cpu");
+  // Checked before any data is read: a run asked for CUDA never falls back to the CPU.
+  if (opt.device == "cuda") {
+    try {
+      (void)hl::Tensor::empty({1}, hl::DType::F32, hl::Device::cuda(0));  // says why when it cannot
+    } catch (const hl::Error& e) {
+      throw hl::Error(std::string("--device cuda: ") + e.what() + "; use --device cpu");
+    }
+  }
   const hl::SegmentScores labels = hl::read_segment_scores(opt.labels);
   if (!opt.study.empty()) {
     run_study(opt, labels);
@@ -340,7 +347,9 @@ int main(int argc, char** argv) {
       ->option_text("MODEL");
   app.add_option("--k", opt.ks, "cut-offs to report")->delimiter(',')->check(CLI::PositiveNumber)
       ->option_text("K,... (default 5,10)");
-  app.add_option("--device", opt.device, "cpu (cuda: not yet)")->capture_default_str();
+  app.add_option("--device", opt.device, "where to train: cpu, or cuda (device 0; not yet verified on a GPU)")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
   app.add_flag("--resume", opt.resume, "continue a previous run in --out from its checkpoints");
   app.add_option("--study", opt.study,
                  "run a paper study instead of one model: single (Table 1: one model per feature of --use) or "

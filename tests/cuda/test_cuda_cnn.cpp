@@ -382,6 +382,20 @@ TEST(CudaCnnNets, ResNet50MatchesCpu) {
   compare_net<ResNet50>(resnet50_weights(true), "resnet50");
 }
 
+// A batch preprocessed on the device (hl-extract --device cuda) gives what the same
+// batch from host memory gives, bit for bit.
+TEST(CudaCnnNets, DeviceInputEqualsHostInput) {
+  HL_REQUIRE_CUDA();
+  const Tensor x = random_cpu({2, 224, 224, 3}, 7, -2.0f, 2.0f);
+  for (const bool f16 : {false, true}) {
+    GoogLeNet net = GoogLeNet::from_tensors(googlenet_weights(true), cuda_backend_for(f16));
+    const CnnOutput host = net.forward(x);
+    const CnnOutput device = net.forward(x.to(Device::cuda(0)));
+    EXPECT_EQ(std::memcmp(host.embedding.raw(), device.embedding.raw(), host.embedding.nbytes()), 0) << precision(f16);
+    EXPECT_EQ(std::memcmp(host.logits.raw(), device.logits.raw(), host.logits.nbytes()), 0) << precision(f16);
+  }
+}
+
 TEST(CudaCnnNets, WithoutADeviceTheBackendSaysSo) {
   if (cuda_available()) GTEST_SKIP() << "a CUDA device is visible";
   const std::string message = test::error_of([] { make_cuda_cnn_backend({}); });

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <nlohmann/json.hpp>
 
+#include "engine/device.h"
 #include "engine/safetensors.h"
 #include "support/test_support.h"
 
@@ -206,6 +207,22 @@ TEST_F(HlTrain, BadInput) {
   r = run_command({HL_TRAIN_PATH, "--labels", data_->file("labels.csv"), "--out", runs.file("x")});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--features is required"), std::string::npos) << r.err;
+}
+
+// --device cuda without a usable GPU stops before any data is read, saying why; an
+// unknown device is a usage error. (On a GPU machine the trainer itself runs there:
+// tests/cuda/test_cuda_train.cpp.)
+TEST_F(HlTrain, DeviceCudaWithoutAGpuIsRefusedClearly) {
+  auto args = train_args(runs.file("cuda"));
+  args.insert(args.end(), {"--device", "tpu"});
+  EXPECT_EQ(run_command(args).exit_code, 2);
+  if (cuda_available()) GTEST_SKIP() << "a CUDA device is visible: the refusal needs a machine without one";
+  args.back() = "cuda";
+  const auto r = run_command(args);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--device cuda: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("use --device cpu"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(runs.file("cuda") + "/fold1")) << "nothing may be written";
 }
 
 // VASNet (--model vasnet) on short googlenet-only videos with a strong planted signal:
