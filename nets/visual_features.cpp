@@ -1,6 +1,12 @@
 #include "nets/visual_features.h"
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <cstring>
 
 #include "engine/error.h"
@@ -81,42 +87,107 @@ const std::string& VisualFeatureExtractor::weights_sha256(Feature f) const {
 
 std::string VisualFeatureExtractor::precision() const { return options_.cuda ? "f16 cuda" : "f32 cpu"; }
 
+namespace {
+
+// One batch of frames, preprocessed for each network that runs: f32 [n, 224, 224, 3]
+// on the networks' device.
+struct PreparedBatch {
+  int64_t n = 0;
+  Tensor googlenet;
+  Tensor places;
+};
+
+}  // namespace
+
+// Three stages overlap: decoding (the frame source's own thread, engine/media), the
+// preprocessing of batch k+1 (a thread here; on CUDA it uploads the frames and resizes
+// them on that thread's stream) and the networks on batch k (this thread; on CUDA the
+// backend's own stream). At most kAhead prepared batches wait.
 std::map<Feature, Tensor> VisualFeatureExtractor::run(const FrameSource& next_frame,
                                                       const std::function<void(int64_t)>& progress) {
+  constexpr size_t kAhead = 2;
+  const Device device = options_.cuda ? Device::cuda(0) : Device::cpu();
+  const bool want_googlenet = googlenet_ != nullptr, want_places = places_ != nullptr;
+  const int64_t batch_size = options_.batch;
+
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::deque<PreparedBatch> ready;
+  bool produced_all = false;
+  std::atomic<bool> stop{false};  // the networks failed: the producer gives up
+  std::exception_ptr producer_error;
+
+  std::thread producer([&] {
+    try {
+      std::vector<Tensor> frames;  // u8 [H, W, 3] each
+      auto hand_over = [&] {
+        if (frames.empty()) return;
+        PreparedBatch b;
+        b.n = static_cast<int64_t>(frames.size());
+        const Shape shape{b.n, kPreprocessCrop, kPreprocessCrop, 3};
+        if (want_googlenet) {
+          b.googlenet = Tensor::empty(shape, DType::F32, device);
+          preprocess_batch(frames, Preprocess::GoogLeNet, b.googlenet);
+        }
+        if (want_places) {
+          b.places = Tensor::empty(shape, DType::F32, device);
+          preprocess_batch(frames, Preprocess::Places365, b.places);
+        }
+        frames.clear();
+        std::unique_lock<std::mutex> lock(mutex);
+        changed.wait(lock, [&] { return ready.size() < kAhead || stop; });
+        if (stop) return;
+        ready.push_back(std::move(b));
+        changed.notify_all();
+      };
+      Tensor rgb;
+      while (!stop && next_frame(&rgb)) {
+        frames.push_back(rgb);
+        if (static_cast<int64_t>(frames.size()) == batch_size) hand_over();
+      }
+      if (!stop) hand_over();
+    } catch (...) {
+      producer_error = std::current_exception();
+    }
+    std::lock_guard<std::mutex> lock(mutex);
+    produced_all = true;
+    changed.notify_all();
+  });
+
   std::map<Feature, std::vector<float>> rows;
-  std::vector<Tensor> batch;
   int64_t frames = 0;
-  auto flush = [&] {
-    if (batch.empty()) return;
-    const int64_t n = static_cast<int64_t>(batch.size());
-    // On CUDA the frames are resized and normalised on the device (the same bits).
-    const Device device = options_.cuda ? Device::cuda(0) : Device::cpu();
-    if (googlenet_) {
-      Tensor x = Tensor::empty({n, kPreprocessCrop, kPreprocessCrop, 3}, DType::F32, device);
-      preprocess_batch(batch, Preprocess::GoogLeNet, x);
-      append_rows(rows[Feature::GoogLeNet], googlenet_->forward(x).embedding);
+  try {
+    for (;;) {
+      PreparedBatch b;
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        changed.wait(lock, [&] { return !ready.empty() || produced_all; });
+        if (ready.empty()) break;
+        b = std::move(ready.front());
+        ready.pop_front();
+        changed.notify_all();
+      }
+      if (googlenet_) append_rows(rows[Feature::GoogLeNet], googlenet_->forward(b.googlenet).embedding);
+      if (places_) append_rows(rows[Feature::Places365], places_->forward(b.places).embedding);
+      frames += b.n;
+      if (progress) progress(frames);
     }
-    if (places_) {
-      Tensor x = Tensor::empty({n, kPreprocessCrop, kPreprocessCrop, 3}, DType::F32, device);
-      preprocess_batch(batch, Preprocess::Places365, x);
-      append_rows(rows[Feature::Places365], places_->forward(x).embedding);
+  } catch (...) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      stop = true;
+      changed.notify_all();
     }
-    frames += n;
-    batch.clear();
-    if (progress) progress(frames);
-  };
-  Tensor rgb;
-  while (next_frame(&rgb)) {
-    batch.push_back(rgb);
-    if (static_cast<int64_t>(batch.size()) == options_.batch) flush();
+    producer.join();
+    throw;
   }
-  flush();
+  producer.join();
+  if (producer_error) std::rethrow_exception(producer_error);
   if (frames == 0) throw Error("no video frames to compute visual features from");
   std::map<Feature, Tensor> out;
   for (Feature f : features_) {
     const int64_t dim = feature_spec(f).frame_shape.at(0);
-    std::vector<float>& r = rows[f];
-    out[f] = Tensor::from_vector({frames, dim}, r);
+    out[f] = Tensor::from_vector({frames, dim}, rows[f]);
   }
   return out;
 }

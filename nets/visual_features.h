@@ -56,8 +56,10 @@ class VisualFeatureExtractor {
   std::string precision() const;
 
   // Pulls frames from next_frame (u8 [H, W, 3] CPU, any size; false at the end) and
-  // returns one f32 tensor [T, dim] per feature. progress(frames) is called after every
-  // batch. Throws hl::Error when there are no frames.
+  // returns one f32 tensor [T, dim] per feature. next_frame and the preprocessing run on
+  // a thread of their own, a batch or two ahead of the networks (on this thread).
+  // progress(frames) is called after every batch, on this thread. Throws hl::Error when
+  // there are no frames, and whatever next_frame throws.
   using FrameSource = std::function<bool(Tensor* rgb)>;
   std::map<Feature, Tensor> run(const FrameSource& next_frame,
                                 const std::function<void(int64_t)>& progress = nullptr);
