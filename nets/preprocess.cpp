@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include "kernels/cpu/resize.h"
@@ -44,7 +45,13 @@ void preprocess_cuda_run(const std::vector<Tensor>& frames, size_t begin, size_t
   const Device dev = out.device();
   const int64_t n = static_cast<int64_t>(end - begin), h = frames[begin].size(0), w = frames[begin].size(1);
   const int64_t frame_bytes = h * w * 3;
-  Tensor host = Tensor::empty_pinned({n, h, w, 3}, DType::U8);  // [n, h, w, 3]
+  // The frames go up through one page-locked staging buffer per thread, grown as needed:
+  // page-locking a new buffer for every batch (cudaHostAlloc) would cost more than the
+  // copy. It is free again when this returns (the device is synchronised below).
+  static thread_local std::shared_ptr<Storage> staging;
+  const auto bytes = static_cast<size_t>(n * frame_bytes);
+  if (!staging || staging->nbytes() < bytes) staging = Tensor::empty_pinned({n * frame_bytes}, DType::U8).storage();
+  Tensor host(staging, 0, Shape{n, h, w, 3}, DType::U8);  // [n, h, w, 3]
   for (size_t i = begin; i < end; ++i)
     std::memcpy(host.data<uint8_t>() + static_cast<int64_t>(i - begin) * frame_bytes, frames[i].data<uint8_t>(),
                 static_cast<size_t>(frame_bytes));

@@ -158,6 +158,12 @@ void pinned_free(void* ptr) {
   if (!cuda_available()) return std::free(ptr);
   // Called from destructors: report, never throw.
   const cudaError_t status = cudaFreeHost(ptr);
+  // A buffer held until the process exits (a thread_local staging buffer) is freed after
+  // the runtime has begun unloading; the memory goes with the process then.
+  if (status == cudaErrorCudartUnloading) {
+    cudaGetLastError();
+    return;
+  }
   if (status != cudaSuccess) {
     cudaGetLastError();
     HL_LOG(Error) << "cudaFreeHost failed: " << cudaGetErrorName(status) << " (" << cudaGetErrorString(status) << ")";
