@@ -44,4 +44,16 @@ Shape check_conv_call(const ConvLayer& l, const Tensor& x, const Tensor& y, int6
   return out;
 }
 
+cpu::Pool2dShape check_maxpool_call(const MaxPoolSpec& pool, const Tensor& x, const Tensor& y) {
+  const Shape out = maxpool_output_shape(pool, x.shape(), "maxpool2d");
+  if (!(y.shape() == out)) throw Error("maxpool2d: output " + y.shape().str() + ", expected " + out.str());
+  cpu::Pool2dShape s;
+  s.batch = x.size(0), s.height = x.size(1), s.width = x.size(2), s.channels = x.size(3);
+  s.kh = s.kw = pool.kernel;
+  s.stride_h = s.stride_w = pool.stride;
+  s.pad_h = s.pad_w = pool.pad;
+  s.ceil_mode = pool.ceil_mode;
+  return s;
+}
+
 }  // namespace hl

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "engine/tensor.h"
+#include "kernels/cpu/pool2d.h"
 
 namespace hl {
 
@@ -61,6 +62,9 @@ struct MaxPoolSpec {
 // hl::Error naming the layer when the input is too small or has the wrong channels.
 Shape conv_output_shape(const ConvLayer& layer, const Shape& x);  // [N, H, W, c_in] -> [N, OH, OW, c_out]
 Shape maxpool_output_shape(const MaxPoolSpec& pool, const Shape& x, const std::string& name);
+// The shape check every backend's maxpool2d makes (y has the output shape; hl::Error
+// otherwise), and the kernels' description of the pooling.
+cpu::Pool2dShape check_maxpool_call(const MaxPoolSpec& pool, const Tensor& x, const Tensor& y);
 // The shape checks every backend's conv2d makes (CnnBackend::conv2d's contract): y holds
 // the output at channel_offset, the residual has the output's shape. Returns the output
 // shape [N, OH, OW, c_out]; throws hl::Error naming the layer.

@@ -243,14 +243,7 @@ class CudaCnnBackend final : public CnnBackend {
   void maxpool2d(const MaxPoolSpec& pool, const Tensor& x, Tensor& y) override {
     check_activation(x, "maxpool2d input");
     check_activation(y, "maxpool2d output");
-    const Shape out = maxpool_output_shape(pool, x.shape(), "maxpool2d");
-    if (!(y.shape() == out)) throw Error("maxpool2d: output " + y.shape().str() + ", expected " + out.str());
-    cpu::Pool2dShape s;
-    s.batch = x.size(0), s.height = x.size(1), s.width = x.size(2), s.channels = x.size(3);
-    s.kh = s.kw = pool.kernel;
-    s.stride_h = s.stride_w = pool.stride;
-    s.pad_h = s.pad_w = pool.pad;
-    s.ceil_mode = pool.ceil_mode;
+    const cpu::Pool2dShape s = check_maxpool_call(pool, x, y);
     cuda_backend::set_device(device_);
     cuda::maxpool2d_nhwc(kernel_dtype(), s, x.raw(), y.raw(), stream());
   }
