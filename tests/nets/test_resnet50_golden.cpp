@@ -8,9 +8,7 @@
 // errors for wrong weights and inputs.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
-#include "autograd/golden_io.h"
+#include "cnn_golden.h"
 #include "engine/error.h"
 #include "engine/safetensors.h"
 #include "nets/resnet50.h"
@@ -20,44 +18,11 @@
 namespace hl {
 namespace {
 
-using nlohmann::json;
-
-class ResNet50Golden : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = new test::TempDir();
-    ASSERT_EQ(test::run_golden_script("cnn_ref.py", {dir_->path().string(), "resnet50"}), 0)
-        << "tests/golden/cnn_ref.py failed (are torch, torchvision and safetensors importable by $HL_PYTHON?)";
-    manifest_ = json::parse(test::read_file(dir_->file("manifest.json")));
-  }
-  static void TearDownTestSuite() {
-    delete dir_;
-    dir_ = nullptr;
-  }
-  static NamedTensors state_dict() {
-    const SafetensorsFile file = SafetensorsFile::open(dir_->file("state_dict.safetensors"));
-    NamedTensors sd;
-    for (const std::string& name : file.names()) sd.emplace_back(name, file.get(name));
-    return sd;
-  }
-  static Tensor array(const char* name) { return test::load_f32(*dir_, manifest_[name]); }
-
-  static test::TempDir* dir_;
-  static json manifest_;
+struct ResNet50Script {
+  static constexpr const char* kScriptName = "resnet50";
 };
-
-test::TempDir* ResNet50Golden::dir_ = nullptr;
-json ResNet50Golden::manifest_;
-
-void expect_matches(const CnnOutput& out, const Tensor& embedding, const Tensor& logits, const std::string& what) {
-  ASSERT_EQ(out.embedding.shape(), embedding.shape()) << what;
-  ASSERT_EQ(out.logits.shape(), logits.shape()) << what;
-  test::expect_close(out.embedding.data<float>(), embedding.data<float>(), embedding.numel(), 1e-4, what + " embedding");
-  test::expect_close(out.logits.data<float>(), logits.data<float>(), logits.numel(), 1e-4, what + " logits");
-  std::printf("%s: embedding %.3g, logits %.3g relative error\n", what.c_str(),
-              test::relative_error(out.embedding.data<float>(), embedding.data<float>(), embedding.numel()),
-              test::relative_error(out.logits.data<float>(), logits.data<float>(), logits.numel()));
-}
+using ResNet50Golden = test::CnnGolden<ResNet50Script>;
+using test::expect_matches;
 
 TEST_F(ResNet50Golden, FoldedAndUnfoldedMatchTorchvision) {
   const NamedTensors sd = state_dict();
