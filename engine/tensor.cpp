@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "engine/cuda_backend.h"
-#include "engine/host_cache.h"
+#include "kernels/cpu/host_cache.h"
 #include "kernels/cpu/cast.h"
 #ifdef HL_HAVE_CUDA
 #include "kernels/cuda/cast.h"

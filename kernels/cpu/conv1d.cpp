@@ -1,9 +1,8 @@
 #include "kernels/cpu/conv1d.h"
 
 #include <cstddef>
-#include <vector>
-
 #include "kernels/cpu/linear.h"
+#include "kernels/cpu/scratch.h"
 
 namespace hl::cpu {
 
@@ -44,7 +43,7 @@ void col2im(const Conv1dShape& s, const T* dcols, T* dx) {
 
 template <typename T>
 void conv1d_same_forward(const Conv1dShape& s, const T* x, const T* w, const T* b, T* y) {
-  std::vector<T> cols(static_cast<size_t>(s.batch * s.time * s.k * s.c_in));
+  Scratch<T> cols(s.batch * s.time * s.k * s.c_in);
   im2col(s, x, cols.data());
   linear_forward(cols.data(), w, b, y, s.batch * s.time, s.k * s.c_in, s.c_out);
 }
@@ -52,10 +51,10 @@ void conv1d_same_forward(const Conv1dShape& s, const T* x, const T* w, const T* 
 template <typename T>
 void conv1d_same_backward(const Conv1dShape& s, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db) {
   const int64_t rows = s.batch * s.time, width = s.k * s.c_in;
-  std::vector<T> cols(static_cast<size_t>(rows * width));
+  Scratch<T> cols(dw ? rows * width : 0);  // read only for dw
   if (dw) im2col(s, x, cols.data());
-  std::vector<T> dcols(dx ? static_cast<size_t>(rows * width) : 0);
-  linear_backward(cols.data(), w, dy, dx ? dcols.data() : nullptr, dw, db, rows, width, s.c_out);
+  Scratch<T> dcols(dx ? rows * width : 0);
+  linear_backward(cols.data(), w, dy, dcols.data(), dw, db, rows, width, s.c_out);
   if (dx) col2im(s, dcols.data(), dx);
 }
 

@@ -2,10 +2,10 @@
 
 #include <cstddef>
 #include <string>
-#include <vector>
 
 #include "kernels/common/error.h"
 #include "kernels/cpu/linear.h"
+#include "kernels/cpu/scratch.h"
 
 namespace hl::cpu {
 
@@ -86,7 +86,7 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T*
     linear_forward(x, w, b, y, s.col_rows(), s.col_width(), s.c_out);
     return;
   }
-  std::vector<T> cols(static_cast<size_t>(s.col_rows() * s.col_width()));
+  Scratch<T> cols(s.col_rows() * s.col_width());
   im2col(s, x, cols.data());
   linear_forward(cols.data(), w, b, y, s.col_rows(), s.col_width(), s.c_out);
 }
@@ -98,10 +98,10 @@ void conv2d_backward(const Conv2dShape& s, const T* x, const T* w, const T* dy, 
     linear_backward(x, w, dy, dx, dw, db, rows, width, s.c_out);
     return;
   }
-  std::vector<T> cols(dw ? static_cast<size_t>(rows * width) : 0);
+  Scratch<T> cols(dw ? rows * width : 0);  // read only for dw
   if (dw) im2col(s, x, cols.data());
-  std::vector<T> dcols(dx ? static_cast<size_t>(rows * width) : 0);
-  linear_backward(cols.data(), w, dy, dx ? dcols.data() : nullptr, dw, db, rows, width, s.c_out);
+  Scratch<T> dcols(dx ? rows * width : 0);
+  linear_backward(cols.data(), w, dy, dcols.data(), dw, db, rows, width, s.c_out);
   if (dx) col2im(s, dcols.data(), dx);
 }
 

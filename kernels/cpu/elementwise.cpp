@@ -1,43 +1,35 @@
 // Elementwise f32 ops: the readable specification the CUDA kernels are checked against.
+// Each loop is built for AVX-512, AVX2 and the baseline (HL_SIMD_CLONES); sigmoid and
+// tanh use the vectorisable kernels/cpu/vec_math.h instead of glibc's scalar calls.
 #include "kernels/cpu/elementwise.h"
 
-#include <cmath>
+#include "kernels/cpu/vec_math.h"
 
 namespace hl::cpu {
 
-void add_f32(const float* a, const float* b, float* y, int64_t n) {
+HL_SIMD_CLONES void add_f32(const float* a, const float* b, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
 }
 
-void mul_f32(const float* a, const float* b, float* y, int64_t n) {
+HL_SIMD_CLONES void mul_f32(const float* a, const float* b, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = a[i] * b[i];
 }
 
-void scale_f32(const float* x, float alpha, float* y, int64_t n) {
+HL_SIMD_CLONES void scale_f32(const float* x, float alpha, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = alpha * x[i];
 }
 
-void relu_f32(const float* x, float* y, int64_t n) {
-  // x > 0 ? x : 0 keeps NaN as NaN only if written carefully: NaN > 0 is false -> 0.
-  // PyTorch's relu propagates NaN, so test for it explicitly.
-  for (int64_t i = 0; i < n; ++i) y[i] = (x[i] > 0.0f || std::isnan(x[i])) ? x[i] : 0.0f;
+HL_SIMD_CLONES void relu_f32(const float* x, float* y, int64_t n) {
+  // PyTorch's relu propagates NaN: NaN <= 0 is false, so NaN passes through unchanged.
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] <= 0.0f ? 0.0f : x[i];
 }
 
-void sigmoid_f32(const float* x, float* y, int64_t n) {
-  // Two branches so that exp never overflows: for x < 0, e^x / (1 + e^x).
-  for (int64_t i = 0; i < n; ++i) {
-    float v = x[i];
-    if (v >= 0.0f) {
-      y[i] = 1.0f / (1.0f + std::exp(-v));
-    } else {
-      float e = std::exp(v);
-      y[i] = e / (1.0f + e);
-    }
-  }
+HL_SIMD_CLONES void sigmoid_f32(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = vec::sigmoid(x[i]);
 }
 
-void tanh_f32(const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
+HL_SIMD_CLONES void tanh_f32(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = vec::tanh(x[i]);
 }
 
 }  // namespace hl::cpu

@@ -2,18 +2,29 @@
 
 #include <cmath>
 #include <cstddef>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/cpu/gemm_f64.h"
 #include "kernels/cpu/linear.h"
+#include "kernels/cpu/scratch.h"
+#include "kernels/cpu/vec_math.h"
 
 namespace hl::cpu {
 
 namespace {
 
+// f32 (training) uses the vectorisable kernels/cpu/vec_math.h; double (the finite-
+// difference checks) the plain formulas.
 template <typename T>
-T sigmoid(T v) {
-  return T(1) / (T(1) + std::exp(-v));
+inline T sigmoid(T v) {
+  if constexpr (std::is_same_v<T, float>) return vec::sigmoid(v);
+  else return T(1) / (T(1) + std::exp(-v));
+}
+template <typename T>
+inline T tanh_of(T v) {
+  if constexpr (std::is_same_v<T, float>) return vec::tanh(v);
+  else return std::tanh(v);
 }
 
 // h_{t-1} * r for every batch entry, gathered into prev [batch, hidden] (zeros at the start).
@@ -25,6 +36,62 @@ void previous_h(const LstmShape& s, const T* hs, const T* r, int64_t t_prev, boo
       prev[bi * H + j] = first ? T(0) : hs[(bi * s.time + t_prev) * H + j] * (r ? r[bi * H + j] : T(1));
 }
 
+// One step's cell for every batch entry, from the pre-activations z [batch, 4H]:
+// writes the activated gates, c_t and h_t at time t. At the first step c_{t-1} is
+// zero_row (H zeros) for every entry, which keeps the loop free of branches.
+// The j loops are what vectorise; H is small (20 in the paper), the batch is large.
+template <typename T>
+HL_SIMD_CLONES void cell_forward(const LstmShape& s, int64_t t, int64_t t_prev, bool first, const T* zero_row,
+                                 const T* z, T* gates, T* cs, T* hs) {
+  const int64_t H = s.hidden, G = 4 * H, Tn = s.time;
+  for (int64_t bi = 0; bi < s.batch; ++bi) {
+    T* gt = gates + (bi * Tn + t) * G;
+    const T* zt = z + bi * G;
+    const T* c_prev = first ? zero_row : cs + (bi * Tn + t_prev) * H;
+    T* c_out = cs + (bi * Tn + t) * H;
+    T* h_out = hs + (bi * Tn + t) * H;
+    for (int64_t j = 0; j < H; ++j) {
+      const T i = sigmoid(zt[j]), f = sigmoid(zt[H + j]), gg = tanh_of(zt[2 * H + j]), o = sigmoid(zt[3 * H + j]);
+      const T c = f * c_prev[j] + i * gg;
+      gt[j] = i, gt[H + j] = f, gt[2 * H + j] = gg, gt[3 * H + j] = o;
+      c_out[j] = c;
+      h_out[j] = o * tanh_of(c);
+    }
+  }
+}
+
+// One step backward for every batch entry: from dh (the output gradient at t plus what
+// came back through u) and dc_next, the gate pre-activation gradients dz [batch, 4H]
+// (also stored at time t of dz_all) and dc for the step before.
+template <typename T>
+HL_SIMD_CLONES void cell_backward(const LstmShape& s, int64_t t, int64_t t_prev, bool first, const T* zero_row, const T* cs,
+                                  const T* gates, const T* dhs, const T* dh_rec, T* dc_next, T* dz, T* dz_all) {
+  const int64_t H = s.hidden, G = 4 * H, Tn = s.time;
+  for (int64_t bi = 0; bi < s.batch; ++bi) {
+    const T* gt = gates + (bi * Tn + t) * G;
+    const T* c_t = cs + (bi * Tn + t) * H;
+    const T* c_prev = first ? zero_row : cs + (bi * Tn + t_prev) * H;
+    const T* dh_out = dhs + (bi * Tn + t) * H;
+    const T* dh_back = dh_rec + bi * H;
+    T* dcn = dc_next + bi * H;
+    T* d = dz + bi * G;
+    for (int64_t j = 0; j < H; ++j) {
+      const T i = gt[j], f = gt[H + j], gg = gt[2 * H + j], o = gt[3 * H + j];
+      const T cp = c_prev[j];
+      const T tc = tanh_of(c_t[j]);
+      const T dh = dh_out[j] + dh_back[j];
+      const T dc = dcn[j] + dh * o * (T(1) - tc * tc);
+      d[j] = dc * gg * i * (T(1) - i);
+      d[H + j] = dc * cp * f * (T(1) - f);
+      d[2 * H + j] = dc * i * (T(1) - gg * gg);
+      d[3 * H + j] = dh * tc * o * (T(1) - o);
+      dcn[j] = dc * f;
+    }
+    T* dst = dz_all + (bi * Tn + t) * G;
+    for (int64_t j = 0; j < G; ++j) dst[j] = d[j];
+  }
+}
+
 }  // namespace
 
 template <typename T>
@@ -34,27 +101,17 @@ void lstm_forward(const LstmShape& s, const T* x, const T* w, const T* u, const 
   if (B * Tn * H == 0) return;
   // All input products at once: gates holds z = x w + b, then each step adds h u in place.
   linear_forward(x, w, b, gates, B * Tn, s.input, G);
-  std::vector<T> prev(static_cast<size_t>(B * H)), z(static_cast<size_t>(B * G));
+  Scratch<T> prev(B * H), z(B * G);
+  const std::vector<T> zero_row(static_cast<size_t>(H), T(0));  // c_{-1}
   for (int64_t step = 0; step < Tn; ++step) {
     const int64_t t = s.reverse ? Tn - 1 - step : step, t_prev = s.reverse ? t + 1 : t - 1;
     previous_h(s, hs, r, t_prev, step == 0, prev.data());
     for (int64_t bi = 0; bi < B; ++bi)
-      for (int64_t j = 0; j < G; ++j) z[bi * G + j] = gates[(bi * Tn + t) * G + j];
+      for (int64_t j = 0; j < G; ++j) z.data()[bi * G + j] = gates[(bi * Tn + t) * G + j];
     GemmShape g;  // z [B, 4H] += prev [B, H] u [H, 4H]
     g.m = B, g.n = G, g.k = H, g.beta = 1.0f;
     gemm(g, prev.data(), u, z.data());
-    for (int64_t bi = 0; bi < B; ++bi) {
-      T* gt = gates + (bi * Tn + t) * G;
-      const T* zt = z.data() + bi * G;
-      for (int64_t j = 0; j < H; ++j) {
-        const T i = sigmoid(zt[j]), f = sigmoid(zt[H + j]), gg = std::tanh(zt[2 * H + j]), o = sigmoid(zt[3 * H + j]);
-        const T c_prev = step == 0 ? T(0) : cs[(bi * Tn + t_prev) * H + j];
-        const T c = f * c_prev + i * gg;
-        gt[j] = i, gt[H + j] = f, gt[2 * H + j] = gg, gt[3 * H + j] = o;
-        cs[(bi * Tn + t) * H + j] = c;
-        hs[(bi * Tn + t) * H + j] = o * std::tanh(c);
-      }
-    }
+    cell_forward(s, t, t_prev, step == 0, zero_row.data(), z.data(), gates, cs, hs);
   }
 }
 
@@ -62,32 +119,16 @@ template <typename T>
 void lstm_backward(const LstmShape& s, const T* x, const T* w, const T* u, const T* r, const T* hs, const T* cs,
                    const T* gates, const T* dhs, T* dx, T* dw, T* du, T* db) {
   const int64_t B = s.batch, Tn = s.time, H = s.hidden, G = 4 * H;
-  std::vector<T> dz_all(static_cast<size_t>(B * Tn * G), T(0));  // d loss / d z, [B, T, 4H]
-  std::vector<T> dh_rec(static_cast<size_t>(B * H), T(0));       // from step t + 1 through u
+  Scratch<T> dz_all(B * Tn * G);  // d loss / d z, [B, T, 4H]; every step writes its slice
+  std::vector<T> dh_rec(static_cast<size_t>(B * H), T(0));  // from step t + 1 through u
   std::vector<T> dc_next(static_cast<size_t>(B * H), T(0));
-  std::vector<T> dz(static_cast<size_t>(B * G)), prev(static_cast<size_t>(B * H)), dprev(static_cast<size_t>(B * H));
+  Scratch<T> dz(B * G), prev(B * H), dprev(B * H);
+  const std::vector<T> zero_row(static_cast<size_t>(H), T(0));  // c_{-1}
   if (du)
     for (int64_t i = 0; i < H * G; ++i) du[i] = T(0);
   for (int64_t step = Tn - 1; step >= 0; --step) {
     const int64_t t = s.reverse ? Tn - 1 - step : step, t_prev = s.reverse ? t + 1 : t - 1;
-    for (int64_t bi = 0; bi < B; ++bi) {
-      const T* gt = gates + (bi * Tn + t) * G;
-      for (int64_t j = 0; j < H; ++j) {
-        const int64_t at = (bi * Tn + t) * H + j;
-        const T i = gt[j], f = gt[H + j], gg = gt[2 * H + j], o = gt[3 * H + j];
-        const T c_prev = step == 0 ? T(0) : cs[(bi * Tn + t_prev) * H + j];
-        const T tc = std::tanh(cs[at]);
-        const T dh = dhs[at] + dh_rec[bi * H + j];
-        const T dc = dc_next[bi * H + j] + dh * o * (T(1) - tc * tc);
-        T* d = dz.data() + bi * G;
-        d[j] = dc * gg * i * (T(1) - i);
-        d[H + j] = dc * c_prev * f * (T(1) - f);
-        d[2 * H + j] = dc * i * (T(1) - gg * gg);
-        d[3 * H + j] = dh * tc * o * (T(1) - o);
-        dc_next[bi * H + j] = dc * f;
-      }
-      for (int64_t j = 0; j < G; ++j) dz_all[(bi * Tn + t) * G + j] = dz[bi * G + j];
-    }
+    cell_backward(s, t, t_prev, step == 0, zero_row.data(), cs, gates, dhs, dh_rec.data(), dc_next.data(), dz.data(), dz_all.data());
     if (step == 0) break;  // h_{-1} = 0: nothing flows further back, nothing adds to du
     if (du) {
       previous_h(s, hs, r, t_prev, false, prev.data());
@@ -98,7 +139,7 @@ void lstm_backward(const LstmShape& s, const T* x, const T* w, const T* u, const
     GemmShape g;  // dprev [B, H] = dz [B, 4H] u^T [4H, H]
     g.m = B, g.n = H, g.k = G, g.trans_b = true;
     gemm(g, dz.data(), u, dprev.data());
-    for (int64_t i = 0; i < B * H; ++i) dh_rec[i] = dprev[i] * (r ? r[i] : T(1));
+    for (int64_t i = 0; i < B * H; ++i) dh_rec[i] = dprev.data()[i] * (r ? r[i] : T(1));
   }
   linear_backward(x, w, dz_all.data(), dx, dw, db, B * Tn, s.input, G);
 }

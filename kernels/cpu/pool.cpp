@@ -2,39 +2,60 @@
 
 #include <cmath>
 
+#include "kernels/cpu/vec_math.h"
+
 namespace hl::cpu {
 
 namespace {
-// Which of the pair (a first, b second) is the maximum: 1 for b only when strictly larger or NaN.
+
+// Whether the second of the pair (a first, b second) is the maximum: only when strictly
+// larger, or NaN while a is not (NaN wins, the first NaN when both are; PyTorch's rule).
+// Written without branches so the channel loops vectorise.
 template <typename T>
-int argmax2(T a, T b) {
-  if (std::isnan(a)) return 0;
-  return (b > a || std::isnan(b)) ? 1 : 0;
+inline bool second_wins(T a, T b) {
+  return (b > a) | ((b != b) & (a == a));
 }
+
+// One output row: y[c] = max(x0[c], x1[c]) over the channels of two adjacent time steps.
+template <typename T>
+HL_SIMD_CLONES void pool_row_forward(const T* x0, const T* x1, T* y, int64_t channels) {
+  for (int64_t c = 0; c < channels; ++c) y[c] = second_wins(x0[c], x1[c]) ? x1[c] : x0[c];
+}
+
+// The gradient of one output row goes to whichever input won; the other gets zero.
+template <typename T>
+HL_SIMD_CLONES void pool_row_backward(const T* x0, const T* x1, const T* dy, T* dx0, T* dx1, int64_t channels) {
+  for (int64_t c = 0; c < channels; ++c) {
+    const bool second = second_wins(x0[c], x1[c]);
+    dx0[c] = second ? T(0) : dy[c];
+    dx1[c] = second ? dy[c] : T(0);
+  }
+}
+
 }  // namespace
 
 template <typename T>
 void maxpool1d_2_forward(const T* x, T* y, int64_t batch, int64_t time, int64_t channels) {
   const int64_t out_time = time / 2;
   for (int64_t b = 0; b < batch; ++b)
-    for (int64_t t = 0; t < out_time; ++t)
-      for (int64_t c = 0; c < channels; ++c) {
-        const T* pair = x + (b * time + 2 * t) * channels + c;
-        y[(b * out_time + t) * channels + c] = pair[argmax2(pair[0], pair[channels]) * channels];
-      }
+    for (int64_t t = 0; t < out_time; ++t) {
+      const T* first = x + (b * time + 2 * t) * channels;
+      pool_row_forward(first, first + channels, y + (b * out_time + t) * channels, channels);
+    }
 }
 
 template <typename T>
 void maxpool1d_2_backward(const T* x, const T* dy, T* dx, int64_t batch, int64_t time, int64_t channels) {
   const int64_t out_time = time / 2;
-  for (int64_t i = 0; i < batch * time * channels; ++i) dx[i] = T(0);
-  for (int64_t b = 0; b < batch; ++b)
-    for (int64_t t = 0; t < out_time; ++t)
-      for (int64_t c = 0; c < channels; ++c) {
-        const int64_t first = (b * time + 2 * t) * channels + c;
-        const int which = argmax2(x[first], x[first + channels]);
-        dx[first + which * channels] = dy[(b * out_time + t) * channels + c];
-      }
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t t = 0; t < out_time; ++t) {
+      const int64_t first = (b * time + 2 * t) * channels;
+      pool_row_backward(x + first, x + first + channels, dy + (b * out_time + t) * channels, dx + first,
+                        dx + first + channels, channels);
+    }
+    if (time % 2 == 1)  // the odd last step is in no window
+      for (int64_t c = 0; c < channels; ++c) dx[(b * time + time - 1) * channels + c] = T(0);
+  }
 }
 
 template void maxpool1d_2_forward<float>(const float*, float*, int64_t, int64_t, int64_t);

@@ -1,4 +1,4 @@
-// engine/host_cache: large host blocks are reused for requests of the same size, small
+// kernels/cpu/host_cache: large host blocks are reused for requests of the same size, small
 // ones are not cached, every block is 64-byte aligned, the cache's byte count is exact and
 // trim() empties it. Under AddressSanitizer the cache is bypassed by design (so reuse is
 // not expected there).
@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "engine/host_cache.h"
+#include "kernels/cpu/host_cache.h"
 #include "engine/tensor.h"
 
 namespace hl {

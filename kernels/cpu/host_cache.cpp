@@ -1,11 +1,11 @@
-#include "engine/host_cache.h"
+#include "kernels/cpu/host_cache.h"
 
 #include <cstdlib>
 #include <map>
 #include <mutex>
 #include <string>
 
-#include "engine/error.h"
+#include "kernels/common/error.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define HL_HOST_CACHE_ENABLED 0
