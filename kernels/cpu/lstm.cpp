@@ -43,28 +43,32 @@ void previous_h(const LstmShape& s, const T* hs, const T* r, int64_t t_prev, boo
       prev[bi * H + j] = first ? T(0) : hs[(bi * s.time + t_prev) * H + j] * (r ? r[bi * H + j] : T(1));
 }
 
+// One batch entry's cell at one step: activated gates gt [4H] from the pre-activations
+// zt (sigmoid for i, f, o; tanh for g), then c_t and h_t. Two plain loops over
+// restrict-qualified rows so that both vectorise (H is small, 20 in the paper).
+template <typename T>
+[[gnu::always_inline]] inline void cell_forward_row(int64_t H, const T* __restrict zt, const T* __restrict c_prev, T* __restrict gt,
+                             T* __restrict c_out, T* __restrict h_out) {
+  for (int64_t j = 0; j < 2 * H; ++j) gt[j] = sigmoid(zt[j]);  // i, f
+  for (int64_t j = 2 * H; j < 3 * H; ++j) gt[j] = tanh_of(zt[j]);  // g
+  for (int64_t j = 3 * H; j < 4 * H; ++j) gt[j] = sigmoid(zt[j]);  // o
+  for (int64_t j = 0; j < H; ++j) {
+    const T c = gt[H + j] * c_prev[j] + gt[j] * gt[2 * H + j];
+    c_out[j] = c;
+    h_out[j] = gt[3 * H + j] * tanh_of(c);
+  }
+}
+
 // One step's cell for every batch entry, from the pre-activations z [batch, 4H]:
 // writes the activated gates, c_t and h_t at time t. At the first step c_{t-1} is
-// zero_row (H zeros) for every entry, which keeps the loop free of branches.
-// The j loops are what vectorise; H is small (20 in the paper), the batch is large.
+// zero_row (H zeros) for every entry.
 template <typename T>
 HL_SIMD_CLONES void cell_forward(const LstmShape& s, int64_t t, int64_t t_prev, bool first, const T* zero_row,
                                  const T* z, T* gates, T* cs, T* hs) {
   const int64_t H = s.hidden, G = 4 * H, Tn = s.time;
-  for (int64_t bi = 0; bi < s.batch; ++bi) {
-    T* gt = gates + (bi * Tn + t) * G;
-    const T* zt = z + bi * G;
-    const T* c_prev = first ? zero_row : cs + (bi * Tn + t_prev) * H;
-    T* c_out = cs + (bi * Tn + t) * H;
-    T* h_out = hs + (bi * Tn + t) * H;
-    for (int64_t j = 0; j < H; ++j) {
-      const T i = sigmoid(zt[j]), f = sigmoid(zt[H + j]), gg = tanh_of(zt[2 * H + j]), o = sigmoid(zt[3 * H + j]);
-      const T c = f * c_prev[j] + i * gg;
-      gt[j] = i, gt[H + j] = f, gt[2 * H + j] = gg, gt[3 * H + j] = o;
-      c_out[j] = c;
-      h_out[j] = o * tanh_of(c);
-    }
-  }
+  for (int64_t bi = 0; bi < s.batch; ++bi)
+    cell_forward_row(H, z + bi * G, first ? zero_row : cs + (bi * Tn + t_prev) * H, gates + (bi * Tn + t) * G,
+                     cs + (bi * Tn + t) * H, hs + (bi * Tn + t) * H);
 }
 
 // One step backward for every batch entry: from dh (the output gradient at t plus what
@@ -79,32 +83,32 @@ HL_SIMD_CLONES void cell_forward(const LstmShape& s, int64_t t, int64_t t_prev, 
 // with them; the change is below anything f32 training can resolve (PyTorch's own
 // results differ from f64 training by ~1e-4, tests/model/test_highlight_model_golden).
 template <typename T>
-HL_SIMD_CLONES void cell_backward(const LstmShape& s, int64_t t, int64_t t_prev, bool first, const T* zero_row, const T* cs,
-                                  const T* gates, const T* dhs, const T* dh_rec, T* dc_next, T* dz, T* dz_all) {
-  const int64_t H = s.hidden, G = 4 * H, Tn = s.time;
-  for (int64_t bi = 0; bi < s.batch; ++bi) {
-    const T* gt = gates + (bi * Tn + t) * G;
-    const T* c_t = cs + (bi * Tn + t) * H;
-    const T* c_prev = first ? zero_row : cs + (bi * Tn + t_prev) * H;
-    const T* dh_out = dhs + (bi * Tn + t) * H;
-    const T* dh_back = dh_rec + bi * H;
-    T* dcn = dc_next + bi * H;
-    T* d = dz + bi * G;
-    for (int64_t j = 0; j < H; ++j) {
-      const T i = gt[j], f = gt[H + j], gg = gt[2 * H + j], o = gt[3 * H + j];
-      const T cp = c_prev[j];
-      const T tc = tanh_of(c_t[j]);
-      const T dh = dh_out[j] + dh_back[j];
-      const T dc = dcn[j] + dh * o * (T(1) - tc * tc);
-      d[j] = flush_tiny(dc * gg * i * (T(1) - i));
-      d[H + j] = flush_tiny(dc * cp * f * (T(1) - f));
-      d[2 * H + j] = flush_tiny(dc * i * (T(1) - gg * gg));
-      d[3 * H + j] = flush_tiny(dh * tc * o * (T(1) - o));
-      dcn[j] = flush_tiny(dc * f);
-    }
-    T* dst = dz_all + (bi * Tn + t) * G;
-    for (int64_t j = 0; j < G; ++j) dst[j] = d[j];
+[[gnu::always_inline]] inline void cell_backward_row(int64_t H, const T* __restrict gt, const T* __restrict c_t, const T* __restrict c_prev,
+                              const T* __restrict dh_out, const T* __restrict dh_back, T* __restrict dcn,
+                              T* __restrict d, T* __restrict dst) {
+  for (int64_t j = 0; j < H; ++j) {
+    const T i = gt[j], f = gt[H + j], gg = gt[2 * H + j], o = gt[3 * H + j];
+    const T tc = tanh_of(c_t[j]);
+    const T dh = dh_out[j] + dh_back[j];
+    const T dc = dcn[j] + dh * o * (T(1) - tc * tc);
+    d[j] = flush_tiny(dc * gg * i * (T(1) - i));
+    d[H + j] = flush_tiny(dc * c_prev[j] * f * (T(1) - f));
+    d[2 * H + j] = flush_tiny(dc * i * (T(1) - gg * gg));
+    d[3 * H + j] = flush_tiny(dh * tc * o * (T(1) - o));
+    dcn[j] = flush_tiny(dc * f);
   }
+  for (int64_t j = 0; j < 4 * H; ++j) dst[j] = d[j];
+}
+
+template <typename T>
+HL_SIMD_CLONES void cell_backward(const LstmShape& s, int64_t t, int64_t t_prev, bool first, const T* zero_row,
+                                  const T* cs, const T* gates, const T* dhs, const T* dh_rec, T* dc_next, T* dz,
+                                  T* dz_all) {
+  const int64_t H = s.hidden, G = 4 * H, Tn = s.time;
+  for (int64_t bi = 0; bi < s.batch; ++bi)
+    cell_backward_row(H, gates + (bi * Tn + t) * G, cs + (bi * Tn + t) * H,
+                      first ? zero_row : cs + (bi * Tn + t_prev) * H, dhs + (bi * Tn + t) * H, dh_rec + bi * H,
+                      dc_next + bi * H, dz + bi * G, dz_all + (bi * Tn + t) * G);
 }
 
 }  // namespace
