@@ -4,12 +4,20 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/cpu/lane_reduce.h"
+#include "kernels/cpu/vec_math.h"
+
 namespace hl::cpu {
 
 namespace {
 
-// Sums in double, walking n in the outer loop so reads stay contiguous along inner.
-void sum_dim_double(const float* x, double* acc, int64_t outer, int64_t n, int64_t inner) {
+// Sums in double, walking n in the outer loop so reads stay contiguous along inner; a
+// reduction over the last dimension (inner == 1, a row sum) sums each row in lanes.
+HL_SIMD_CLONES void sum_dim_double(const float* x, double* acc, int64_t outer, int64_t n, int64_t inner) {
+  if (inner == 1) {
+    for (int64_t o = 0; o < outer; ++o) acc[o] = lanes::sum(x + o * n, n);
+    return;
+  }
   for (int64_t o = 0; o < outer; ++o) {
     double* a = acc + o * inner;
     for (int64_t j = 0; j < inner; ++j) a[j] = 0.0;
