@@ -4,6 +4,7 @@
 
 #include "kernels/common/philox.h"
 #include "kernels/cpu/philox_fill.h"
+#include "kernels/cpu/vec_math.h"
 
 namespace hl::cpu {
 
@@ -18,6 +19,17 @@ void dropout_mask(uint64_t seed, uint64_t offset, T p, T* mask, int64_t n) {
     for (int64_t i = 0; i < m; ++i) {
       const float u = philox_uniform(words[i]);  // (0, 1]
       mask[start + i] = static_cast<T>(u) > p ? keep_scale : T(0);
+    }
+  }
+}
+
+HL_SIMD_CLONES void mul_mask_over_time_f32(const float* x, const float* mask, float* y, int64_t batch, int64_t time,
+                                           int64_t features) {
+  for (int64_t b = 0; b < batch; ++b) {
+    const float* m = mask + b * features;
+    for (int64_t t = 0; t < time; ++t) {
+      const int64_t row = (b * time + t) * features;
+      for (int64_t f = 0; f < features; ++f) y[row + f] = x[row + f] * m[f];
     }
   }
 }

@@ -12,4 +12,9 @@ namespace hl::cpu {
 template <typename T>
 void dropout_mask(uint64_t seed, uint64_t offset, T p, T* mask, int64_t n);
 
+// y[b, t, f] = x[b, t, f] * mask[b, f]: one mask per sequence, the same at every step
+// (the LSTM's input dropout). Also its own backward (dx = dy * mask). y may alias x.
+void mul_mask_over_time_f32(const float* x, const float* mask, float* y, int64_t batch, int64_t time,
+                            int64_t features);
+
 }  // namespace hl::cpu
