@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vec_math.h"
 
 namespace hl::cpu {
@@ -72,13 +73,15 @@ void broadcast_middle(const T* dy, T* dx, int64_t outer, int64_t n, int64_t inne
 
 template <>
 void activation_forward<float>(Activation kind, const float* x, float* y, int64_t n) {
-  activation_forward_f32(kind, x, y, n);
+  parallel_for(n, kElementwiseGrain,
+               [&](int64_t i, int64_t e) { activation_forward_f32(kind, x + i, y + i, e - i); });
 }
 
 template <>
 void activation_backward<float>(Activation kind, const float* x, const float* y, const float* dy, float* dx,
                                 int64_t n) {
-  activation_backward_f32(kind, x, y, dy, dx, n);
+  parallel_for(n, kElementwiseGrain,
+               [&](int64_t i, int64_t e) { activation_backward_f32(kind, x + i, y + i, dy + i, dx + i, e - i); });
 }
 
 #define HL_INSTANTIATE(T)                                                                     \

@@ -1,10 +1,12 @@
 #include "kernels/cpu/norm.h"
 
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 #include <vector>
 
 #include "kernels/cpu/lane_reduce.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vec_math.h"
 
 namespace hl::cpu {
@@ -13,8 +15,8 @@ namespace {
 
 struct RowStats {
   double mean;
-  double inv;    // y = g (x - mean) * inv + b
-  double sd;     // VasnetStd: the unbiased standard deviation
+  double inv;  // y = g (x - mean) * inv + b
+  double sd;   // VasnetStd: the unbiased standard deviation
 };
 
 // Two passes in double (mean, then squared deviations); f32 rows in lanes
@@ -51,12 +53,12 @@ template <typename T>
 //   Standard:  dx = inv (u - mean(u) - xhat mean(u xhat)),  xhat = c inv
 //   VasnetStd: dx = inv (u - mean(u)) - c inv^2 sum(u c) / ((n - 1) sd)
 // (d sd / dx_i = c_i / ((n - 1) sd); the mean's share cancels because sum(c) = 0).
+// Rows [0, rows) of x and dy: writes their dx (when dx is not null) and adds their
+// shares of dg and db to dga, dba [n] (double).
 template <typename T>
-[[gnu::always_inline]] inline void backward_rows(LayerNormKind kind, const T* x, const T* g, const T* dy, T* dx, T* dg,
-                                                 T* db, int64_t rows, int64_t n, T eps) {
-  std::vector<double> dg_acc(static_cast<size_t>(n), 0.0), db_acc(static_cast<size_t>(n), 0.0);
-  double* __restrict dga = dg_acc.data();
-  double* __restrict dba = db_acc.data();
+[[gnu::always_inline]] inline void backward_rows(LayerNormKind kind, const T* x, const T* g, const T* dy, T* dx,
+                                                 double* __restrict dga, double* __restrict dba, int64_t rows,
+                                                 int64_t n, T eps) {
   for (int64_t r = 0; r < rows; ++r) {
     const T* __restrict xr = x + r * n;
     const T* __restrict dyr = dy + r * n;
@@ -92,10 +94,6 @@ template <typename T>
       dx[r * n + k] = static_cast<T>(v);
     }
   }
-  for (int64_t i = 0; i < n; ++i) {
-    if (dg) dg[i] = static_cast<T>(dg_acc[i]);
-    if (db) db[i] = static_cast<T>(db_acc[i]);
-  }
 }
 
 HL_SIMD_CLONES void forward_f32(LayerNormKind kind, const float* x, const float* g, const float* b, float* y,
@@ -104,27 +102,52 @@ HL_SIMD_CLONES void forward_f32(LayerNormKind kind, const float* x, const float*
 }
 
 HL_SIMD_CLONES void backward_f32(LayerNormKind kind, const float* x, const float* g, const float* dy, float* dx,
-                                 float* dg, float* db, int64_t rows, int64_t n, float eps) {
-  backward_rows(kind, x, g, dy, dx, dg, db, rows, n, eps);
+                                 double* dga, double* dba, int64_t rows, int64_t n, float eps) {
+  backward_rows(kind, x, g, dy, dx, dga, dba, rows, n, eps);
 }
+
+// Rows per chunk of the backward pass. Each chunk sums its own dg/db partials, and the
+// partials are added in chunk order, so the result is the same whatever the threads.
+constexpr int64_t kBackwardChunkRows = 256;
 
 }  // namespace
 
 template <typename T>
 void layer_norm_forward(LayerNormKind kind, const T* x, const T* g, const T* b, T* y, int64_t rows, int64_t n, T eps) {
-  if constexpr (std::is_same_v<T, float>) forward_f32(kind, x, g, b, y, rows, n, eps);
-  else forward_rows(kind, x, g, b, y, rows, n, eps);
+  parallel_for(rows, kElementwiseGrain / std::max<int64_t>(n, 1) + 1, [&](int64_t r0, int64_t r1) {
+    if constexpr (std::is_same_v<T, float>)
+      forward_f32(kind, x + r0 * n, g, b, y + r0 * n, r1 - r0, n, eps);
+    else
+      forward_rows(kind, x + r0 * n, g, b, y + r0 * n, r1 - r0, n, eps);
+  });
 }
 
 template <typename T>
 void layer_norm_backward(LayerNormKind kind, const T* x, const T* g, const T* dy, T* dx, T* dg, T* db, int64_t rows,
                          int64_t n, T eps) {
-  if constexpr (std::is_same_v<T, float>) backward_f32(kind, x, g, dy, dx, dg, db, rows, n, eps);
-  else backward_rows(kind, x, g, dy, dx, dg, db, rows, n, eps);
+  const int64_t chunks = (rows + kBackwardChunkRows - 1) / kBackwardChunkRows;
+  std::vector<double> partial(static_cast<size_t>(chunks * 2 * n), 0.0);  // [chunk][dg | db][n]
+  parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t r0 = c * kBackwardChunkRows, count = std::min(kBackwardChunkRows, rows - r0);
+      double* dga = partial.data() + c * 2 * n;
+      T* dxc = dx ? dx + r0 * n : nullptr;
+      if constexpr (std::is_same_v<T, float>)
+        backward_f32(kind, x + r0 * n, g, dy + r0 * n, dxc, dga, dga + n, count, n, eps);
+      else
+        backward_rows(kind, x + r0 * n, g, dy + r0 * n, dxc, dga, dga + n, count, n, eps);
+    }
+  });
+  for (int64_t i = 0; i < n; ++i) {
+    double sum_g = 0, sum_b = 0;
+    for (int64_t c = 0; c < chunks; ++c) sum_g += partial[(c * 2) * n + i], sum_b += partial[(c * 2 + 1) * n + i];
+    if (dg) dg[i] = static_cast<T>(sum_g);
+    if (db) db[i] = static_cast<T>(sum_b);
+  }
 }
 
-#define HL_INSTANTIATE(T)                                                                                        \
-  template void layer_norm_forward<T>(LayerNormKind, const T*, const T*, const T*, T*, int64_t, int64_t, T);    \
+#define HL_INSTANTIATE(T)                                                                                    \
+  template void layer_norm_forward<T>(LayerNormKind, const T*, const T*, const T*, T*, int64_t, int64_t, T); \
   template void layer_norm_backward<T>(LayerNormKind, const T*, const T*, const T*, T*, T*, T*, int64_t, int64_t, T);
 HL_INSTANTIATE(float)
 HL_INSTANTIATE(double)

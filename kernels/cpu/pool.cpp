@@ -1,7 +1,9 @@
 #include "kernels/cpu/pool.h"
 
+#include <algorithm>
 #include <cmath>
 
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vec_math.h"
 
 namespace hl::cpu {
@@ -37,25 +39,29 @@ HL_SIMD_CLONES void pool_row_backward(const T* x0, const T* x1, const T* dy, T* 
 template <typename T>
 void maxpool1d_2_forward(const T* x, T* y, int64_t batch, int64_t time, int64_t channels) {
   const int64_t out_time = time / 2;
-  for (int64_t b = 0; b < batch; ++b)
-    for (int64_t t = 0; t < out_time; ++t) {
-      const T* first = x + (b * time + 2 * t) * channels;
-      pool_row_forward(first, first + channels, y + (b * out_time + t) * channels, channels);
-    }
+  parallel_for(batch, kElementwiseGrain / std::max<int64_t>(time * channels, 1) + 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b)
+      for (int64_t t = 0; t < out_time; ++t) {
+        const T* first = x + (b * time + 2 * t) * channels;
+        pool_row_forward(first, first + channels, y + (b * out_time + t) * channels, channels);
+      }
+  });
 }
 
 template <typename T>
 void maxpool1d_2_backward(const T* x, const T* dy, T* dx, int64_t batch, int64_t time, int64_t channels) {
   const int64_t out_time = time / 2;
-  for (int64_t b = 0; b < batch; ++b) {
-    for (int64_t t = 0; t < out_time; ++t) {
-      const int64_t first = (b * time + 2 * t) * channels;
-      pool_row_backward(x + first, x + first + channels, dy + (b * out_time + t) * channels, dx + first,
-                        dx + first + channels, channels);
+  parallel_for(batch, kElementwiseGrain / std::max<int64_t>(time * channels, 1) + 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      for (int64_t t = 0; t < out_time; ++t) {
+        const int64_t first = (b * time + 2 * t) * channels;
+        pool_row_backward(x + first, x + first + channels, dy + (b * out_time + t) * channels, dx + first,
+                          dx + first + channels, channels);
+      }
+      if (time % 2 == 1)  // the odd last step is in no window
+        for (int64_t c = 0; c < channels; ++c) dx[(b * time + time - 1) * channels + c] = T(0);
     }
-    if (time % 2 == 1)  // the odd last step is in no window
-      for (int64_t c = 0; c < channels; ++c) dx[(b * time + time - 1) * channels + c] = T(0);
-  }
+  });
 }
 
 template void maxpool1d_2_forward<float>(const float*, float*, int64_t, int64_t, int64_t);

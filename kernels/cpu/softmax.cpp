@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "kernels/cpu/lane_reduce.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vec_math.h"
 
 namespace hl::cpu {
@@ -41,7 +42,9 @@ HL_SIMD_CLONES void softmax_rows_backward(const float* y, const float* dy, float
 template <typename T>
 void softmax_forward(const T* x, T* y, int64_t outer, int64_t n, int64_t inner) {
   if constexpr (std::is_same_v<T, float>)
-    if (inner == 1 && n > 0) return softmax_rows_forward(x, y, outer, n);
+    if (inner == 1 && n > 0)
+      return parallel_for(outer, kElementwiseGrain / n + 1,
+                          [&](int64_t r0, int64_t r1) { softmax_rows_forward(x + r0 * n, y + r0 * n, r1 - r0, n); });
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t i = 0; i < inner; ++i) {
       const T* xs = x + o * n * inner + i;
@@ -62,7 +65,10 @@ void softmax_forward(const T* x, T* y, int64_t outer, int64_t n, int64_t inner) 
 template <typename T>
 void softmax_backward(const T* y, const T* dy, T* dx, int64_t outer, int64_t n, int64_t inner) {
   if constexpr (std::is_same_v<T, float>)
-    if (inner == 1 && n > 0) return softmax_rows_backward(y, dy, dx, outer, n);
+    if (inner == 1 && n > 0)
+      return parallel_for(outer, kElementwiseGrain / n + 1, [&](int64_t r0, int64_t r1) {
+        softmax_rows_backward(y + r0 * n, dy + r0 * n, dx + r0 * n, r1 - r0, n);
+      });
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t i = 0; i < inner; ++i) {
       const int64_t base = o * n * inner + i;

@@ -1,0 +1,154 @@
+#include "kernels/cpu/parallel.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "kernels/common/error.h"
+
+namespace hl::cpu {
+
+namespace {
+
+int threads_from_environment() {
+  if (const char* env = std::getenv("HL_NUM_THREADS"); env && *env) {
+    char* end = nullptr;
+    const long n = std::strtol(env, &end, 10);
+    if (end != env && *end == '\0' && n >= 1) return static_cast<int>(std::min<long>(n, 1024));
+  }
+  return std::max(1, openblas_get_num_threads());
+}
+
+std::atomic<int>& thread_setting() {
+  static std::atomic<int> n{threads_from_environment()};
+  return n;
+}
+
+thread_local bool in_parallel_region = false;
+
+// Workers 1..size-1 wait for a generation number to change, run their part of the task
+// if it has one for them, and report back; the caller runs part 0.
+class Pool {
+ public:
+  // Returns once every worker is running and counted.
+  explicit Pool(int workers) {
+    for (int i = 0; i < workers; ++i) std::thread([this] { work(); }).detach();
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [&] { return workers_ == workers; });
+  }
+  int workers() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return workers_;
+  }
+
+  // Runs part(0..parts-1) with parts - 1 <= workers(); rethrows the first exception.
+  void run(int parts, const std::function<void(int)>& part) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      task_ = &part;
+      parts_ = parts;
+      pending_ = parts - 1;
+      error_ = nullptr;
+      ++generation_;
+    }
+    start_.notify_all();
+    run_part(part, 0);
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [&] { return pending_ == 0; });
+    task_ = nullptr;
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  void run_part(const std::function<void(int)>& part, int id) {
+    in_parallel_region = true;
+    try {
+      part(id);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!error_) error_ = std::current_exception();
+    }
+    in_parallel_region = false;
+  }
+
+  void work() {
+    int id = 0;
+    uint64_t seen = 0;
+    {
+      // Numbered in the order the threads start, counted, and answering only
+      // generations from now on, in one step: a run that started before this thread was
+      // counted gave no part to its number.
+      std::lock_guard<std::mutex> lock(mutex_);
+      id = ++workers_;
+      seen = generation_;
+    }
+    done_.notify_all();
+    for (;;) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      start_.wait(lock, [&] { return generation_ != seen; });
+      seen = generation_;
+      if (id >= parts_) continue;
+      const std::function<void(int)>* task = task_;
+      lock.unlock();
+      run_part(*task, id);
+      lock.lock();
+      if (--pending_ == 0) done_.notify_one();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable start_, done_;
+  const std::function<void(int)>* task_ = nullptr;
+  int parts_ = 0, pending_ = 0, workers_ = 0;
+  uint64_t generation_ = 0;
+  std::exception_ptr error_;
+};
+
+// One pool for the process, sized for every core; never destroyed (its threads are
+// parked on a condition variable when the program exits).
+Pool& pool() {
+  static Pool* p = new Pool(std::max(0, static_cast<int>(std::thread::hardware_concurrency()) - 1));
+  return *p;
+}
+
+std::mutex& pool_owner() {  // held by the thread whose parallel_for is using the pool
+  static std::mutex m;
+  return m;
+}
+
+}  // namespace
+
+int num_threads() { return thread_setting().load(std::memory_order_relaxed); }
+
+void set_num_threads(int n) {
+  if (n < 1) throw Error("set_num_threads: " + std::to_string(n) + " threads");
+  thread_setting().store(n, std::memory_order_relaxed);
+}
+
+void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  if (n <= 0) return;
+  const int64_t by_size = n / std::max<int64_t>(grain, 1);
+  int parts = static_cast<int>(std::clamp<int64_t>(by_size, 1, num_threads()));
+  std::unique_lock<std::mutex> owner(pool_owner(), std::defer_lock);
+  if (parts > 1 && !in_parallel_region && owner.try_lock()) {
+    Pool& p = pool();
+    parts = std::min(parts, p.workers() + 1);
+    if (parts > 1) {
+      p.run(parts, [&](int part) {
+        const int64_t begin = n * part / parts, end = n * (part + 1) / parts;
+        if (begin < end) fn(begin, end);
+      });
+      return;
+    }
+  }
+  fn(0, n);
+}
+
+}  // namespace hl::cpu
