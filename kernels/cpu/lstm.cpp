@@ -19,13 +19,17 @@ namespace {
 // difference checks) the plain formulas.
 template <typename T>
 inline T sigmoid(T v) {
-  if constexpr (std::is_same_v<T, float>) return vec::sigmoid(v);
-  else return T(1) / (T(1) + std::exp(-v));
+  if constexpr (std::is_same_v<T, float>)
+    return vec::sigmoid(v);
+  else
+    return T(1) / (T(1) + std::exp(-v));
 }
 template <typename T>
 inline T tanh_of(T v) {
-  if constexpr (std::is_same_v<T, float>) return vec::tanh(v);
-  else return std::tanh(v);
+  if constexpr (std::is_same_v<T, float>)
+    return vec::tanh(v);
+  else
+    return std::tanh(v);
 }
 
 // v, or 0 when |v| is below the smallest normal number of T (see cell_backward).
@@ -47,9 +51,9 @@ void previous_h(const LstmShape& s, const T* hs, const T* r, int64_t t_prev, boo
 // zt (sigmoid for i, f, o; tanh for g), then c_t and h_t. Two plain loops over
 // restrict-qualified rows so that both vectorise (H is small, 20 in the paper).
 template <typename T>
-[[gnu::always_inline]] inline void cell_forward_row(int64_t H, const T* __restrict zt, const T* __restrict c_prev, T* __restrict gt,
-                             T* __restrict c_out, T* __restrict h_out) {
-  for (int64_t j = 0; j < 2 * H; ++j) gt[j] = sigmoid(zt[j]);  // i, f
+[[gnu::always_inline]] inline void cell_forward_row(int64_t H, const T* __restrict zt, const T* __restrict c_prev,
+                                                    T* __restrict gt, T* __restrict c_out, T* __restrict h_out) {
+  for (int64_t j = 0; j < 2 * H; ++j) gt[j] = sigmoid(zt[j]);      // i, f
   for (int64_t j = 2 * H; j < 3 * H; ++j) gt[j] = tanh_of(zt[j]);  // g
   for (int64_t j = 3 * H; j < 4 * H; ++j) gt[j] = sigmoid(zt[j]);  // o
   for (int64_t j = 0; j < H; ++j) {
@@ -83,9 +87,10 @@ HL_SIMD_CLONES void cell_forward(const LstmShape& s, int64_t t, int64_t t_prev, 
 // with them; the change is below anything f32 training can resolve (PyTorch's own
 // results differ from f64 training by ~1e-4, tests/model/test_highlight_model_golden).
 template <typename T>
-[[gnu::always_inline]] inline void cell_backward_row(int64_t H, const T* __restrict gt, const T* __restrict c_t, const T* __restrict c_prev,
-                              const T* __restrict dh_out, const T* __restrict dh_back, T* __restrict dcn,
-                              T* __restrict d, T* __restrict dst) {
+[[gnu::always_inline]] inline void cell_backward_row(int64_t H, const T* __restrict gt, const T* __restrict c_t,
+                                                     const T* __restrict c_prev, const T* __restrict dh_out,
+                                                     const T* __restrict dh_back, T* __restrict dcn, T* __restrict d,
+                                                     T* __restrict dst) {
   for (int64_t j = 0; j < H; ++j) {
     const T i = gt[j], f = gt[H + j], gg = gt[2 * H + j], o = gt[3 * H + j];
     const T tc = tanh_of(c_t[j]);
@@ -138,7 +143,8 @@ template <typename T>
 void lstm_backward(const LstmShape& s, const T* x, const T* w, const T* u, const T* r, const T* hs, const T* cs,
                    const T* gates, const T* dhs, T* dx, T* dw, T* du, T* db) {
   const int64_t B = s.batch, Tn = s.time, H = s.hidden, G = 4 * H;
-  Scratch<T> dz_all(B * Tn * G);  // d loss / d z, [B, T, 4H]; every step writes its slice
+  // d loss / d z, [B, T, 4H]; every step writes its slice.
+  Scratch<T> dz_all(B * Tn * G);
   std::vector<T> dh_rec(static_cast<size_t>(B * H), T(0));  // from step t + 1 through u
   std::vector<T> dc_next(static_cast<size_t>(B * H), T(0));
   Scratch<T> dz(B * G), prev(B * H), dprev(B * H);
@@ -147,7 +153,8 @@ void lstm_backward(const LstmShape& s, const T* x, const T* w, const T* u, const
     for (int64_t i = 0; i < H * G; ++i) du[i] = T(0);
   for (int64_t step = Tn - 1; step >= 0; --step) {
     const int64_t t = s.reverse ? Tn - 1 - step : step, t_prev = s.reverse ? t + 1 : t - 1;
-    cell_backward(s, t, t_prev, step == 0, zero_row.data(), cs, gates, dhs, dh_rec.data(), dc_next.data(), dz.data(), dz_all.data());
+    cell_backward(s, t, t_prev, step == 0, zero_row.data(), cs, gates, dhs, dh_rec.data(), dc_next.data(), dz.data(),
+                  dz_all.data());
     if (step == 0) break;  // h_{-1} = 0: nothing flows further back, nothing adds to du
     if (du) {
       previous_h(s, hs, r, t_prev, false, prev.data());
@@ -163,7 +170,7 @@ void lstm_backward(const LstmShape& s, const T* x, const T* w, const T* u, const
   linear_backward(x, w, dz_all.data(), dx, dw, db, B * Tn, s.input, G);
 }
 
-#define HL_INSTANTIATE(T)                                                                                      \
+#define HL_INSTANTIATE(T)                                                                                        \
   template void lstm_forward<T>(const LstmShape&, const T*, const T*, const T*, const T*, const T*, T*, T*, T*); \
   template void lstm_backward<T>(const LstmShape&, const T*, const T*, const T*, const T*, const T*, const T*,   \
                                  const T*, const T*, T*, T*, T*, T*);
