@@ -16,11 +16,10 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
-#include <thread>
 #include <utility>
-#include <vector>
 
 #include "kernels/common/error.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/scratch.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -201,8 +200,9 @@ void run_entry(const Plan& plan, const float* a, const float* packed, float* c, 
 }
 
 // Threads to split one entry's rows over: at most `threads`, and only as many as give each
-// at least kMinWorkPerThread multiply-adds (starting a std::thread costs ~10-20 us, about
-// 4M multiply-adds of this kernel) and one tile of rows.
+// at least kMinWorkPerThread multiply-adds (handing work to another thread costs
+// microseconds; this threshold was measured when each split started a std::thread,
+// ~10-20 us, about 4M multiply-adds of this kernel) and one tile of rows.
 constexpr int64_t kMinWorkPerThread = int64_t{1} << 22;
 int parts_for(const GemmShape& s, const Plan& plan, int threads) {
   const int64_t by_work = std::max<int64_t>(1, s.m * s.n * s.k / kMinWorkPerThread);
@@ -210,19 +210,15 @@ int parts_for(const GemmShape& s, const Plan& plan, int threads) {
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({threads, by_work, by_rows})));
 }
 
-// run_entry over `parts` bands of whole tiles of rows, the first on the calling thread.
-// The bands share the packed B and write disjoint rows of C.
+// run_entry over at most `parts` bands of whole tiles of rows, on the engine's thread
+// pool (kernels/cpu/parallel.h; the calling thread takes the first band). The bands
+// share the packed B and write disjoint rows of C.
 void run_rows_split(const Plan& plan, const float* a, const float* packed, float* c, const GemmShape& s, int parts) {
   const int64_t tiles = (s.m + plan.rows - 1) / plan.rows;
-  auto band = [&](int part) {
-    const int64_t first = tiles * part / parts * plan.rows, end = std::min(s.m, tiles * (part + 1) / parts * plan.rows);
+  parallel_for(tiles, (tiles + parts - 1) / parts, [&](int64_t t0, int64_t t1) {
+    const int64_t first = t0 * plan.rows, end = std::min(s.m, t1 * plan.rows);
     run_entry(plan, a + first * s.k, packed, c + first * s.n, end - first, s.n, s.k, s.alpha, s.beta);
-  };
-  std::vector<std::thread> helpers;
-  helpers.reserve(static_cast<size_t>(parts - 1));
-  for (int part = 1; part < parts; ++part) helpers.emplace_back(band, part);
-  band(0);
-  for (std::thread& t : helpers) t.join();
+  });
 }
 #endif  // HL_SKINNY_X86
 

@@ -31,8 +31,9 @@ bool gemm_skinny_shape_ok(const GemmShape& s);
 bool gemm_skinny_preferred(const GemmShape& s);
 
 // Requires gemm_skinny_supported() and gemm_skinny_shape_ok(s); throws hl::Error otherwise.
-// Splits each batch entry's rows over up to `threads` threads (the calling one and
-// std::threads started for the call) when the entry is large enough to pay for them.
+// Splits each batch entry's rows over up to `threads` threads (the calling one and the
+// engine's pool, kernels/cpu/parallel.h, which also caps them at HL_NUM_THREADS) when the
+// entry is large enough to pay for them.
 void gemm_skinny_f32(const GemmShape& s, const float* a, const float* b, float* c, int threads = 1);
 
 }  // namespace hl::cpu

@@ -15,6 +15,7 @@
 #include "kernels/common/error.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemm_skinny.h"
+#include "kernels/cpu/parallel.h"
 
 namespace hl {
 namespace {
@@ -148,6 +149,10 @@ TEST(CpuGemmSkinny, BatchesWithStridesAndSharedB) {
 
 TEST(CpuGemmSkinny, RowsSplitOverThreads) {
   SKIP_WITHOUT_AVX512();
+  // The bands run on the engine's pool (kernels/cpu/parallel.h): allow 8 threads here, so
+  // only the pool's size (one thread per core) and the requested count limit them.
+  const int saved_threads = cpu::num_threads();
+  cpu::set_num_threads(8);
   // 3001 x 64 x 64 is ~12M multiply-adds: up to 3 bands of rows (4M each at least).
   check(single(3001, 64, 64, 1.0f, 0.0f, false), 7000, 2);
   check(single(3001, 64, 64, 0.5f, 1.0f, true), 7003, 3);
@@ -155,6 +160,7 @@ TEST(CpuGemmSkinny, RowsSplitOverThreads) {
   GemmShape s = single(1500, 128, 64, 1.0f, 0.0f, false);
   s.batch = 2, s.stride_c = s.m * s.n + 16;
   check(s, 7009, 2);
+  cpu::set_num_threads(saved_threads);
 }
 
 // Long sums are added up in blocks, as accurate as OpenBLAS: the 10-step PyTorch training
