@@ -4,52 +4,24 @@
 
 #include <string>
 
-#include "engine/cuda_backend.h"
+#include "engine/dispatch.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/random.h"
 #include "kernels/cpu/reduce.h"
 #include "kernels/cpu/transpose.h"
-#ifdef HL_HAVE_CUDA
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/random.h"
 #include "kernels/cuda/reduce.h"
 #include "kernels/cuda/transpose.h"
-#endif
 
 namespace hl::ops {
 
 namespace {
 
-void require_f32(const Tensor& t, const char* op) {
-  if (!t.defined()) throw Error(std::string(op) + ": undefined tensor");
-  if (t.dtype() != DType::F32) throw Error(std::string(op) + ": expects f32, got " + t.str());
-}
-
-void require_same_device(const Tensor& a, const Tensor& b, const char* op) {
-  if (!(a.device() == b.device()))
-    throw Error(std::string(op) + ": tensors on different devices: " + a.str() + " and " + b.str());
-}
-
-#ifdef HL_HAVE_CUDA
-cudaStream_t stream_of(const Tensor& t) {
-  return static_cast<cudaStream_t>(cuda_backend::current_stream(t.device().index));
-}
-#endif
-
-// Calls cpu_fn(args...) or cuda_fn(args..., stream) depending on where `where` lives.
-#ifdef HL_HAVE_CUDA
-#define HL_DISPATCH(where, fn, ...)                          \
-  do {                                                       \
-    if ((where).device().is_cpu())                           \
-      ::hl::cpu::fn(__VA_ARGS__);                            \
-    else                                                     \
-      ::hl::cuda::fn(__VA_ARGS__, stream_of(where));         \
-  } while (0)
-#else
-#define HL_DISPATCH(where, fn, ...) ::hl::cpu::fn(__VA_ARGS__)
-#endif
+using dispatch::require_f32;
+using dispatch::require_same_device;
 
 Tensor binary(const Tensor& a, const Tensor& b, const char* op, bool is_add) {
   require_f32(a, op);
@@ -146,7 +118,9 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   s.k = trans_a ? ar : ac;
   s.n = trans_b ? br : bc;
   const int64_t kb = trans_b ? bc : br;
-  if (kb != s.k) throw Error("matmul: inner dimensions differ: " + a.str() + (trans_a ? "^T" : "") + " x " + b.str() + (trans_b ? "^T" : ""));
+  if (kb != s.k)
+    throw Error("matmul: inner dimensions differ: " + a.str() + (trans_a ? "^T" : "") + " x " + b.str() +
+                (trans_b ? "^T" : ""));
   const std::vector<int64_t> a_dims = a.shape().vec(), b_dims = b.shape().vec();
   std::vector<int64_t> out_dims(a_dims.begin(), a_dims.end() - 2);
   s.batch = 1;

@@ -6,11 +6,10 @@
 #include <vector>
 
 #include "engine/cuda_backend.h"
-#include "kernels/cpu/host_cache.h"
+#include "engine/dispatch.h"
 #include "kernels/cpu/cast.h"
-#ifdef HL_HAVE_CUDA
+#include "kernels/cpu/host_cache.h"
 #include "kernels/cuda/cast.h"
-#endif
 
 namespace hl {
 
@@ -145,50 +144,28 @@ Tensor Tensor::clone() const {
 
 namespace {
 
-// Converts n elements from `from` to `to` on the CPU: through f32 where neither side is f32.
-void cast_cpu(const void* x, DType from, void* y, DType to, int64_t n) {
-  if (to == DType::F32) {
-    float* out = static_cast<float*>(y);
-    switch (from) {
-      case DType::F16: cpu::f16_to_f32(static_cast<const uint16_t*>(x), out, n); return;
-      case DType::BF16: cpu::bf16_to_f32(static_cast<const uint16_t*>(x), out, n); return;
-      case DType::I32: cpu::i32_to_f32(static_cast<const int32_t*>(x), out, n); return;
-      case DType::I64: cpu::i64_to_f32(static_cast<const int64_t*>(x), out, n); return;
-      case DType::U8: cpu::u8_to_f32(static_cast<const uint8_t*>(x), out, n); return;
-      case DType::F32: std::memcpy(y, x, static_cast<size_t>(n) * 4); return;
-    }
+// out = x converted, on x's device; one of the two is f32 (the kernels convert to and
+// from f32 only). x and out have the same number of elements.
+void convert(const Tensor& x, Tensor& out) {
+  const int64_t n = x.numel();
+  const void* in = x.raw();
+  void* to = out.raw();
+  auto* to_f32 = static_cast<float*>(to);
+  switch (x.dtype()) {
+    case DType::F16: HL_DISPATCH(x, f16_to_f32, static_cast<const uint16_t*>(in), to_f32, n); return;
+    case DType::BF16: HL_DISPATCH(x, bf16_to_f32, static_cast<const uint16_t*>(in), to_f32, n); return;
+    case DType::I32: HL_DISPATCH(x, i32_to_f32, static_cast<const int32_t*>(in), to_f32, n); return;
+    case DType::I64: HL_DISPATCH(x, i64_to_f32, static_cast<const int64_t*>(in), to_f32, n); return;
+    case DType::U8: HL_DISPATCH(x, u8_to_f32, static_cast<const uint8_t*>(in), to_f32, n); return;
+    case DType::F32: break;
   }
-  std::vector<float> tmp;
-  const float* f = static_cast<const float*>(x);
-  if (from != DType::F32) {
-    tmp.resize(static_cast<size_t>(n));
-    cast_cpu(x, from, tmp.data(), DType::F32, n);
-    f = tmp.data();
+  const auto* f = static_cast<const float*>(in);
+  if (out.dtype() == DType::F16) {
+    HL_DISPATCH(x, f32_to_f16, f, static_cast<uint16_t*>(to), n);
+  } else {
+    HL_DISPATCH(x, f32_to_bf16, f, static_cast<uint16_t*>(to), n);
   }
-  if (to == DType::F16) return cpu::f32_to_f16(f, static_cast<uint16_t*>(y), n);
-  if (to == DType::BF16) return cpu::f32_to_bf16(f, static_cast<uint16_t*>(y), n);
-  throw Error(std::string("cast to ") + std::string(dtype_name(to)) + " is not supported (only to float types)");
 }
-
-#ifdef HL_HAVE_CUDA
-void cast_cuda(const void* x, DType from, void* y, DType to, int64_t n, int device) {
-  auto stream = static_cast<cudaStream_t>(cuda_backend::current_stream(device));
-  if (to == DType::F32) {
-    float* out = static_cast<float*>(y);
-    switch (from) {
-      case DType::F16: cuda::f16_to_f32(static_cast<const uint16_t*>(x), out, n, stream); return;
-      case DType::BF16: cuda::bf16_to_f32(static_cast<const uint16_t*>(x), out, n, stream); return;
-      case DType::I32: cuda::i32_to_f32(static_cast<const int32_t*>(x), out, n, stream); return;
-      case DType::I64: cuda::i64_to_f32(static_cast<const int64_t*>(x), out, n, stream); return;
-      case DType::U8: cuda::u8_to_f32(static_cast<const uint8_t*>(x), out, n, stream); return;
-      case DType::F32: break;
-    }
-  }
-  if (from == DType::F32 && to == DType::F16) return cuda::f32_to_f16(static_cast<const float*>(x), static_cast<uint16_t*>(y), n, stream);
-  if (from == DType::F32 && to == DType::BF16) return cuda::f32_to_bf16(static_cast<const float*>(x), static_cast<uint16_t*>(y), n, stream);
-  throw Error("unreachable cuda cast");
-}
-#endif
 
 }  // namespace
 
@@ -196,20 +173,11 @@ Tensor Tensor::cast(DType dtype) const {
   if (dtype == dtype_) return *this;
   if (!dtype_is_float(dtype))
     throw Error("cast of " + str() + " to " + std::string(dtype_name(dtype)) + ": only casts to float types are supported");
-  if (device().is_cpu()) {
-    Tensor out = empty(shape_, dtype);
-    cast_cpu(raw(), dtype_, out.raw(), dtype, numel());
-    return out;
-  }
-#ifdef HL_HAVE_CUDA
-  // On the device, go through f32 when neither side is f32 (e.g. f16 -> bf16).
+  // Through f32 when neither side is f32 (e.g. f16 -> bf16).
   if (dtype_ != DType::F32 && dtype != DType::F32) return cast(DType::F32).cast(dtype);
   Tensor out = empty(shape_, dtype, device());
-  cast_cuda(raw(), dtype_, out.raw(), dtype, numel(), device().index);
+  convert(*this, out);
   return out;
-#else
-  throw Error("this build of hl has no CUDA backend");
-#endif
 }
 
 std::string Tensor::str() const {

@@ -8,7 +8,9 @@
 // never allocates them. A layer's parameters are turned into the backend's own form once,
 // when the net is loaded (prepare()).
 //
-// Backends: nets/cnn_backend_cpu.cpp (f32, OpenBLAS; the specification).
+// Backends: nets/cnn_backend_cpu.cpp (f32, OpenBLAS; the specification),
+// nets/cnn_backend_cuda.cpp (cuDNN, f32 or f16). The argument checks are theirs in common
+// (CnnBackend's front, nets/cnn_backend.cpp).
 // Tests: tests/nets/test_googlenet_golden.cpp and test_resnet50_golden.cpp (whole nets
 // against torchvision), tests/nets/test_pool2d.cpp (the CPU kernels underneath).
 #pragma once
@@ -62,22 +64,25 @@ struct MaxPoolSpec {
 // hl::Error naming the layer when the input is too small or has the wrong channels.
 Shape conv_output_shape(const ConvLayer& layer, const Shape& x);  // [N, H, W, c_in] -> [N, OH, OW, c_out]
 Shape maxpool_output_shape(const MaxPoolSpec& pool, const Shape& x, const std::string& name);
-// The shape check every backend's maxpool2d makes (y has the output shape; hl::Error
-// otherwise), and the kernels' description of the pooling.
-cpu::Pool2dShape check_maxpool_call(const MaxPoolSpec& pool, const Tensor& x, const Tensor& y);
-// The shape checks every backend's conv2d makes (CnnBackend::conv2d's contract): y holds
-// the output at channel_offset, the residual has the output's shape. Returns the output
-// shape [N, OH, OW, c_out]; throws hl::Error naming the layer.
-Shape check_conv_call(const ConvLayer& layer, const Tensor& x, const Tensor& y, int64_t channel_offset,
-                      const Tensor* residual);
 
 // A layer's parameters in a backend's own form (uploaded, converted, BatchNorm turned
-// into a scale and shift). Only the backend that made it can use it.
+// into a scale and shift). Only the backend that made it can use it. Every backend's
+// form keeps what the shared argument checks need:
 class PreparedLayer {
  public:
   virtual ~PreparedLayer() = default;
 };
+struct PreparedConv : PreparedLayer {
+  ConvLayer spec;  // sizes, name and ReLU (a backend may clear the parameter tensors)
+};
+struct PreparedLinear : PreparedLayer {
+  std::string name;
+  int64_t in = 0, out = 0;
+};
 
+// The public operations are one non-virtual front shared by every backend: it checks the
+// arguments (device, activation dtype, shapes; hl::Error naming the layer), then calls
+// the backend's run_* with arguments known to be valid.
 class CnnBackend {
  public:
   virtual ~CnnBackend() = default;
@@ -87,29 +92,43 @@ class CnnBackend {
 
   // Raw memory for activation buffers on device().
   virtual std::shared_ptr<Storage> allocate(size_t nbytes) = 0;
+  // A conv layer's PreparedConv, a linear layer's PreparedLinear.
   virtual std::unique_ptr<PreparedLayer> prepare(const ConvLayer& layer) = 0;
   virtual std::unique_ptr<PreparedLayer> prepare(const LinearLayer& layer) = 0;
 
   // y = x, from an f32 tensor on the CPU or on device() to an activation of the same
   // shape.
-  virtual void upload(const Tensor& x, Tensor& y) = 0;
+  void upload(const Tensor& x, Tensor& y);
   // y[n, h, w, c] = x[n, h, w, c] * scale[c] + shift[c] (y may be x): GoogLeNet's
   // transform_input.
-  virtual void channel_affine(const Tensor& x, Tensor& y, const std::vector<float>& scale,
-                              const std::vector<float>& shift) = 0;
-  // The layer applied to x [N, H, W, c_in], its c_out channels written to channels
-  // [channel_offset, channel_offset + c_out) of y [N, OH, OW, C] (a branch straight into
-  // its slice of a concatenation). With residual [N, OH, OW, c_out], the residual is
-  // added after the BatchNorm and before the ReLU (a ResNet block's end).
-  virtual void conv2d(const PreparedLayer& layer, const Tensor& x, Tensor& y, int64_t channel_offset = 0,
-                      const Tensor* residual = nullptr) = 0;
-  virtual void maxpool2d(const MaxPoolSpec& pool, const Tensor& x, Tensor& y) = 0;
+  void channel_affine(const Tensor& x, Tensor& y, const std::vector<float>& scale, const std::vector<float>& shift);
+  // The layer (a PreparedConv) applied to x [N, H, W, c_in], its c_out channels written
+  // to channels [channel_offset, channel_offset + c_out) of y [N, OH, OW, C] (a branch
+  // straight into its slice of a concatenation). With residual [N, OH, OW, c_out], the
+  // residual is added after the BatchNorm and before the ReLU (a ResNet block's end).
+  void conv2d(const PreparedLayer& layer, const Tensor& x, Tensor& y, int64_t channel_offset = 0,
+              const Tensor* residual = nullptr);
+  void maxpool2d(const MaxPoolSpec& pool, const Tensor& x, Tensor& y);
   // x [N, H, W, C] -> y [N, C], the mean over H and W.
-  virtual void global_avgpool(const Tensor& x, Tensor& y) = 0;
-  // x [N, in] -> y [N, out] = x weight + bias.
-  virtual void linear(const PreparedLayer& layer, const Tensor& x, Tensor& y) = 0;
+  void global_avgpool(const Tensor& x, Tensor& y);
+  // x [N, in] -> y [N, out] = x weight + bias (layer: a PreparedLinear).
+  void linear(const PreparedLayer& layer, const Tensor& x, Tensor& y);
   // A new CPU f32 copy of an activation (the net's outputs), once the work is done.
-  virtual Tensor download(const Tensor& x) = 0;
+  Tensor download(const Tensor& x);
+
+ private:
+  // hl::Error unless t is an activation of this backend: activation_dtype() on device().
+  void check_activation(const Tensor& t, const std::string& what) const;
+
+  virtual void run_upload(const Tensor& x, Tensor& y) = 0;
+  virtual void run_channel_affine(const Tensor& x, Tensor& y, const std::vector<float>& scale,
+                                  const std::vector<float>& shift) = 0;
+  virtual void run_conv2d(const PreparedConv& layer, const Tensor& x, Tensor& y, int64_t channel_offset,
+                          const Tensor* residual) = 0;
+  virtual void run_maxpool2d(const cpu::Pool2dShape& s, const Tensor& x, Tensor& y) = 0;
+  virtual void run_global_avgpool(const Tensor& x, Tensor& y) = 0;
+  virtual void run_linear(const PreparedLinear& layer, const Tensor& x, Tensor& y) = 0;
+  virtual Tensor run_download(const Tensor& x) = 0;
 };
 
 // The CPU backend (f32, OpenBLAS; the specification the others are compared with).

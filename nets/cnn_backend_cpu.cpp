@@ -23,20 +23,15 @@ namespace hl {
 
 namespace {
 
-struct CpuConv : PreparedLayer {
-  ConvLayer layer;            // the weight (and, folded, the bias) as loaded
+// spec keeps the weight (and, folded, the bias) as loaded.
+struct CpuConv : PreparedConv {
   std::vector<float> scale;   // [c_out], empty when folded
   std::vector<float> shift;   // [c_out], empty when folded
 };
 
-struct CpuLinear : PreparedLayer {
+struct CpuLinear : PreparedLinear {
   LinearLayer layer;
 };
-
-void check_activation(const Tensor& t, const std::string& what) {
-  if (!t.defined() || t.dtype() != DType::F32 || t.device() != Device::cpu())
-    throw Error(what + " must be an f32 CPU tensor, got " + (t.defined() ? t.str() : std::string("nothing")));
-}
 
 class CpuCnnBackend final : public CnnBackend {
  public:
@@ -48,7 +43,7 @@ class CpuCnnBackend final : public CnnBackend {
 
   std::unique_ptr<PreparedLayer> prepare(const ConvLayer& layer) override {
     auto p = std::make_unique<CpuConv>();
-    p->layer = layer;
+    p->spec = layer;
     if (!layer.folded()) {
       const float *g = layer.bn_weight.data<float>(), *b = layer.bn_bias.data<float>();
       const float *m = layer.bn_mean.data<float>(), *v = layer.bn_var.data<float>();
@@ -64,36 +59,27 @@ class CpuCnnBackend final : public CnnBackend {
 
   std::unique_ptr<PreparedLayer> prepare(const LinearLayer& layer) override {
     auto p = std::make_unique<CpuLinear>();
+    p->name = layer.name;
+    p->in = layer.weight.size(0), p->out = layer.weight.size(1);
     p->layer = layer;
     return p;
   }
 
-  void upload(const Tensor& x, Tensor& y) override {
-    check_activation(x, "the input");
-    check_same_shape(x, y, "upload");
-    y.copy_from(x);
-  }
+ private:
+  void run_upload(const Tensor& x, Tensor& y) override { y.copy_from(x); }
 
-  void channel_affine(const Tensor& x, Tensor& y, const std::vector<float>& scale,
-                      const std::vector<float>& shift) override {
-    check_activation(x, "channel_affine input");
-    check_same_shape(x, y, "channel_affine");
+  void run_channel_affine(const Tensor& x, Tensor& y, const std::vector<float>& scale,
+                          const std::vector<float>& shift) override {
     const int64_t C = x.size(-1);
-    if (static_cast<int64_t>(scale.size()) != C || static_cast<int64_t>(shift.size()) != C)
-      throw Error("channel_affine: " + std::to_string(scale.size()) + " scales for " + std::to_string(C) + " channels");
     const float* in = x.data<float>();
     float* out = y.data<float>();
     for (int64_t i = 0; i < x.numel(); ++i) out[i] = in[i] * scale[i % C] + shift[i % C];
   }
 
-  void conv2d(const PreparedLayer& prepared, const Tensor& x, Tensor& y, int64_t channel_offset,
-              const Tensor* residual) override {
+  void run_conv2d(const PreparedConv& prepared, const Tensor& x, Tensor& y, int64_t channel_offset,
+                  const Tensor* residual) override {
     const auto& p = static_cast<const CpuConv&>(prepared);
-    const ConvLayer& l = p.layer;
-    check_activation(x, l.name + " input");
-    check_activation(y, l.name + " output");
-    if (residual) check_activation(*residual, l.name + " residual");
-    (void)check_conv_call(l, x, y, channel_offset, residual);
+    const ConvLayer& l = p.spec;
     cpu::Conv2dShape s;
     s.batch = x.size(0), s.height = x.size(1), s.width = x.size(2), s.c_in = l.c_in, s.c_out = l.c_out;
     s.kh = s.kw = l.kernel;
@@ -109,36 +95,22 @@ class CpuCnnBackend final : public CnnBackend {
                           workspace_.data());
   }
 
-  void maxpool2d(const MaxPoolSpec& pool, const Tensor& x, Tensor& y) override {
-    check_activation(x, "maxpool2d input");
-    check_activation(y, "maxpool2d output");
-    const cpu::Pool2dShape s = check_maxpool_call(pool, x, y);
+  void run_maxpool2d(const cpu::Pool2dShape& s, const Tensor& x, Tensor& y) override {
     cpu::maxpool2d_f32(s, x.data<float>(), y.data<float>());
   }
 
-  void global_avgpool(const Tensor& x, Tensor& y) override {
-    check_activation(x, "global_avgpool input");
-    check_activation(y, "global_avgpool output");
-    if (x.ndim() != 4 || !(y.shape() == Shape{x.size(0), x.size(3)}))
-      throw Error("global_avgpool: input " + x.shape().str() + ", output " + y.shape().str());
+  void run_global_avgpool(const Tensor& x, Tensor& y) override {
     cpu::global_avgpool_f32(x.data<float>(), y.data<float>(), x.size(0), x.size(1) * x.size(2), x.size(3));
   }
 
-  void linear(const PreparedLayer& prepared, const Tensor& x, Tensor& y) override {
+  void run_linear(const PreparedLinear& prepared, const Tensor& x, Tensor& y) override {
     const LinearLayer& l = static_cast<const CpuLinear&>(prepared).layer;
-    check_activation(x, l.name + " input");
-    check_activation(y, l.name + " output");
-    const int64_t in = l.weight.size(0), out = l.weight.size(1);
-    if (x.ndim() != 2 || x.size(1) != in || !(y.shape() == Shape{x.size(0), out}))
-      throw Error(l.name + ": input " + x.shape().str() + ", output " + y.shape().str() + " for a " +
-                  std::to_string(in) + " -> " + std::to_string(out) + " layer");
-    cpu::linear_forward(x.data<float>(), l.weight.data<float>(), l.bias.data<float>(), y.data<float>(), x.size(0), in,
-                        out);
+    cpu::linear_forward(x.data<float>(), l.weight.data<float>(), l.bias.data<float>(), y.data<float>(), x.size(0),
+                        l.weight.size(0), l.weight.size(1));
   }
 
-  Tensor download(const Tensor& x) override { return x.clone(); }
+  Tensor run_download(const Tensor& x) override { return x.clone(); }
 
- private:
   std::vector<float> workspace_;  // im2col blocks, grown to the largest layer's need
 };
 

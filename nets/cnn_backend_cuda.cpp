@@ -9,8 +9,11 @@
 // differs only by the rounding of the product order (~1e-7 relative). Convolutions run
 // through kernels/cuda/cudnn_conv.h (bias, residual and ReLU fused where cuDNN can),
 // pooling, transform_input and the epilogues through kernels/cuda/cnn_ops.h, the
-// classifier through cuBLAS (f32: kernels/cuda/linear.h; f16: cublasGemmEx with f32
-// accumulation and our bias epilogue).
+// classifier through cuBLAS (f32: kernels/cuda/linear.h; f16: linear_forward_f16 in
+// kernels/cuda/cnn_ops.h, f32 accumulation and our bias epilogue). The stream and its
+// copies and events are the engine's (engine/cuda_stream.h): this file calls no CUDA
+// runtime function itself. The argument checks are CnnBackend's front
+// (nets/cnn_backend.cpp). Compiled in CUDA builds only; nets/no_cuda/ has the stand-in.
 //
 // Memory: buffers come from the engine's caching arena (no cudaMalloc once a shape has
 // been planned). The arena files a block under the allocating thread's engine stream,
@@ -23,12 +26,6 @@
 // Tests: tests/cuda/test_cuda_cnn.cpp (each op and both networks against the CPU backend).
 #include "nets/cnn_backend_cuda.h"
 
-#include "engine/error.h"
-
-#if HL_HAVE_CUDA
-#include <cublas_v2.h>
-#include <cuda_runtime_api.h>
-
 #include <cmath>
 #include <cstdint>
 #include <map>
@@ -37,40 +34,22 @@
 #include <vector>
 
 #include "engine/cuda_backend.h"
+#include "engine/cuda_stream.h"
+#include "engine/error.h"
 #include "engine/log.h"
 #include "kernels/common/half.h"
 #include "kernels/cuda/cast.h"
-#include "kernels/cuda/check.h"
 #include "kernels/cuda/cnn_ops.h"
 #include "kernels/cuda/cudnn_conv.h"
 #include "kernels/cuda/handles.h"
 #include "kernels/cuda/linear.h"
-#endif
 
 namespace hl {
 
-#if HL_HAVE_CUDA
-
 namespace {
 
-// The backend's stream, shared with every buffer it hands out (see the deleter in
-// CudaCnnBackend::allocate), so it outlives them all.
-struct OwnedStream {
-  cudaStream_t stream = nullptr;
-  explicit OwnedStream(int device) {
-    cuda_backend::set_device(device);
-    HL_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-  }
-  ~OwnedStream() {
-    cudaStreamSynchronize(stream);
-    cudaStreamDestroy(stream);
-  }
-  OwnedStream(const OwnedStream&) = delete;
-  OwnedStream& operator=(const OwnedStream&) = delete;
-};
-
-struct CudaConv : PreparedLayer {
-  ConvLayer spec;   // sizes, name and ReLU; no parameter tensors
+// spec: sizes, name and ReLU; no parameter tensors.
+struct CudaConv : PreparedConv {
   Tensor weight;    // [c_out, k, k, c_in], activation type, BatchNorm folded in
   Tensor bias_f32;  // f32 [c_out], for our epilogue
   Tensor bias_act;  // [c_out] in the activation type, for cuDNN's fused call
@@ -80,9 +59,7 @@ struct CudaConv : PreparedLayer {
   mutable std::map<Key, std::unique_ptr<cuda::CudnnConv>> plans;
 };
 
-struct CudaLinear : PreparedLayer {
-  std::string name;
-  int64_t in = 0, out = 0;
+struct CudaLinear : PreparedLinear {
   Tensor weight;    // [in, out], activation type
   Tensor bias_f32;  // f32 [out]
 };
@@ -90,14 +67,11 @@ struct CudaLinear : PreparedLayer {
 class CudaCnnBackend final : public CnnBackend {
  public:
   explicit CudaCnnBackend(const CudaCnnOptions& o)
-      : device_(o.device), f16_(o.f16), stream_(std::make_shared<OwnedStream>(o.device)) {
-    HL_CUDA_CHECK(cudaEventCreateWithFlags(&order_, cudaEventDisableTiming));
-  }
+      : device_(o.device), f16_(o.f16), stream_(std::make_shared<CudaStream>(o.device)) {}
   ~CudaCnnBackend() override {
-    // The scratch buffers wait for the stream when they go; the event goes after them.
+    // The scratch buffers wait for the stream when they go; the stream goes after them.
     workspace_.reset();
     staging_.reset();
-    cudaEventDestroy(order_);
   }
 
   Device device() const override { return Device::cuda(device_); }
@@ -109,15 +83,14 @@ class CudaCnnBackend final : public CnnBackend {
     void* p = cuda_backend::device_alloc(nbytes, device_);
     try {
       // The block may have been freed by work still pending on the engine's stream.
-      HL_CUDA_CHECK(cudaEventRecord(order_, static_cast<cudaStream_t>(cuda_backend::current_stream(device_))));
-      HL_CUDA_CHECK(cudaStreamWaitEvent(stream(), order_, 0));
+      stream_->wait_for_engine_stream();
     } catch (...) {
       cuda_backend::device_free(p, device_);
       throw;
     }
     const int device = device_;
     return std::make_shared<Storage>(p, nbytes, Device::cuda(device_), [owner = stream_, device](void* ptr) {
-      cudaStreamSynchronize(owner->stream);  // from a destructor: a failure here resurfaces at the next check
+      owner->synchronize_noexcept();  // from a destructor: a failure here resurfaces at the next check
       cuda_backend::device_free(ptr, device);
     });
   }
@@ -167,19 +140,13 @@ class CudaCnnBackend final : public CnnBackend {
     return p;
   }
 
-  void upload(const Tensor& x, Tensor& y) override {
+  void run_upload(const Tensor& x, Tensor& y) override {
     // On this device: a batch preprocessed here (nets/preprocess.h), complete when
     // preprocess_batch returned.
-    const bool on_device = x.defined() && x.device() == device();
-    if (!x.defined() || x.dtype() != DType::F32 || !(x.device().is_cpu() || on_device))
-      throw Error("upload: the input must be an f32 tensor on the CPU or on " + device().str() + ", got " +
-                  (x.defined() ? x.str() : std::string("nothing")));
-    check_activation(y, "upload output");
-    check_same_shape(x, y, "upload");
+    const bool on_device = x.device() == device();
     cuda_backend::set_device(device_);
     if (!f16_) {
-      HL_CUDA_CHECK(cudaMemcpyAsync(y.raw(), x.raw(), x.nbytes(),
-                                    on_device ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice, stream()));
+      stream_->copy_async(y.raw(), x.raw(), x.nbytes());
       return;
     }
     if (on_device) {
@@ -187,18 +154,13 @@ class CudaCnnBackend final : public CnnBackend {
       return;
     }
     float* staged = static_cast<float*>(grow(staging_, x.nbytes()));
-    HL_CUDA_CHECK(cudaMemcpyAsync(staged, x.raw(), x.nbytes(), cudaMemcpyHostToDevice, stream()));
+    stream_->copy_async(staged, x.raw(), x.nbytes());
     cuda::f32_to_f16(staged, y.data<uint16_t>(), x.numel(), stream());
   }
 
-  void channel_affine(const Tensor& x, Tensor& y, const std::vector<float>& scale,
-                      const std::vector<float>& shift) override {
-    check_activation(x, "channel_affine input");
-    check_activation(y, "channel_affine output");
-    check_same_shape(x, y, "channel_affine");
+  void run_channel_affine(const Tensor& x, Tensor& y, const std::vector<float>& scale,
+                          const std::vector<float>& shift) override {
     const int64_t C = x.size(-1);
-    if (static_cast<int64_t>(scale.size()) != C || static_cast<int64_t>(shift.size()) != C)
-      throw Error("channel_affine: " + std::to_string(scale.size()) + " scales for " + std::to_string(C) + " channels");
     if (C > cuda::ChannelAffine::kMaxChannels)
       throw Error("channel_affine: the CUDA backend takes at most " +
                   std::to_string(cuda::ChannelAffine::kMaxChannels) + " channels, got " + std::to_string(C));
@@ -209,14 +171,10 @@ class CudaCnnBackend final : public CnnBackend {
     cuda::channel_affine_nhwc(kernel_dtype(), x.raw(), y.raw(), x.numel() / C, a, stream());
   }
 
-  void conv2d(const PreparedLayer& prepared, const Tensor& x, Tensor& y, int64_t channel_offset,
-              const Tensor* residual) override {
+  void run_conv2d(const PreparedConv& prepared, const Tensor& x, Tensor& y, int64_t channel_offset,
+                  const Tensor* residual) override {
     const auto& p = static_cast<const CudaConv&>(prepared);
     const ConvLayer& l = p.spec;
-    check_activation(x, l.name + " input");
-    check_activation(y, l.name + " output");
-    if (residual) check_activation(*residual, l.name + " residual");
-    (void)check_conv_call(l, x, y, channel_offset, residual);
     cuda_backend::set_device(device_);
     void* y_slice = static_cast<char*>(y.raw()) + channel_offset * static_cast<int64_t>(dtype_size(y.dtype()));
     const bool aligned = reinterpret_cast<uintptr_t>(y_slice) % 16 == 0;
@@ -240,54 +198,30 @@ class CudaCnnBackend final : public CnnBackend {
     }
   }
 
-  void maxpool2d(const MaxPoolSpec& pool, const Tensor& x, Tensor& y) override {
-    check_activation(x, "maxpool2d input");
-    check_activation(y, "maxpool2d output");
-    const cpu::Pool2dShape s = check_maxpool_call(pool, x, y);
+  void run_maxpool2d(const cpu::Pool2dShape& s, const Tensor& x, Tensor& y) override {
     cuda_backend::set_device(device_);
     cuda::maxpool2d_nhwc(kernel_dtype(), s, x.raw(), y.raw(), stream());
   }
 
-  void global_avgpool(const Tensor& x, Tensor& y) override {
-    check_activation(x, "global_avgpool input");
-    check_activation(y, "global_avgpool output");
-    if (x.ndim() != 4 || !(y.shape() == Shape{x.size(0), x.size(3)}))
-      throw Error("global_avgpool: input " + x.shape().str() + ", output " + y.shape().str());
+  void run_global_avgpool(const Tensor& x, Tensor& y) override {
     cuda_backend::set_device(device_);
     cuda::global_avgpool_nhwc(kernel_dtype(), x.raw(), y.raw(), x.size(0), x.size(1) * x.size(2), x.size(3),
                               stream());
   }
 
-  void linear(const PreparedLayer& prepared, const Tensor& x, Tensor& y) override {
+  void run_linear(const PreparedLinear& prepared, const Tensor& x, Tensor& y) override {
     const auto& l = static_cast<const CudaLinear&>(prepared);
-    check_activation(x, l.name + " input");
-    check_activation(y, l.name + " output");
-    if (x.ndim() != 2 || x.size(1) != l.in || !(y.shape() == Shape{x.size(0), l.out}))
-      throw Error(l.name + ": input " + x.shape().str() + ", output " + y.shape().str() + " for a " +
-                  std::to_string(l.in) + " -> " + std::to_string(l.out) + " layer");
     cuda_backend::set_device(device_);
     const int64_t rows = x.size(0);
-    if (!f16_) {
-      cuda::linear_forward_f32(x.data<float>(), l.weight.data<float>(), l.bias_f32.data<float>(), y.data<float>(),
-                               rows, l.in, l.out, stream());
-      return;
+    if (f16_) {
+      cuda::linear_forward_f16(x.raw(), l.weight.raw(), l.bias_f32.data<float>(), y.raw(), rows, l.in, l.out, stream());
+    } else {
+      cuda::linear_forward(x.data<float>(), l.weight.data<float>(), l.bias_f32.data<float>(), y.data<float>(), rows,
+                           l.in, l.out, stream());
     }
-    // Row-major y [rows, out] = x [rows, in] w [in, out] is column-major y^T = w^T x^T.
-    cublasHandle_t handle = cuda::cublas_handle(stream());
-    HL_CUBLAS_CHECK(cublasSetMathMode(handle, CUBLAS_DEFAULT_MATH));
-    const float one = 1.0f, zero = 0.0f;
-    const int m = static_cast<int>(l.out), n = static_cast<int>(rows), k = static_cast<int>(l.in);
-    HL_CUBLAS_CHECK(cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, m, n, k, &one, l.weight.raw(), CUDA_R_16F, m,
-                                 x.raw(), CUDA_R_16F, k, &zero, y.raw(), CUDA_R_16F, m, CUBLAS_COMPUTE_32F,
-                                 CUBLAS_GEMM_DEFAULT));
-    cuda::ConvEpilogueArgs e;
-    e.rows = rows, e.cols = l.out, e.in = y.raw(), e.ld_in = l.out, e.out = y.raw(), e.ld_out = l.out;
-    e.bias = l.bias_f32.data<float>();
-    cuda::conv_epilogue(cuda::CnnDType::F16, e, stream());
   }
 
-  Tensor download(const Tensor& x) override {
-    check_activation(x, "download input");
+  Tensor run_download(const Tensor& x) override {
     cuda_backend::set_device(device_);
     Tensor host = Tensor::empty(x.shape(), DType::F32);
     const void* src = x.raw();
@@ -296,20 +230,14 @@ class CudaCnnBackend final : public CnnBackend {
       cuda::f16_to_f32(x.data<uint16_t>(), staged, x.numel(), stream());
       src = staged;
     }
-    HL_CUDA_CHECK(cudaMemcpyAsync(host.raw(), src, host.nbytes(), cudaMemcpyDeviceToHost, stream()));
-    HL_CUDA_CHECK(cudaStreamSynchronize(stream()));
+    stream_->copy_async(host.raw(), src, host.nbytes());
+    stream_->synchronize();
     return host;
   }
 
  private:
-  cudaStream_t stream() const { return stream_->stream; }
+  cudaStream_t stream() const { return stream_->get(); }
   cuda::CnnDType kernel_dtype() const { return f16_ ? cuda::CnnDType::F16 : cuda::CnnDType::F32; }
-
-  void check_activation(const Tensor& t, const std::string& what) const {
-    if (!t.defined() || t.dtype() != activation_dtype() || t.device() != device())
-      throw Error(what + " must be a " + std::string(dtype_name(activation_dtype())) + " tensor on " + device().str() +
-                  ", got " + (t.defined() ? t.str() : std::string("nothing")));
-  }
 
   // A device tensor of `shape` holding `values` converted to `dtype` (F32 or F16).
   Tensor to_device(const std::vector<float>& values, const Shape& shape, DType dtype) {
@@ -321,8 +249,8 @@ class CudaCnnBackend final : public CnnBackend {
       for (float v : values) halves.push_back(f32_to_f16_bits(v));
       src = halves.data();
     }
-    HL_CUDA_CHECK(cudaMemcpyAsync(t.raw(), src, t.nbytes(), cudaMemcpyHostToDevice, stream()));
-    HL_CUDA_CHECK(cudaStreamSynchronize(stream()));  // the host vectors go when this returns
+    stream_->copy_async(t.raw(), src, t.nbytes());
+    stream_->synchronize();  // the host vectors go when this returns
     return t;
   }
 
@@ -337,8 +265,7 @@ class CudaCnnBackend final : public CnnBackend {
 
   int device_;
   bool f16_;
-  std::shared_ptr<OwnedStream> stream_;
-  cudaEvent_t order_ = nullptr;         // orders new arena blocks after the engine's stream
+  std::shared_ptr<CudaStream> stream_;  // shared with every buffer handed out, so it outlives them
   std::shared_ptr<Storage> workspace_;  // cuDNN workspace and packed conv outputs
   std::shared_ptr<Storage> staging_;    // f32 copies of f16 activations on their way in or out
 };
@@ -348,15 +275,5 @@ class CudaCnnBackend final : public CnnBackend {
 std::unique_ptr<CnnBackend> make_cuda_cnn_backend(const CudaCnnOptions& options) {
   return std::make_unique<CudaCnnBackend>(options);
 }
-
-#else
-
-std::unique_ptr<CnnBackend> make_cuda_cnn_backend(const CudaCnnOptions&) {
-  throw Error(
-      "this hl was built without CUDA (HL_CUDA=OFF), so it has no CUDA backend for the CNNs: use the CPU backend, "
-      "or rebuild with -DHL_CUDA=ON where the CUDA toolkit and cuDNN are installed");
-}
-
-#endif
 
 }  // namespace hl

@@ -3,14 +3,11 @@
 #include <cstring>
 #include <string>
 
+#include "engine/cuda_backend.h"
+#include "engine/dispatch.h"
 #include "engine/error.h"
 #include "kernels/cpu/mfcc.h"
-#ifdef HL_HAVE_CUDA
-#include <cuda_runtime_api.h>
-
-#include "engine/cuda_backend.h"
 #include "kernels/cuda/mfcc.h"
-#endif
 
 namespace hl {
 namespace {
@@ -21,25 +18,22 @@ void check_samples(const Tensor& samples, int64_t rows) {
   if (rows < 0) throw Error("mfcc: negative row count");
 }
 
-#ifdef HL_HAVE_CUDA
-Tensor mfcc_cuda(const Tensor& samples, int64_t rows, const MfccParams& p, Device device) {
+// x f32 [n] on out's device -> out [rows, cepstra]: cuFFT frames, then one fused
+// power / mel / log / DCT kernel (kernels/cuda/mfcc.h), with its tables uploaded first.
+void mfcc_cuda(const Tensor& x, int64_t rows, const MfccParams& p, Tensor& out, cudaStream_t stream) {
+  const Device device = out.device();
   const cuda::MfccTable table = cuda::mfcc_table(p);
-  const Tensor x = samples.device() == device ? samples : samples.to(device);
   Tensor ints = Tensor::empty({static_cast<int64_t>(table.ints.size())}, DType::I32);
   Tensor floats = Tensor::empty({static_cast<int64_t>(table.floats.size())}, DType::F32);
   std::memcpy(ints.data<int32_t>(), table.ints.data(), table.ints.size() * sizeof(int32_t));
   std::memcpy(floats.data<float>(), table.floats.data(), table.floats.size() * sizeof(float));
   const Tensor dev_ints = ints.to(device), dev_floats = floats.to(device);
   Tensor scratch = Tensor::empty({cuda::mfcc_scratch_bytes(p, rows)}, DType::U8, device);
-  Tensor out = Tensor::empty(Shape({rows, p.cepstra}), DType::F32, device);
-  const auto stream = static_cast<cudaStream_t>(cuda_backend::current_stream(device.index));
   cuda::mfcc_f32(x.data<float>(), x.numel(), 0, rows, table, dev_ints.data<int32_t>(), dev_floats.data<float>(),
                  scratch.data<uint8_t>(), out.data<float>(), stream);
   // The tables and scratch go back to the arena when this returns: wait for the kernels.
   cuda_backend::synchronize(device.index);
-  return out;
 }
-#endif
 
 }  // namespace
 
@@ -55,22 +49,24 @@ int64_t mfcc_rows_for_samples(int64_t n, const MfccParams& p) {
 Tensor mfcc(const Tensor& samples, int64_t rows, const MfccParams& p) {
   check_samples(samples, rows);
   if (!samples.device().is_cpu()) throw Error("mfcc: expected the samples on the CPU, got " + samples.str());
-  Tensor out = Tensor::empty(Shape({rows, p.cepstra}), DType::F32);
-  cpu::MfccPlan(p).run(samples.data<float>(), samples.numel(), 0, rows, out.data<float>());
-  return out;
+  return mfcc(samples, rows, p, Device::cpu());
 }
 
 Tensor mfcc(const Tensor& samples, int64_t rows, const MfccParams& p, Device device) {
   check_samples(samples, rows);
-  if (device.is_cpu()) return mfcc(samples.device().is_cpu() ? samples : samples.to(Device::cpu()), rows, p);
-  if (!samples.device().is_cpu() && samples.device() != device)
+  if (!samples.device().is_cpu() && !device.is_cpu() && samples.device() != device)
     throw Error("mfcc: samples on " + samples.device().str() + " cannot be computed on " + device.str());
-#ifdef HL_HAVE_CUDA
-  if (!cuda_available()) throw Error("mfcc on " + device.str() + ": no CUDA device is visible");
-  return mfcc_cuda(samples, rows, p, device);
-#else
-  throw Error("mfcc on " + device.str() + ": this build of hl has no CUDA backend (configure with -DHL_CUDA=ON)");
-#endif
+  Tensor out;
+  try {
+    out = Tensor::empty(Shape({rows, p.cepstra}), DType::F32, device);
+  } catch (const Error& e) {  // no CUDA in this build, or no device visible: say for what
+    throw Error("mfcc on " + device.str() + ": " + e.what());
+  }
+  const Tensor x = samples.to(device);
+  dispatch::on_device(
+      out, "mfcc", [&] { cpu::MfccPlan(p).run(x.data<float>(), x.numel(), 0, rows, out.data<float>()); },
+      [&](cudaStream_t stream) { mfcc_cuda(x, rows, p, out, stream); });
+  return out;
 }
 
 }  // namespace hl

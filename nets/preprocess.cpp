@@ -6,13 +6,10 @@
 #include <memory>
 #include <string>
 
-#include "kernels/cpu/resize.h"
-#ifdef HL_HAVE_CUDA
-#include <cuda_runtime_api.h>
-
 #include "engine/cuda_backend.h"
+#include "engine/dispatch.h"
+#include "kernels/cpu/resize.h"
 #include "kernels/cuda/resize.h"
-#endif
 
 namespace hl {
 namespace {
@@ -39,9 +36,9 @@ void preprocess_cpu(const Tensor& rgb, Preprocess kind, float* y) {
                              kImageNet, y);
 }
 
-#ifdef HL_HAVE_CUDA
 // CUDA: frames[begin, end) (all h x w) -> out[begin, end), on out's device.
-void preprocess_cuda_run(const std::vector<Tensor>& frames, size_t begin, size_t end, Preprocess kind, Tensor& out) {
+void preprocess_cuda_run(const std::vector<Tensor>& frames, size_t begin, size_t end, Preprocess kind, Tensor& out,
+                         cudaStream_t stream) {
   const Device dev = out.device();
   const int64_t n = static_cast<int64_t>(end - begin), h = frames[begin].size(0), w = frames[begin].size(1);
   const int64_t frame_bytes = h * w * 3;
@@ -63,7 +60,6 @@ void preprocess_cuda_run(const std::vector<Tensor>& frames, size_t begin, size_t
   const Tensor dev_ints = ints.to(dev);
   Tensor scratch = Tensor::empty({cuda::resize_scratch_bytes(table, n, 3)}, DType::U8, dev);
   Tensor resized = Tensor::empty({n, r.height, r.width, 3}, DType::U8, dev);  // [n, 256', 256', 3]
-  const auto stream = static_cast<cudaStream_t>(cuda_backend::current_stream(dev.index));
   cuda::resize_bilinear_u8(x.data<uint8_t>(), n, 3, resized.data<uint8_t>(), table, dev_ints.data<int32_t>(),
                            scratch.data<uint8_t>(), stream);
   Tensor slot = out.narrow(static_cast<int64_t>(begin), n);
@@ -74,7 +70,23 @@ void preprocess_cuda_run(const std::vector<Tensor>& frames, size_t begin, size_t
   // The temporaries go back to the arena when this returns; wait until the kernels are done with them.
   cuda_backend::synchronize(dev.index);
 }
-#endif
+
+// CPU: each frame into its slot of out [n, 224, 224, 3].
+void preprocess_cpu_batch(const std::vector<Tensor>& frames, Preprocess kind, Tensor& out) {
+  const int64_t slot = kPreprocessCrop * kPreprocessCrop * 3;
+  for (size_t i = 0; i < frames.size(); ++i)
+    preprocess_cpu(frames[i], kind, out.data<float>() + static_cast<int64_t>(i) * slot);
+}
+
+// CUDA: one batch per run of equal-sized frames (the resize table depends on the size).
+void preprocess_cuda_batch(const std::vector<Tensor>& frames, Preprocess kind, Tensor& out, cudaStream_t stream) {
+  for (size_t begin = 0; begin < frames.size();) {
+    size_t end = begin + 1;
+    while (end < frames.size() && frames[end].shape() == frames[begin].shape()) ++end;
+    preprocess_cuda_run(frames, begin, end, kind, out, stream);
+    begin = end;
+  }
+}
 
 }  // namespace
 
@@ -105,21 +117,9 @@ void preprocess_batch(const std::vector<Tensor>& frames, Preprocess kind, Tensor
     throw Error("preprocess_batch: expects an f32 [" + std::to_string(n) + ", 224, 224, 3] output for " +
                 std::to_string(n) + " frames, got " + (out.defined() ? out.str() : std::string("an undefined tensor")));
   for (const Tensor& f : frames) check_frame(f, "preprocess_batch");
-  if (out.device().is_cpu()) {
-    const int64_t slot = kPreprocessCrop * kPreprocessCrop * 3;
-    for (int64_t i = 0; i < n; ++i) preprocess_cpu(frames[static_cast<size_t>(i)], kind, out.data<float>() + i * slot);
-    return;
-  }
-#ifdef HL_HAVE_CUDA
-  for (size_t begin = 0; begin < frames.size();) {
-    size_t end = begin + 1;
-    while (end < frames.size() && frames[end].shape() == frames[begin].shape()) ++end;
-    preprocess_cuda_run(frames, begin, end, kind, out);
-    begin = end;
-  }
-#else
-  throw Error("preprocess_batch: " + out.str() + " is on a CUDA device, and this build of hl has no CUDA backend");
-#endif
+  dispatch::on_device(
+      out, "preprocess_batch", [&] { preprocess_cpu_batch(frames, kind, out); },
+      [&](cudaStream_t stream) { preprocess_cuda_batch(frames, kind, out, stream); });
 }
 
 }  // namespace hl

@@ -110,8 +110,8 @@ void BM_HlBiLstmForwardBackward(benchmark::State& state) {
     ba[k].reverse = k == 1;
   }
   timed_loop(state, [&](cudaStream_t s) {
-    hl::cuda::lstm_forward_f32(shape, fa, 2, 2 * H, s);
-    hl::cuda::lstm_backward_f32(shape, ba, 2, 2 * H, s);
+    hl::cuda::lstm_forward(shape, fa, 2, 2 * H, s);
+    hl::cuda::lstm_backward(shape, ba, 2, 2 * H, s);
   });
   state.counters["batch_per_block"] = hl::cuda::lstm_batch_per_block(B, H, 2);
 }
@@ -132,7 +132,7 @@ void BM_HlBiLstmForward(benchmark::State& state) {
     fa[k].hs = hs.data<float>() + k * H, fa[k].cs = cs[k].data<float>(), fa[k].gates = gates[k].data<float>();
     fa[k].prev = prev[k].data<float>(), fa[k].reverse = k == 1;
   }
-  timed_loop(state, [&](cudaStream_t s) { hl::cuda::lstm_forward_f32(shape, fa, 2, 2 * H, s); });
+  timed_loop(state, [&](cudaStream_t s) { hl::cuda::lstm_forward(shape, fa, 2, 2 * H, s); });
 }
 BENCHMARK(BM_HlBiLstmForward)->UseManualTime()->Unit(benchmark::kMillisecond);
 

@@ -2,12 +2,10 @@
 
 #include <string>
 
-#include "engine/autograd/device_dispatch.h"
+#include "engine/dispatch.h"
 #include "engine/autograd/elementwise.h"
 #include "kernels/cpu/dropout.h"
-#ifdef HL_HAVE_CUDA
 #include "kernels/cuda/dropout.h"
-#endif
 
 namespace hl::ag {
 
@@ -21,27 +19,19 @@ void check_probability(float p) {
 // and gives the same mask bit for bit (kernels/cuda/dropout.h).
 Tensor mask_on(const Shape& shape, float p, DropoutRng rng, Device device) {
   check_probability(p);
-  if (device.is_cpu()) return dropout_mask(shape, p, rng);
   Tensor mask = Tensor::empty(shape, DType::F32, device);
-#ifdef HL_HAVE_CUDA
-  cuda::dropout_mask_f32(rng.seed, rng.offset, p, mask.data<float>(), mask.numel(), detail::stream_of(mask));
-#else
-  detail::no_cuda_kernels("dropout");
-#endif
+  HL_DISPATCH(mask, dropout_mask, rng.seed, rng.offset, p, mask.data<float>(), mask.numel());
   return mask;
 }
 
 }  // namespace
 
 Tensor dropout_mask(const Shape& shape, float p, DropoutRng rng) {
-  check_probability(p);
-  Tensor mask = Tensor::empty(shape, DType::F32);
-  cpu::dropout_mask(rng.seed, rng.offset, p, mask.data<float>(), mask.numel());
-  return mask;
+  return mask_on(shape, p, rng, Device::cpu());
 }
 
 Variable dropout(const Variable& x, float p, bool training, DropoutRng rng) {
-  detail::require_f32_same_device({&x.value()}, "dropout");
+  dispatch::require_f32_same_device({&x.value()}, "dropout");
   check_probability(p);  // validated even when not training
   if (!training || p == 0.0f) return x;
   return mul(x, Variable(mask_on(x.shape(), p, rng, x.value().device())));

@@ -2,35 +2,25 @@
 // through kernels/cpu/act_grad or kernels/cuda/act_grad for the activations.
 #include "engine/autograd/elementwise.h"
 
-#include "engine/autograd/device_dispatch.h"
+#include "engine/dispatch.h"
 #include "engine/ops.h"
 #include "kernels/cpu/act_grad.h"
-#ifdef HL_HAVE_CUDA
 #include "kernels/cuda/act_grad.h"
-#endif
 
 namespace hl::ag {
 
 namespace {
 
 Variable activation(const Variable& x, cpu::Activation kind, const char* name) {
-  detail::require_f32_same_device({&x.value()}, name);
+  dispatch::require_f32_same_device({&x.value()}, name);
   const Tensor in = x.value();
   Tensor y = kind == cpu::Activation::Relu      ? ops::relu(in)
              : kind == cpu::Activation::Sigmoid ? ops::sigmoid(in)
                                                 : ops::tanh(in);
   return record(name, y, {x}, [in, y, kind](const Tensor& dy, const std::vector<bool>&) -> std::vector<Tensor> {
     Tensor dx = Tensor::empty(in.shape(), DType::F32, in.device());
-    if (detail::on_cpu(in)) {
-      cpu::activation_backward(kind, in.data<float>(), y.data<float>(), dy.data<float>(), dx.data<float>(), in.numel());
-    } else {
-#ifdef HL_HAVE_CUDA
-      cuda::activation_backward_f32(kind, in.data<float>(), y.data<float>(), dy.data<float>(), dx.data<float>(),
-                                    in.numel(), detail::stream_of(in));
-#else
-      detail::no_cuda_kernels("activation backward");
-#endif
-    }
+    HL_DISPATCH(in, activation_backward, kind, in.data<float>(), y.data<float>(), dy.data<float>(), dx.data<float>(),
+                in.numel());
     return {dx};
   });
 }
@@ -38,13 +28,13 @@ Variable activation(const Variable& x, cpu::Activation kind, const char* name) {
 }  // namespace
 
 Variable add(const Variable& a, const Variable& b) {
-  detail::require_f32_same_device({&a.value(), &b.value()}, "add");
+  dispatch::require_f32_same_device({&a.value(), &b.value()}, "add");
   return record("add", ops::add(a.value(), b.value()), {a, b},
                 [](const Tensor& dy, const std::vector<bool>&) -> std::vector<Tensor> { return {dy, dy}; });
 }
 
 Variable mul(const Variable& a, const Variable& b) {
-  detail::require_f32_same_device({&a.value(), &b.value()}, "mul");
+  dispatch::require_f32_same_device({&a.value(), &b.value()}, "mul");
   const Tensor av = a.value(), bv = b.value();
   return record("mul", ops::mul(av, bv), {a, b},
                 [av, bv](const Tensor& dy, const std::vector<bool>& needs) -> std::vector<Tensor> {
@@ -53,7 +43,7 @@ Variable mul(const Variable& a, const Variable& b) {
 }
 
 Variable scale(const Variable& x, float alpha) {
-  detail::require_f32_same_device({&x.value()}, "scale");
+  dispatch::require_f32_same_device({&x.value()}, "scale");
   return record("scale", ops::scale(x.value(), alpha), {x},
                 [alpha](const Tensor& dy, const std::vector<bool>&) -> std::vector<Tensor> {
                   return {ops::scale(dy, alpha)};

@@ -1,16 +1,14 @@
 #include "engine/autograd/lstm.h"
 
-#include "engine/autograd/device_dispatch.h"
+#include "engine/dispatch.h"
 #include "engine/autograd/elementwise.h"
 #include "engine/autograd/shape_ops.h"
 #include "kernels/cpu/concat.h"
 #include "kernels/cpu/dropout.h"
 #include "kernels/cpu/lstm.h"
-#ifdef HL_HAVE_CUDA
 #include "kernels/cuda/concat.h"
 #include "kernels/cuda/dropout.h"
 #include "kernels/cuda/lstm.h"
-#endif
 
 namespace hl::ag {
 
@@ -20,13 +18,14 @@ namespace {
 Tensor repeat_over_time(const Tensor& mask, int64_t time) {
   const int64_t batch = mask.size(0), features = mask.size(1);
   Tensor out = Tensor::empty(Shape{batch, time, features}, DType::F32, mask.device());
-  for (int64_t t = 0; t < time; ++t) detail::copy_slab_f32(mask, 1, 0, out, time, t, batch, 1, features);
+  for (int64_t t = 0; t < time; ++t)
+    HL_DISPATCH(out, copy_slab, mask.raw(), 1, 0, out.raw(), time, t, batch, 1, features, sizeof(float));
   return out;
 }
 
 // Validates x and one direction's parameters (all f32 on one device) and returns the shape.
 cpu::LstmShape lstm_shape(const Variable& x, const LstmParams& p, bool reverse) {
-  detail::require_f32_same_device({&x.value(), &p.kernel.value(), &p.recurrent.value(), &p.bias.value()}, "lstm");
+  dispatch::require_f32_same_device({&x.value(), &p.kernel.value(), &p.recurrent.value(), &p.bias.value()}, "lstm");
   cpu::LstmShape s;
   if (x.ndim() != 3 || p.kernel.ndim() != 2 || p.recurrent.ndim() != 2 || p.bias.ndim() != 1)
     throw Error("lstm: expects x [batch, time, input], kernel [input, 4h], recurrent [h, 4h], bias [4h]; got " +
@@ -43,14 +42,14 @@ cpu::LstmShape lstm_shape(const Variable& x, const LstmParams& p, bool reverse) 
 // x * the input mask repeated over time (x itself without a mask); checks the masks.
 Variable masked_input(const Variable& x, const cpu::LstmShape& s, const LstmMasks& masks) {
   if (masks.recurrent.defined()) {
-    detail::require_f32_same_device({&x.value(), &masks.recurrent}, "lstm");
+    dispatch::require_f32_same_device({&x.value(), &masks.recurrent}, "lstm");
     if (!(masks.recurrent.shape() == Shape{s.batch, s.hidden}))
       throw Error("lstm: recurrent mask " + masks.recurrent.str());
   }
   if (!masks.input.defined()) return x;
-  detail::require_f32_same_device({&x.value(), &masks.input}, "lstm");
+  dispatch::require_f32_same_device({&x.value(), &masks.input}, "lstm");
   if (!(masks.input.shape() == Shape{s.batch, s.input})) throw Error("lstm: input mask " + masks.input.str());
-  if (!detail::on_cpu(x.value())) return mul(x, Variable(repeat_over_time(masks.input, s.time)));
+  if (!x.value().device().is_cpu()) return mul(x, Variable(repeat_over_time(masks.input, s.time)));
   // On the CPU one pass with the [batch, input] mask, instead of first writing it out
   // over time ([batch, time, input], 69 MB per direction at the paper's batch).
   const Tensor mask = masks.input, xv = x.value();
@@ -92,7 +91,8 @@ LstmResult lstm_cpu(const cpu::LstmShape& s, const Variable& xin, const LstmPara
   return out;
 }
 
-#ifdef HL_HAVE_CUDA
+// The CUDA path: both directions in one launch, so it has its own structure rather
+// than the CPU's per-direction one; reached only through dispatch::on_device below.
 // What one direction of the CUDA LSTM saves for its backward pass.
 struct CudaLstmSaved {
   Tensor x, w, u, r, cs, gates, prev;
@@ -140,50 +140,55 @@ cuda::LstmBackwardArgs backward_args(const cpu::LstmShape& s, const CudaLstmSave
   return a;
 }
 
-LstmResult lstm_cuda(const cpu::LstmShape& s, const Variable& xin, const LstmParams& p, const Tensor& r) {
+LstmResult lstm_cuda(const cpu::LstmShape& s, const Variable& xin, const LstmParams& p, const Tensor& r,
+                     cudaStream_t stream) {
   const Device dev = xin.value().device();
   Tensor hs = Tensor::empty(Shape{s.batch, s.time, s.hidden}, DType::F32, dev);
   CudaLstmSaved sv = cuda_saved(s, xin, p, r, s.reverse);
   const cuda::LstmForwardArgs fa = forward_args(sv, p, hs.data<float>());
-  cuda::lstm_forward_f32(s, &fa, 1, s.hidden, detail::stream_of(hs));
+  cuda::lstm_forward(s, &fa, 1, s.hidden, stream);
   LstmResult out;
   out.c_last = Tensor::empty(Shape{s.batch, s.hidden}, DType::F32, dev);
-  if (s.time > 0) detail::copy_slab_f32(sv.cs, s.time, s.reverse ? 0 : s.time - 1, out.c_last, 1, 0, s.batch, 1, s.hidden);
+  if (s.time > 0)
+    cuda::copy_slab(sv.cs.raw(), s.time, s.reverse ? 0 : s.time - 1, out.c_last.raw(), 1, 0, s.batch, 1, s.hidden, 4,
+                    stream);
   out.hs = record("lstm", hs, {xin, p.kernel, p.recurrent, p.bias},
                   [s, sv](const Tensor& dhs, const std::vector<bool>& needs) {
                     std::vector<Tensor> g(4);
                     Tensor dz;
                     const cuda::LstmBackwardArgs ba = backward_args(s, sv, dhs.data<float>(), needs, 0, g, dz);
-                    cuda::lstm_backward_f32(s, &ba, 1, s.hidden, detail::stream_of(dhs));
+                    cuda::lstm_backward(s, &ba, 1, s.hidden, dispatch::stream_of(dhs));
                     return g;
                   });
   return out;
 }
 
 // A dropout mask made on `device` (kernels/cuda/dropout.h: the CPU's mask bit for bit).
-Tensor cuda_mask(const Shape& shape, float p, uint64_t seed, uint64_t offset, Device device) {
+Tensor cuda_mask(const Shape& shape, float p, uint64_t seed, uint64_t offset, Device device, cudaStream_t stream) {
   if (!(p >= 0.0f && p < 1.0f)) throw Error("dropout: probability " + std::to_string(p) + " outside [0, 1)");
   Tensor mask = Tensor::empty(shape, DType::F32, device);
-  cuda::dropout_mask_f32(seed, offset, p, mask.data<float>(), mask.numel(), detail::stream_of(mask));
+  cuda::dropout_mask(seed, offset, p, mask.data<float>(), mask.numel(), stream);
   return mask;
 }
 
 // lstm_masks on the GPU: the same stream words, the same masks.
 LstmMasks cuda_masks(int64_t batch, int64_t input, int64_t hidden, const BiLstmOptions& o, uint64_t offset,
-                     Device device) {
+                     Device device, cudaStream_t stream) {
   LstmMasks m;
   if (!o.training) return m;
-  if (o.input_dropout > 0) m.input = cuda_mask(Shape{batch, input}, o.input_dropout, o.rng.seed, offset, device);
+  if (o.input_dropout > 0)
+    m.input = cuda_mask(Shape{batch, input}, o.input_dropout, o.rng.seed, offset, device, stream);
   if (o.recurrent_dropout > 0)
     m.recurrent = cuda_mask(Shape{batch, hidden}, o.recurrent_dropout, o.rng.seed,
-                            offset + static_cast<uint64_t>(batch * input), device);
+                            offset + static_cast<uint64_t>(batch * input), device, stream);
   return m;
 }
 
 // Both directions in one recurrence launch (forward and backward), writing one
 // [batch, time, 2h] output (forward direction in columns [0, h), backward in [h, 2h)),
 // recorded as one node.
-Variable bilstm_cuda(const Variable& x, const LstmParams& forward, const LstmParams& backward, const BiLstmOptions& o) {
+Variable bilstm_cuda(const Variable& x, const LstmParams& forward, const LstmParams& backward, const BiLstmOptions& o,
+                     cudaStream_t stream) {
   const cpu::LstmShape s = lstm_shape(x, forward, false);
   const cpu::LstmShape sb = lstm_shape(x, backward, true);
   if (sb.hidden != s.hidden)
@@ -192,15 +197,15 @@ Variable bilstm_cuda(const Variable& x, const LstmParams& forward, const LstmPar
   const Device dev = x.value().device();
   const int64_t B = s.batch, T = s.time, H = s.hidden;
   const uint64_t per_direction = static_cast<uint64_t>(B * (s.input + H));
-  const LstmMasks mf = cuda_masks(B, s.input, H, o, o.rng.offset, dev);
-  const LstmMasks mb = cuda_masks(B, s.input, H, o, o.rng.offset + per_direction, dev);
+  const LstmMasks mf = cuda_masks(B, s.input, H, o, o.rng.offset, dev, stream);
+  const LstmMasks mb = cuda_masks(B, s.input, H, o, o.rng.offset + per_direction, dev, stream);
   const Variable xf = masked_input(x, s, mf), xb = masked_input(x, s, mb);
   Tensor hs = Tensor::empty(Shape{B, T, 2 * H}, DType::F32, dev);
   CudaLstmSaved svf = cuda_saved(s, xf, forward, mf.recurrent, false);
   CudaLstmSaved svb = cuda_saved(s, xb, backward, mb.recurrent, true);
   const cuda::LstmForwardArgs fa[2] = {forward_args(svf, forward, hs.data<float>()),
                                        forward_args(svb, backward, hs.data<float>() + H)};
-  cuda::lstm_forward_f32(s, fa, 2, 2 * H, detail::stream_of(hs));
+  cuda::lstm_forward(s, fa, 2, 2 * H, stream);
   const Variable all = record(
       "bilstm", hs,
       {xf, forward.kernel, forward.recurrent, forward.bias, xb, backward.kernel, backward.recurrent, backward.bias},
@@ -209,7 +214,7 @@ Variable bilstm_cuda(const Variable& x, const LstmParams& forward, const LstmPar
         Tensor dzf, dzb;
         const cuda::LstmBackwardArgs ba[2] = {backward_args(s, svf, dhs.data<float>(), needs, 0, g, dzf),
                                               backward_args(s, svb, dhs.data<float>() + s.hidden, needs, 4, g, dzb)};
-        cuda::lstm_backward_f32(s, ba, 2, 2 * s.hidden, detail::stream_of(dhs));
+        cuda::lstm_backward(s, ba, 2, 2 * s.hidden, dispatch::stream_of(dhs));
         return g;
       });
   if (o.full_sequence) return all;
@@ -217,19 +222,17 @@ Variable bilstm_cuda(const Variable& x, const LstmParams& forward, const LstmPar
   const Variable first_b = reshape(narrow(narrow(all, 1, 0, 1), 2, H, H), {B, H});
   return concat({last_f, first_b}, 1);
 }
-#endif
 
 }  // namespace
 
 LstmResult lstm(const Variable& x, const LstmParams& p, bool reverse, const LstmMasks& masks) {
   const cpu::LstmShape s = lstm_shape(x, p, reverse);
   const Variable xin = masked_input(x, s, masks);
-  if (detail::on_cpu(x.value())) return lstm_cpu(s, xin, p, masks.recurrent);
-#ifdef HL_HAVE_CUDA
-  return lstm_cuda(s, xin, p, masks.recurrent);
-#else
-  detail::no_cuda_kernels("lstm");
-#endif
+  LstmResult out;
+  dispatch::on_device(
+      x.value(), "lstm", [&] { out = lstm_cpu(s, xin, p, masks.recurrent); },
+      [&](cudaStream_t stream) { out = lstm_cuda(s, xin, p, masks.recurrent, stream); });
+  return out;
 }
 
 LstmMasks lstm_masks(int64_t batch, int64_t input, int64_t hidden, const BiLstmOptions& o, uint64_t offset) {
@@ -242,13 +245,11 @@ LstmMasks lstm_masks(int64_t batch, int64_t input, int64_t hidden, const BiLstmO
   return m;
 }
 
-Variable bilstm(const Variable& x, const LstmParams& forward, const LstmParams& backward, const BiLstmOptions& o) {
-  if (x.ndim() != 3) throw Error("bilstm: expects x [batch, time, input], got " + x.value().str());
+namespace {
+
+// Each direction on its own (lstm() above), joined.
+Variable bilstm_cpu(const Variable& x, const LstmParams& forward, const LstmParams& backward, const BiLstmOptions& o) {
   const int64_t batch = x.size(0), time = x.size(1), input = x.size(2), hidden = forward.recurrent.size(0);
-  if (time < 1) throw Error("bilstm: empty sequence");
-#ifdef HL_HAVE_CUDA
-  if (!detail::on_cpu(x.value())) return bilstm_cuda(x, forward, backward, o);
-#endif
   const uint64_t per_direction = static_cast<uint64_t>(batch * (input + hidden));
   const LstmResult f = lstm(x, forward, false, lstm_masks(batch, input, hidden, o, o.rng.offset));
   const LstmResult b = lstm(x, backward, true, lstm_masks(batch, input, hidden, o, o.rng.offset + per_direction));
@@ -256,6 +257,18 @@ Variable bilstm(const Variable& x, const LstmParams& forward, const LstmParams& 
   const Variable last_f = reshape(narrow(f.hs, 1, time - 1, 1), {batch, hidden});
   const Variable first_b = reshape(narrow(b.hs, 1, 0, 1), {batch, hidden});
   return concat({last_f, first_b}, 1);
+}
+
+}  // namespace
+
+Variable bilstm(const Variable& x, const LstmParams& forward, const LstmParams& backward, const BiLstmOptions& o) {
+  if (x.ndim() != 3) throw Error("bilstm: expects x [batch, time, input], got " + x.value().str());
+  if (x.size(1) < 1) throw Error("bilstm: empty sequence");
+  Variable out;
+  dispatch::on_device(
+      x.value(), "bilstm", [&] { out = bilstm_cpu(x, forward, backward, o); },
+      [&](cudaStream_t stream) { out = bilstm_cuda(x, forward, backward, o, stream); });
+  return out;
 }
 
 }  // namespace hl::ag

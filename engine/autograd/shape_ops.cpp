@@ -3,14 +3,12 @@
 #include <cstring>
 #include <string>
 
-#include "engine/autograd/device_dispatch.h"
+#include "engine/dispatch.h"
 #include "engine/ops.h"
 #include "kernels/cpu/act_grad.h"
 #include "kernels/cpu/concat.h"
-#ifdef HL_HAVE_CUDA
 #include "kernels/cuda/act_grad.h"
 #include "kernels/cuda/concat.h"
-#endif
 
 namespace hl::ag {
 
@@ -18,14 +16,16 @@ namespace {
 
 // f32 zeros on `device` (on a GPU a memset, not a copy from the host).
 Tensor zeros_on(const Shape& shape, Device device) {
-  if (device.is_cpu()) return Tensor::zeros(shape, DType::F32);
   Tensor t = Tensor::empty(shape, DType::F32, device);
-#ifdef HL_HAVE_CUDA
-  cuda::zero_fill(t.raw(), t.nbytes(), detail::stream_of(t));
-#else
-  detail::no_cuda_kernels("zeros");
-#endif
+  HL_DISPATCH(t, zero_fill, t.raw(), t.nbytes());
   return t;
+}
+
+// Rows of f32 slabs from src to dst, on dst's device (kernels/cpu/concat.h).
+void copy_slab_f32(const Tensor& src, int64_t src_n, int64_t src_start, Tensor& dst, int64_t dst_n, int64_t dst_start,
+                   int64_t outer, int64_t len, int64_t inner) {
+  HL_DISPATCH(dst, copy_slab, src.raw(), src_n, src_start, dst.raw(), dst_n, dst_start, outer, len, inner,
+              sizeof(float));
 }
 
 }  // namespace
@@ -41,7 +41,7 @@ DimSplit split_at(const Shape& shape, int dim, const char* op) {
 }
 
 Variable reshape(const Variable& x, const std::vector<int64_t>& dims) {
-  detail::require_f32_same_device({&x.value()}, "reshape");
+  dispatch::require_f32_same_device({&x.value()}, "reshape");
   const std::vector<int64_t> in_dims = x.shape().vec();
   return record("reshape", x.value().reshape(dims), {x},
                 [in_dims](const Tensor& dy, const std::vector<bool>&) -> std::vector<Tensor> {
@@ -56,7 +56,7 @@ Variable concat(const std::vector<Variable>& xs, int dim) {
   std::vector<int64_t> lengths;
   int64_t total = 0;
   for (const Variable& x : xs) {
-    detail::require_f32_same_device({&xs[0].value(), &x.value()}, "concat");
+    dispatch::require_f32_same_device({&xs[0].value(), &x.value()}, "concat");
     Shape probe = x.shape();
     if (probe.ndim() != first.ndim()) throw Error("concat: " + x.value().str() + " and " + xs[0].value().str());
     probe[s0.dim] = first[s0.dim];
@@ -71,7 +71,7 @@ Variable concat(const std::vector<Variable>& xs, int dim) {
   Tensor y = Tensor::empty(out_shape, DType::F32, xs[0].value().device());
   int64_t at = 0;
   for (size_t i = 0; i < xs.size(); ++i) {
-    detail::copy_slab_f32(xs[i].value(), lengths[i], 0, y, total, at, s0.outer, lengths[i], s0.inner);
+    copy_slab_f32(xs[i].value(), lengths[i], 0, y, total, at, s0.outer, lengths[i], s0.inner);
     at += lengths[i];
   }
   std::vector<Shape> shapes;
@@ -83,7 +83,7 @@ Variable concat(const std::vector<Variable>& xs, int dim) {
                   for (size_t i = 0; i < shapes.size(); ++i) {
                     if (needs[i]) {
                       dxs[i] = Tensor::empty(shapes[i], DType::F32, dy.device());
-                      detail::copy_slab_f32(dy, total, at, dxs[i], lengths[i], 0, s0.outer, lengths[i], s0.inner);
+                      copy_slab_f32(dy, total, at, dxs[i], lengths[i], 0, s0.outer, lengths[i], s0.inner);
                     }
                     at += lengths[i];
                   }
@@ -92,7 +92,7 @@ Variable concat(const std::vector<Variable>& xs, int dim) {
 }
 
 Variable narrow(const Variable& x, int dim, int64_t start, int64_t length) {
-  detail::require_f32_same_device({&x.value()}, "narrow");
+  dispatch::require_f32_same_device({&x.value()}, "narrow");
   const DimSplit s = split_at(x.shape(), dim, "narrow");
   if (start < 0 || length < 0 || start + length > s.n)
     throw Error("narrow: [" + std::to_string(start) + ", " + std::to_string(start + length) + ") outside dimension " +
@@ -100,11 +100,11 @@ Variable narrow(const Variable& x, int dim, int64_t start, int64_t length) {
   Shape out_shape = x.shape();
   out_shape[s.dim] = length;
   Tensor y = Tensor::empty(out_shape, DType::F32, x.value().device());
-  detail::copy_slab_f32(x.value(), s.n, start, y, length, 0, s.outer, length, s.inner);
+  copy_slab_f32(x.value(), s.n, start, y, length, 0, s.outer, length, s.inner);
   const Shape in_shape = x.shape();
   return record("narrow", y, {x}, [in_shape, s, start, length](const Tensor& dy, const std::vector<bool>&) {
     Tensor dx = zeros_on(in_shape, dy.device());
-    detail::copy_slab_f32(dy, length, 0, dx, s.n, start, s.outer, length, s.inner);
+    copy_slab_f32(dy, length, 0, dx, s.n, start, s.outer, length, s.inner);
     return std::vector<Tensor>{dx};
   });
 }
@@ -112,23 +112,14 @@ Variable narrow(const Variable& x, int dim, int64_t start, int64_t length) {
 namespace {
 
 Variable reduce(const Variable& x, int dim, bool is_mean, const char* name) {
-  detail::require_f32_same_device({&x.value()}, name);
+  dispatch::require_f32_same_device({&x.value()}, name);
   const DimSplit s = split_at(x.shape(), dim, name);
   const Shape in_shape = x.shape();
   Tensor y = is_mean ? ops::mean(x.value(), s.dim) : ops::sum(x.value(), s.dim);
   const float alpha = is_mean ? 1.0f / static_cast<float>(s.n) : 1.0f;
   return record(name, y, {x}, [in_shape, s, alpha](const Tensor& dy, const std::vector<bool>&) {
     Tensor dx = Tensor::empty(in_shape, DType::F32, dy.device());
-    if (detail::on_cpu(dy)) {
-      cpu::broadcast_middle(dy.data<float>(), dx.data<float>(), s.outer, s.n, s.inner, alpha);
-    } else {
-#ifdef HL_HAVE_CUDA
-      cuda::broadcast_middle_f32(dy.data<float>(), dx.data<float>(), s.outer, s.n, s.inner, alpha,
-                                 detail::stream_of(dy));
-#else
-      detail::no_cuda_kernels("sum/mean backward");
-#endif
-    }
+    HL_DISPATCH(dy, broadcast_middle, dy.data<float>(), dx.data<float>(), s.outer, s.n, s.inner, alpha);
     return std::vector<Tensor>{dx};
   });
 }

@@ -73,7 +73,8 @@ void Variable::backward(const Tensor& seed) const {
     std::vector<bool> needs;
     for (const auto& in : node.inputs) needs.push_back(in->requires_grad);
     const std::vector<Tensor> grads = node.backward(v->grad, needs);
-    if (grads.size() != node.inputs.size()) throw Error("autograd: " + node.name + " returned the wrong number of gradients");
+    if (grads.size() != node.inputs.size())
+      throw Error("autograd: " + node.name + " returned the wrong number of gradients");
     for (size_t i = 0; i < grads.size(); ++i)
       if (needs[i] && grads[i].defined()) accumulate(*node.inputs[i], grads[i], node.name);
   }

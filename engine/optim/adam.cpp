@@ -1,9 +1,8 @@
 #include "engine/optim/adam.h"
 
-#include "engine/autograd/device_dispatch.h"
-#ifdef HL_HAVE_CUDA
+#include "engine/dispatch.h"
+#include "kernels/cpu/optim.h"
 #include "kernels/cuda/optim.h"
-#endif
 
 namespace hl::optim {
 
@@ -11,7 +10,7 @@ Adam::Adam(std::vector<ag::Variable> params, AdamHyper hyper) : params_(std::mov
   for (const ag::Variable& p : params_) {
     if (!p.defined() || !p.requires_grad() || !p.is_leaf())
       throw Error("Adam: parameters must be leaf Variables that require a gradient");
-    ag::detail::require_f32_same_device({&p.value()}, "Adam");
+    dispatch::require_f32_same_device({&p.value()}, "Adam");
     const Device dev = p.value().device();
     state_.push_back({Tensor::zeros(p.shape(), DType::F32, dev), Tensor::zeros(p.shape(), DType::F32, dev), 0});
   }
@@ -22,19 +21,10 @@ void Adam::step() {
     ag::Variable& p = params_[i];
     if (!p.grad().defined()) continue;
     State& s = state_[i];
-    ag::detail::require_f32_same_device({&p.value(), &p.grad(), &s.m, &s.v}, "Adam");
+    dispatch::require_f32_same_device({&p.value(), &p.grad(), &s.m, &s.v}, "Adam");
     ++s.step;
-    if (ag::detail::on_cpu(p.value())) {
-      cpu::adam_step_f32(hyper_, s.step, p.value_mut().data<float>(), p.grad().data<float>(), s.m.data<float>(),
-                         s.v.data<float>(), p.value().numel());
-    } else {
-#ifdef HL_HAVE_CUDA
-      cuda::adam_step_f32(hyper_, s.step, p.value_mut().data<float>(), p.grad().data<float>(), s.m.data<float>(),
-                          s.v.data<float>(), p.value().numel(), ag::detail::stream_of(p.value()));
-#else
-      ag::detail::no_cuda_kernels("Adam");
-#endif
-    }
+    HL_DISPATCH(p.value(), adam_step_f32, hyper_, s.step, p.value_mut().data<float>(), p.grad().data<float>(),
+                s.m.data<float>(), s.v.data<float>(), p.value().numel());
   }
 }
 

@@ -14,4 +14,8 @@ void copy_slab(const void* src, int64_t src_n, int64_t src_start, void* dst, int
                 static_cast<size_t>(len) * row);
 }
 
+void zero_fill(void* dst, size_t nbytes) {
+  if (nbytes > 0) std::memset(dst, 0, nbytes);
+}
+
 }  // namespace hl::cpu

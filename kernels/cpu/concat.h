@@ -12,4 +12,7 @@ namespace hl::cpu {
 void copy_slab(const void* src, int64_t src_n, int64_t src_start, void* dst, int64_t dst_n, int64_t dst_start,
                int64_t outer, int64_t len, int64_t inner, size_t element_size);
 
+// nbytes zero bytes at dst (the twin of cuda::zero_fill, for gradients that start at 0).
+void zero_fill(void* dst, size_t nbytes);
+
 }  // namespace hl::cpu

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/common/matmul_backward.h"
 #include "kernels/cpu/gemm_f64.h"
 
 namespace hl::cpu {
@@ -50,42 +51,14 @@ void linear_backward(const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, i
 template <typename T>
 void matmul_backward(const GemmShape& s, const T* a, const T* b, const T* dc, T* da, T* db) {
   if (da && s.batch * s.m * s.k > 0) {
-    GemmShape g;
-    g.batch = s.batch;
-    if (!s.trans_a) {  // dA [m, k] = dC [m, n] op(B)^T
-      g.m = s.m, g.n = s.k, g.k = s.n;
-      g.trans_b = !s.trans_b;
-      g.stride_a = s.stride_c, g.stride_b = s.stride_b, g.stride_c = s.stride_a;
-      gemm(g, dc, b, da);
-    } else {  // A is [k, m]: dA = op(B) dC^T
-      g.m = s.k, g.n = s.m, g.k = s.n;
-      g.trans_a = s.trans_b;
-      g.trans_b = true;
-      g.stride_a = s.stride_b, g.stride_b = s.stride_c, g.stride_c = s.stride_a;
-      gemm(g, b, dc, da);
-    }
+    const MatmulGradGemm g = matmul_grad_a(s);
+    g.dc_first ? gemm(g.shape, dc, b, da) : gemm(g.shape, b, dc, da);
   }
   if (db && s.k * s.n > 0) {
-    GemmShape g;
-    g.batch = s.batch;
-    const bool shared = s.stride_b == 0;
-    // A shared B collects every batch entry's contribution: C += ..., C starts at zero.
-    if (shared) {
-      std::fill(db, db + s.k * s.n, T(0));
-      g.beta = 1.0f;
-    }
-    if (!s.trans_b) {  // dB [k, n] = op(A)^T dC
-      g.m = s.k, g.n = s.n, g.k = s.m;
-      g.trans_a = !s.trans_a;
-      g.stride_a = s.stride_a, g.stride_b = s.stride_c, g.stride_c = s.stride_b;
-      gemm(g, a, dc, db);
-    } else {  // B is [n, k]: dB = dC^T op(A)
-      g.m = s.n, g.n = s.k, g.k = s.m;
-      g.trans_a = true;
-      g.trans_b = s.trans_a;
-      g.stride_a = s.stride_c, g.stride_b = s.stride_a, g.stride_c = s.stride_b;
-      gemm(g, dc, a, db);
-    }
+    const MatmulGradGemm g = matmul_grad_b(s);
+    // A shared B: gemm runs the batch in order, each entry adding to dB (beta = 1).
+    if (s.stride_b == 0) std::fill(db, db + s.k * s.n, T(0));
+    g.dc_first ? gemm(g.shape, dc, a, db) : gemm(g.shape, a, dc, db);
   }
 }
 

@@ -99,4 +99,20 @@ HL_INSTANTIATE(float)
 HL_INSTANTIATE(double)
 #undef HL_INSTANTIATE
 
+void mse_forward(const float* p, const float* y, int64_t n, float* loss) { *loss = mse_forward(p, y, n); }
+void mse_backward(const float* p, const float* y, int64_t n, const float* dloss, float* dp) {
+  mse_backward(p, y, n, *dloss, dp);
+}
+void ccc_loss_forward(const float* p, const float* y, int64_t n, float* loss) { *loss = ccc_loss_forward(p, y, n); }
+void ccc_loss_backward(const float* p, const float* y, int64_t n, const float* dloss, float* dp) {
+  ccc_loss_backward(p, y, n, *dloss, dp);
+}
+void margin_ranking_forward(const float* hi, const float* lo, int64_t n, float margin, float* loss) {
+  *loss = margin_ranking_forward(hi, lo, n, margin);
+}
+void margin_ranking_backward(const float* hi, const float* lo, int64_t n, float margin, const float* dloss,
+                             float* dhi, float* dlo) {
+  margin_ranking_backward(hi, lo, n, margin, *dloss, dhi, dlo);
+}
+
 }  // namespace hl::cpu

@@ -30,4 +30,15 @@ T margin_ranking_forward(const T* hi, const T* lo, int64_t n, T margin);
 template <typename T>
 void margin_ranking_backward(const T* hi, const T* lo, int64_t n, T margin, T dloss, T* dhi, T* dlo);
 
+// The same losses in the form of their CUDA twins (kernels/cuda/loss.h), so that one
+// dispatch (engine/dispatch.h) serves both devices: the scalar loss is written to
+// *loss, the incoming gradient read from *dloss. f32, as the autograd uses them.
+void mse_forward(const float* p, const float* y, int64_t n, float* loss);
+void mse_backward(const float* p, const float* y, int64_t n, const float* dloss, float* dp);
+void ccc_loss_forward(const float* p, const float* y, int64_t n, float* loss);
+void ccc_loss_backward(const float* p, const float* y, int64_t n, const float* dloss, float* dp);
+void margin_ranking_forward(const float* hi, const float* lo, int64_t n, float margin, float* loss);
+void margin_ranking_backward(const float* hi, const float* lo, int64_t n, float margin, const float* dloss,
+                             float* dhi, float* dlo);
+
 }  // namespace hl::cpu

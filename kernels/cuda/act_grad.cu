@@ -40,8 +40,8 @@ __global__ void broadcast_middle_kernel(const float* dy, float* dx, int64_t oute
 
 }  // namespace
 
-void activation_backward_f32(Activation kind, const float* x, const float* y, const float* dy, float* dx, int64_t n,
-                             cudaStream_t stream) {
+void activation_backward(Activation kind, const float* x, const float* y, const float* dy, float* dx, int64_t n,
+                         cudaStream_t stream) {
   if (n <= 0) return;
   switch (kind) {
     case Activation::Relu:
@@ -59,8 +59,8 @@ void activation_backward_f32(Activation kind, const float* x, const float* y, co
   }
 }
 
-void broadcast_middle_f32(const float* dy, float* dx, int64_t outer, int64_t n, int64_t inner, float alpha,
-                          cudaStream_t stream) {
+void broadcast_middle(const float* dy, float* dx, int64_t outer, int64_t n, int64_t inner, float alpha,
+                      cudaStream_t stream) {
   const int64_t total = outer * n * inner;
   if (total <= 0) return;
   broadcast_middle_kernel<<<grid_blocks(total), kBlockThreads, 0, stream>>>(dy, dx, outer, n, inner, alpha);

@@ -2,7 +2,7 @@
 // and of sum/mean along a dimension. Same formulas, element for element, as the CPU.
 // Tests: tests/cuda/test_cuda_autograd.cpp against kernels/cpu/act_grad.cpp.
 #pragma once
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/stream.h"
 
 #include <cstdint>
 
@@ -13,11 +13,11 @@ namespace hl::cuda {
 using cpu::Activation;
 
 // dx = dy * f'(x): ReLU reads x, sigmoid and tanh the forward output y.
-void activation_backward_f32(Activation kind, const float* x, const float* y, const float* dy, float* dx, int64_t n,
-                             cudaStream_t stream);
+void activation_backward(Activation kind, const float* x, const float* y, const float* dy, float* dx, int64_t n,
+                         cudaStream_t stream);
 
 // dx[o, j, i] = alpha * dy[o, i] for j in [0, n).
-void broadcast_middle_f32(const float* dy, float* dx, int64_t outer, int64_t n, int64_t inner, float alpha,
-                          cudaStream_t stream);
+void broadcast_middle(const float* dy, float* dx, int64_t outer, int64_t n, int64_t inner, float alpha,
+                      cudaStream_t stream);
 
 }  // namespace hl::cuda

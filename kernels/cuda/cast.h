@@ -1,6 +1,6 @@
 // CUDA versions of kernels/cpu/cast.h, bit-identical (same scalar code, kernels/common/half.h).
 #pragma once
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/stream.h"
 
 #include <cstdint>
 

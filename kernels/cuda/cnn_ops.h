@@ -13,13 +13,18 @@
 //                        rows: the bias/residual/ReLU after a cuDNN convolution that could
 //                        not fuse them, and the copy of a packed result into a channel
 //                        slice of a concatenation
+//   linear_forward_f16   y [rows, out] = x [rows, in] w [in, out] + bias in f16, the
+//                        classifier of the f16 backend: one cuBLAS GEMM with f32
+//                        accumulation on tensor cores, then conv_epilogue adds the f32
+//                        bias. (The f32 backend uses kernels/cuda/linear.h, the twin of
+//                        kernels/cpu/linear.h; the CPU has no f16 path.)
 //
 // f32 results are the CPU kernels' bit for bit (same operations in the same order, no
 // fused multiply-add), except conv_epilogue, whose input comes from cuDNN anyway.
 // Tests: tests/cuda/test_cuda_cnn.cpp, each op against the CPU backend
 // (nets/cnn_backend_cpu.cpp) on random inputs with NaN-poisoned outputs.
 #pragma once
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/stream.h"
 
 #include <cstdint>
 
@@ -62,5 +67,9 @@ struct ConvEpilogueArgs {
   bool relu = false;
 };
 void conv_epilogue(CnnDType t, const ConvEpilogueArgs& a, cudaStream_t stream);
+
+// x [rows, in], w [in, out], y [rows, out]: f16 (uint16_t bits); bias f32 [out].
+void linear_forward_f16(const void* x, const void* w, const float* bias, void* y, int64_t rows, int64_t in,
+                        int64_t out, cudaStream_t stream);
 
 }  // namespace hl::cuda

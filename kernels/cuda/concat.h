@@ -3,7 +3,7 @@
 // inner], any element size; plus zero filling (the narrow backward's untouched rows).
 // Tests: tests/cuda/test_cuda_autograd.cpp against kernels/cpu/concat.cpp (bit-exact).
 #pragma once
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/stream.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -49,17 +49,17 @@ void im2col(const Conv1dShape& s, const float* x, float* cols, cudaStream_t stre
 
 }  // namespace
 
-void conv1d_same_forward_f32(const Conv1dShape& s, const float* x, const float* w, const float* b, float* y,
-                             float* cols, cudaStream_t stream) {
+void conv1d_same_forward(const Conv1dShape& s, const float* x, const float* w, const float* b, float* y,
+                         float* cols, cudaStream_t stream) {
   im2col(s, x, cols, stream);
-  linear_forward_f32(cols, w, b, y, s.batch * s.time, s.k * s.c_in, s.c_out, stream);
+  linear_forward(cols, w, b, y, s.batch * s.time, s.k * s.c_in, s.c_out, stream);
 }
 
-void conv1d_same_backward_f32(const Conv1dShape& s, const float* x, const float* w, const float* dy, float* dx,
-                              float* dw, float* db, float* cols, float* dcols, cudaStream_t stream) {
+void conv1d_same_backward(const Conv1dShape& s, const float* x, const float* w, const float* dy, float* dx,
+                          float* dw, float* db, float* cols, float* dcols, cudaStream_t stream) {
   const int64_t rows = s.batch * s.time, width = s.k * s.c_in;
   if (dw) im2col(s, x, cols, stream);
-  linear_backward_f32(cols, w, dy, dx ? dcols : nullptr, dw, db, rows, width, s.c_out, stream);
+  linear_backward(cols, w, dy, dx ? dcols : nullptr, dw, db, rows, width, s.c_out, stream);
   if (dx) {
     const int64_t total = s.batch * s.time * s.c_in;
     if (total <= 0) return;

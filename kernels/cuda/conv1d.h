@@ -4,7 +4,7 @@
 // im2col + cuBLAS, as on the CPU; the caller provides the column buffer(s).
 // Tests: tests/cuda/test_cuda_autograd.cpp against kernels/cpu/conv1d.cpp.
 #pragma once
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/stream.h"
 
 #include <cstdint>
 
@@ -18,11 +18,11 @@ using cpu::Conv1dShape;
 inline int64_t conv1d_cols_size(const Conv1dShape& s) { return s.batch * s.time * s.k * s.c_in; }
 
 // b may be null. cols: conv1d_cols_size(s) floats of device scratch.
-void conv1d_same_forward_f32(const Conv1dShape& s, const float* x, const float* w, const float* b, float* y,
-                             float* cols, cudaStream_t stream);
+void conv1d_same_forward(const Conv1dShape& s, const float* x, const float* w, const float* b, float* y,
+                         float* cols, cudaStream_t stream);
 // dx, dw, db overwritten; any may be null. cols and dcols: conv1d_cols_size(s) floats
 // each of device scratch (cols is used when dw is wanted, dcols when dx is).
-void conv1d_same_backward_f32(const Conv1dShape& s, const float* x, const float* w, const float* dy, float* dx,
-                              float* dw, float* db, float* cols, float* dcols, cudaStream_t stream);
+void conv1d_same_backward(const Conv1dShape& s, const float* x, const float* w, const float* dy, float* dx,
+                          float* dw, float* db, float* cols, float* dcols, cudaStream_t stream);
 
 }  // namespace hl::cuda

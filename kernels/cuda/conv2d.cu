@@ -72,25 +72,25 @@ void im2col(const Conv2dShape& s, const float* x, float* cols, cudaStream_t stre
 
 }  // namespace
 
-void conv2d_forward_f32(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y, float* cols,
-                        cudaStream_t stream) {
+void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y, float* cols,
+                    cudaStream_t stream) {
   if (s.im2col_is_identity()) {
-    linear_forward_f32(x, w, b, y, s.col_rows(), s.col_width(), s.c_out, stream);
+    linear_forward(x, w, b, y, s.col_rows(), s.col_width(), s.c_out, stream);
     return;
   }
   im2col(s, x, cols, stream);
-  linear_forward_f32(cols, w, b, y, s.col_rows(), s.col_width(), s.c_out, stream);
+  linear_forward(cols, w, b, y, s.col_rows(), s.col_width(), s.c_out, stream);
 }
 
-void conv2d_backward_f32(const Conv2dShape& s, const float* x, const float* w, const float* dy, float* dx, float* dw,
-                         float* db, float* cols, float* dcols, cudaStream_t stream) {
+void conv2d_backward(const Conv2dShape& s, const float* x, const float* w, const float* dy, float* dx, float* dw,
+                     float* db, float* cols, float* dcols, cudaStream_t stream) {
   const int64_t rows = s.col_rows(), width = s.col_width();
   if (s.im2col_is_identity()) {
-    linear_backward_f32(x, w, dy, dx, dw, db, rows, width, s.c_out, stream);
+    linear_backward(x, w, dy, dx, dw, db, rows, width, s.c_out, stream);
     return;
   }
   if (dw) im2col(s, x, cols, stream);
-  linear_backward_f32(cols, w, dy, dx ? dcols : nullptr, dw, db, rows, width, s.c_out, stream);
+  linear_backward(cols, w, dy, dx ? dcols : nullptr, dw, db, rows, width, s.c_out, stream);
   if (dx) {
     const int64_t total = s.batch * s.height * s.width * s.c_in;
     if (total <= 0) return;

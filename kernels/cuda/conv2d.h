@@ -10,7 +10,7 @@
 // windows in the CPU's order, so no atomics are needed.
 // Tests: tests/cuda/test_cuda_conv2d.cpp against kernels/cpu/conv2d.cpp.
 #pragma once
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/stream.h"
 
 #include <cstdint>
 
@@ -27,11 +27,11 @@ inline int64_t conv2d_cols_size(const Conv2dShape& s) {
 }
 
 // b may be null. cols: conv2d_cols_size(s) floats of device scratch.
-void conv2d_forward_f32(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y, float* cols,
-                        cudaStream_t stream);
+void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y, float* cols,
+                    cudaStream_t stream);
 // dx, dw, db overwritten; any may be null. cols and dcols: conv2d_cols_size(s) floats
 // each of device scratch (cols is used when dw is wanted, dcols when dx is).
-void conv2d_backward_f32(const Conv2dShape& s, const float* x, const float* w, const float* dy, float* dx, float* dw,
-                         float* db, float* cols, float* dcols, cudaStream_t stream);
+void conv2d_backward(const Conv2dShape& s, const float* x, const float* w, const float* dy, float* dx, float* dw,
+                     float* db, float* cols, float* dcols, cudaStream_t stream);
 
 }  // namespace hl::cuda

@@ -22,7 +22,7 @@ __global__ void dropout_mask_kernel(uint64_t seed, uint64_t offset, float p, flo
 
 }  // namespace
 
-void dropout_mask_f32(uint64_t seed, uint64_t offset, float p, float* mask, int64_t n, cudaStream_t stream) {
+void dropout_mask(uint64_t seed, uint64_t offset, float p, float* mask, int64_t n, cudaStream_t stream) {
   if (n <= 0) return;
   const float keep_scale = 1.0f / (1.0f - p);  // kernels/cpu/dropout.cpp: T(1) / (T(1) - p)
   dropout_mask_kernel<<<grid_blocks(n), kBlockThreads, 0, stream>>>(seed, offset, p, keep_scale, mask, n);

@@ -2,12 +2,12 @@
 // stream words (offset + i) of seed, bit-identical to the CPU's for the same
 // (seed, offset, p). Tests: tests/cuda/test_cuda_autograd.cpp (bit-exact).
 #pragma once
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/stream.h"
 
 #include <cstdint>
 
 namespace hl::cuda {
 
-void dropout_mask_f32(uint64_t seed, uint64_t offset, float p, float* mask, int64_t n, cudaStream_t stream);
+void dropout_mask(uint64_t seed, uint64_t offset, float p, float* mask, int64_t n, cudaStream_t stream);
 
 }  // namespace hl::cuda

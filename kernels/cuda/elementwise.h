@@ -2,7 +2,7 @@
 // rounding of the transcendental functions), launched on `stream`.
 // Tests: tests/cuda/test_cuda_kernels.cpp against the CPU kernels.
 #pragma once
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/stream.h"
 
 #include <cstdint>
 

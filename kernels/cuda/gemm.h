@@ -4,7 +4,7 @@
 // strides of 0. Uses the calling thread's cuBLAS handle of the current device
 // (kernels/cuda/handles.h), bound to `stream`.
 #pragma once
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/stream.h"
 
 #include "kernels/common/gemm_shape.h"
 

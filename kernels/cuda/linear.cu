@@ -1,5 +1,6 @@
-// Dense layers and the matmul backward on CUDA (kernels/cuda/linear.h). The GemmShapes
-// are those of kernels/cpu/linear.cpp, line for line.
+// Dense layers and the matmul backward on CUDA (kernels/cuda/linear.h). The matmul
+// backward's GEMMs are those of kernels/cpu/linear.cpp: both take them from
+// kernels/common/matmul_backward.h.
 //
 // One difference is forced by the hardware: the CPU computes the gradient of a B
 // shared by the batch (stride_b == 0) as `batch` sequential products accumulating into
@@ -10,6 +11,7 @@
 //   - otherwise one cuBLAS call per batch entry on the stream (ordered, beta = 1).
 #include <cstdint>
 
+#include "kernels/common/matmul_backward.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/concat.h"
 #include "kernels/cuda/gemm.h"
@@ -34,8 +36,8 @@ void add_bias_f32(float* y, const float* b, int64_t rows, int64_t out, cudaStrea
   HL_CUDA_LAUNCH_CHECK();
 }
 
-void linear_forward_f32(const float* x, const float* w, const float* b, float* y, int64_t rows, int64_t in, int64_t out,
-                        cudaStream_t stream) {
+void linear_forward(const float* x, const float* w, const float* b, float* y, int64_t rows, int64_t in, int64_t out,
+                    cudaStream_t stream) {
   if (rows * out == 0) return;
   GemmShape s;
   s.m = rows;
@@ -45,8 +47,8 @@ void linear_forward_f32(const float* x, const float* w, const float* b, float* y
   if (b) add_bias_f32(y, b, rows, out, stream);
 }
 
-void linear_backward_f32(const float* x, const float* w, const float* dy, float* dx, float* dw, float* db, int64_t rows,
-                         int64_t in, int64_t out, cudaStream_t stream) {
+void linear_backward(const float* x, const float* w, const float* dy, float* dx, float* dw, float* db, int64_t rows,
+                     int64_t in, int64_t out, cudaStream_t stream) {
   if (dx && rows * in > 0) {
     GemmShape s;  // dx [rows, in] = dy [rows, out] w^T
     s.m = rows;
@@ -71,74 +73,32 @@ void linear_backward_f32(const float* x, const float* w, const float* dy, float*
   }
 }
 
-void matmul_backward_f32(const GemmShape& s, const float* a, const float* b, const float* dc, float* da, float* db,
-                         cudaStream_t stream) {
+void matmul_backward(const GemmShape& s, const float* a, const float* b, const float* dc, float* da, float* db,
+                     cudaStream_t stream) {
   if (da && s.batch * s.m * s.k > 0) {
-    GemmShape g;
-    g.batch = s.batch;
-    if (!s.trans_a) {  // dA [m, k] = dC [m, n] op(B)^T
-      g.m = s.m, g.n = s.k, g.k = s.n;
-      g.trans_b = !s.trans_b;
-      g.stride_a = s.stride_c, g.stride_b = s.stride_b, g.stride_c = s.stride_a;
-      gemm_f32(g, dc, b, da, stream);
-    } else {  // A is [k, m]: dA = op(B) dC^T
-      g.m = s.k, g.n = s.m, g.k = s.n;
-      g.trans_a = s.trans_b;
-      g.trans_b = true;
-      g.stride_a = s.stride_b, g.stride_b = s.stride_c, g.stride_c = s.stride_a;
-      gemm_f32(g, b, dc, da, stream);
-    }
+    const MatmulGradGemm g = matmul_grad_a(s);
+    g.dc_first ? gemm_f32(g.shape, dc, b, da, stream) : gemm_f32(g.shape, b, dc, da, stream);
   }
   if (!db || s.k * s.n <= 0) return;
-  const bool shared = s.stride_b == 0;
-  if (!shared) {
-    GemmShape g;
-    g.batch = s.batch;
-    if (!s.trans_b) {  // dB [k, n] = op(A)^T dC
-      g.m = s.k, g.n = s.n, g.k = s.m;
-      g.trans_a = !s.trans_a;
-      g.stride_a = s.stride_a, g.stride_b = s.stride_c, g.stride_c = s.stride_b;
-      gemm_f32(g, a, dc, db, stream);
-    } else {  // B is [n, k]: dB = dC^T op(A)
-      g.m = s.n, g.n = s.k, g.k = s.m;
-      g.trans_a = true;
-      g.trans_b = s.trans_a;
-      g.stride_a = s.stride_c, g.stride_b = s.stride_a, g.stride_c = s.stride_b;
-      gemm_f32(g, dc, a, db, stream);
-    }
+  if (s.stride_b != 0) {
+    const MatmulGradGemm g = matmul_grad_b(s);
+    g.dc_first ? gemm_f32(g.shape, dc, a, db, stream) : gemm_f32(g.shape, a, dc, db, stream);
     return;
   }
-  // Shared B: the sum over the batch of each entry's product.
-  const bool contiguous = s.stride_a == s.m * s.k && s.stride_c == s.m * s.n;
-  if (!s.trans_a && contiguous) {
-    GemmShape g;       // A_all [batch * m, k], dC_all [batch * m, n]
-    if (!s.trans_b) {  // dB [k, n] = A_all^T dC_all
-      g.m = s.k, g.n = s.n, g.k = s.batch * s.m;
-      g.trans_a = true;
-      gemm_f32(g, a, dc, db, stream);
-    } else {  // dB [n, k] = dC_all^T A_all
-      g.m = s.n, g.n = s.k, g.k = s.batch * s.m;
-      g.trans_a = true;
-      gemm_f32(g, dc, a, db, stream);
-    }
+  // A shared B: the sum over the batch as one product when it stacks, else one product
+  // per batch entry in stream order (beta = 1), never one concurrent batched call.
+  if (matmul_grad_b_stacks(s)) {
+    const MatmulGradGemm g = matmul_grad_b_stacked(s);
+    g.dc_first ? gemm_f32(g.shape, dc, a, db, stream) : gemm_f32(g.shape, a, dc, db, stream);
     return;
   }
   zero_fill(db, static_cast<size_t>(s.k * s.n) * sizeof(float), stream);
+  MatmulGradGemm g = matmul_grad_b(s);
+  g.shape.batch = 1;
   for (int64_t i = 0; i < s.batch; ++i) {
-    GemmShape g;
-    g.beta = 1.0f;
     const float* ai = a + i * s.stride_a;
     const float* dci = dc + i * s.stride_c;
-    if (!s.trans_b) {  // dB [k, n] += op(A_i)^T dC_i
-      g.m = s.k, g.n = s.n, g.k = s.m;
-      g.trans_a = !s.trans_a;
-      gemm_f32(g, ai, dci, db, stream);
-    } else {  // dB [n, k] += dC_i^T op(A_i)
-      g.m = s.n, g.n = s.k, g.k = s.m;
-      g.trans_a = true;
-      g.trans_b = s.trans_a;
-      gemm_f32(g, dci, ai, db, stream);
-    }
+    g.dc_first ? gemm_f32(g.shape, dci, ai, db, stream) : gemm_f32(g.shape, ai, dci, db, stream);
   }
 }
 

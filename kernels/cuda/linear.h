@@ -4,7 +4,7 @@
 // the product, as on the CPU; the bias gradient is cuda::sum_dim_f32 (double sums).
 // Tests: tests/cuda/test_cuda_autograd.cpp against kernels/cpu/linear.cpp.
 #pragma once
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/stream.h"
 
 #include <cstdint>
 
@@ -13,18 +13,18 @@
 namespace hl::cuda {
 
 // y [rows, out] = x w (+ b when b is not null).
-void linear_forward_f32(const float* x, const float* w, const float* b, float* y, int64_t rows, int64_t in, int64_t out,
-                        cudaStream_t stream);
+void linear_forward(const float* x, const float* w, const float* b, float* y, int64_t rows, int64_t in, int64_t out,
+                    cudaStream_t stream);
 // y[r, j] += b[j] for y [rows, out].
 void add_bias_f32(float* y, const float* b, int64_t rows, int64_t out, cudaStream_t stream);
 
 // dx = dy w^T, dw = x^T dy, db = column sums of dy; each overwritten, null to skip.
-void linear_backward_f32(const float* x, const float* w, const float* dy, float* dx, float* dw, float* db, int64_t rows,
-                         int64_t in, int64_t out, cudaStream_t stream);
+void linear_backward(const float* x, const float* w, const float* dy, float* dx, float* dw, float* db, int64_t rows,
+                     int64_t in, int64_t out, cudaStream_t stream);
 
 // As cpu::matmul_backward: dA, dB of C = op(A) op(B) described by s (alpha 1, beta 0);
 // with s.stride_b == 0 dB sums over the batch.
-void matmul_backward_f32(const GemmShape& s, const float* a, const float* b, const float* dc, float* da, float* db,
-                         cudaStream_t stream);
+void matmul_backward(const GemmShape& s, const float* a, const float* b, const float* dc, float* da, float* db,
+                     cudaStream_t stream);
 
 }  // namespace hl::cuda

@@ -118,37 +118,37 @@ __global__ void margin_backward_kernel(const float* hi, const float* lo, int64_t
 
 }  // namespace
 
-void mse_forward_f32(const float* p, const float* y, int64_t n, float* loss, cudaStream_t stream) {
+void mse_forward(const float* p, const float* y, int64_t n, float* loss, cudaStream_t stream) {
   mse_forward_kernel<<<1, kThreads, 0, stream>>>(p, y, n, loss);
   HL_CUDA_LAUNCH_CHECK();
 }
 
-void mse_backward_f32(const float* p, const float* y, int64_t n, const float* dloss, float* dp, cudaStream_t stream) {
+void mse_backward(const float* p, const float* y, int64_t n, const float* dloss, float* dp, cudaStream_t stream) {
   if (n <= 0) return;
   mse_backward_kernel<<<grid_blocks(n), kBlockThreads, 0, stream>>>(p, y, n, dloss, dp);
   HL_CUDA_LAUNCH_CHECK();
 }
 
-void ccc_loss_forward_f32(const float* p, const float* y, int64_t n, float* loss, cudaStream_t stream) {
+void ccc_loss_forward(const float* p, const float* y, int64_t n, float* loss, cudaStream_t stream) {
   ccc_forward_kernel<<<1, kThreads, 0, stream>>>(p, y, n, loss);
   HL_CUDA_LAUNCH_CHECK();
 }
 
-void ccc_loss_backward_f32(const float* p, const float* y, int64_t n, const float* dloss, float* dp,
-                           cudaStream_t stream) {
+void ccc_loss_backward(const float* p, const float* y, int64_t n, const float* dloss, float* dp,
+                       cudaStream_t stream) {
   if (n <= 0) return;
   ccc_backward_kernel<<<1, kThreads, 0, stream>>>(p, y, n, dloss, dp);
   HL_CUDA_LAUNCH_CHECK();
 }
 
-void margin_ranking_forward_f32(const float* hi, const float* lo, int64_t n, float margin, float* loss,
-                                cudaStream_t stream) {
+void margin_ranking_forward(const float* hi, const float* lo, int64_t n, float margin, float* loss,
+                            cudaStream_t stream) {
   margin_forward_kernel<<<1, kThreads, 0, stream>>>(hi, lo, n, margin, loss);
   HL_CUDA_LAUNCH_CHECK();
 }
 
-void margin_ranking_backward_f32(const float* hi, const float* lo, int64_t n, float margin, const float* dloss,
-                                 float* dhi, float* dlo, cudaStream_t stream) {
+void margin_ranking_backward(const float* hi, const float* lo, int64_t n, float margin, const float* dloss,
+                             float* dhi, float* dlo, cudaStream_t stream) {
   if (n <= 0) return;
   margin_backward_kernel<<<grid_blocks(n), kBlockThreads, 0, stream>>>(hi, lo, n, margin, dloss, dhi, dlo);
   HL_CUDA_LAUNCH_CHECK();

@@ -6,23 +6,23 @@
 // the CPU to f32 rounding rather than bit for bit.
 // Tests: tests/cuda/test_cuda_autograd.cpp against kernels/cpu/loss.cpp.
 #pragma once
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/stream.h"
 
 #include <cstdint>
 
 namespace hl::cuda {
 
-void mse_forward_f32(const float* p, const float* y, int64_t n, float* loss, cudaStream_t stream);
-void mse_backward_f32(const float* p, const float* y, int64_t n, const float* dloss, float* dp, cudaStream_t stream);
+void mse_forward(const float* p, const float* y, int64_t n, float* loss, cudaStream_t stream);
+void mse_backward(const float* p, const float* y, int64_t n, const float* dloss, float* dp, cudaStream_t stream);
 
-void ccc_loss_forward_f32(const float* p, const float* y, int64_t n, float* loss, cudaStream_t stream);
-void ccc_loss_backward_f32(const float* p, const float* y, int64_t n, const float* dloss, float* dp,
-                           cudaStream_t stream);
+void ccc_loss_forward(const float* p, const float* y, int64_t n, float* loss, cudaStream_t stream);
+void ccc_loss_backward(const float* p, const float* y, int64_t n, const float* dloss, float* dp,
+                       cudaStream_t stream);
 
-void margin_ranking_forward_f32(const float* hi, const float* lo, int64_t n, float margin, float* loss,
-                                cudaStream_t stream);
+void margin_ranking_forward(const float* hi, const float* lo, int64_t n, float margin, float* loss,
+                            cudaStream_t stream);
 // dhi, dlo may be null.
-void margin_ranking_backward_f32(const float* hi, const float* lo, int64_t n, float margin, const float* dloss,
-                                 float* dhi, float* dlo, cudaStream_t stream);
+void margin_ranking_backward(const float* hi, const float* lo, int64_t n, float margin, const float* dloss,
+                             float* dhi, float* dlo, cudaStream_t stream);
 
 }  // namespace hl::cuda

@@ -167,15 +167,15 @@ int lstm_batch_per_block(int64_t batch, int64_t hidden, int ndirs) {
   return static_cast<int>(std::clamp<int64_t>(per, 1, cap));
 }
 
-void lstm_forward_f32(const LstmShape& s, const LstmForwardArgs* dirs, int ndirs, int64_t ld_hs, cudaStream_t stream) {
-  check_shape(s, ndirs, "cuda::lstm_forward_f32");
+void lstm_forward(const LstmShape& s, const LstmForwardArgs* dirs, int ndirs, int64_t ld_hs, cudaStream_t stream) {
+  check_shape(s, ndirs, "cuda::lstm_forward");
   const int64_t B = s.batch, T = s.time, H = s.hidden, G = 4 * H;
   if (B * T == 0) return;
   ForwardPair pair;
   for (int d = 0; d < ndirs; ++d) {
     pair.d[d] = dirs[d];
     // All input products at once: gates = x w + b, which the recurrence then completes.
-    linear_forward_f32(dirs[d].x, dirs[d].w, dirs[d].b, dirs[d].gates, B * T, s.input, G, stream);
+    linear_forward(dirs[d].x, dirs[d].w, dirs[d].b, dirs[d].gates, B * T, s.input, G, stream);
   }
   const int bb = lstm_batch_per_block(B, H, ndirs);
   const dim3 grid(static_cast<unsigned>((B + bb - 1) / bb), static_cast<unsigned>(ndirs));
@@ -186,9 +186,9 @@ void lstm_forward_f32(const LstmShape& s, const LstmForwardArgs* dirs, int ndirs
   HL_CUDA_LAUNCH_CHECK();
 }
 
-void lstm_backward_f32(const LstmShape& s, const LstmBackwardArgs* dirs, int ndirs, int64_t ld_dhs,
-                       cudaStream_t stream) {
-  check_shape(s, ndirs, "cuda::lstm_backward_f32");
+void lstm_backward(const LstmShape& s, const LstmBackwardArgs* dirs, int ndirs, int64_t ld_dhs,
+                   cudaStream_t stream) {
+  check_shape(s, ndirs, "cuda::lstm_backward");
   const int64_t B = s.batch, T = s.time, H = s.hidden, G = 4 * H;
   if (B * T > 0) {
     BackwardPair pair;
@@ -208,7 +208,7 @@ void lstm_backward_f32(const LstmShape& s, const LstmBackwardArgs* dirs, int ndi
       g.m = H, g.n = G, g.k = B * T, g.trans_a = true;
       gemm_f32(g, a.prev, a.dz, a.du, stream);  // k == 0 writes zeros
     }
-    linear_backward_f32(a.x, a.w, a.dz, a.dx, a.dw, a.db, B * T, s.input, G, stream);
+    linear_backward(a.x, a.w, a.dz, a.dx, a.dw, a.db, B * T, s.input, G, stream);
   }
 }
 

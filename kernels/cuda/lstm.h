@@ -16,7 +16,7 @@
 // pass so that du is one GEMM: du = prev^T dz.
 // Tests: tests/cuda/test_cuda_autograd_lstm.cpp against kernels/cpu/lstm.cpp.
 #pragma once
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/stream.h"
 
 #include <cstdint>
 
@@ -63,9 +63,9 @@ struct LstmBackwardArgs {
 };
 
 // s.reverse is ignored (each direction says); ndirs is 1 or 2. Throws for hidden > 64.
-void lstm_forward_f32(const LstmShape& s, const LstmForwardArgs* dirs, int ndirs, int64_t ld_hs, cudaStream_t stream);
-void lstm_backward_f32(const LstmShape& s, const LstmBackwardArgs* dirs, int ndirs, int64_t ld_dhs,
-                       cudaStream_t stream);
+void lstm_forward(const LstmShape& s, const LstmForwardArgs* dirs, int ndirs, int64_t ld_hs, cudaStream_t stream);
+void lstm_backward(const LstmShape& s, const LstmBackwardArgs* dirs, int ndirs, int64_t ld_dhs,
+                   cudaStream_t stream);
 
 // Batch entries per block the two recurrence kernels use (exposed for the docs and
 // tests): enough blocks to cover the SMs once, at most 1024 / (4 h) per block.

@@ -15,7 +15,7 @@
 // summation order and logf's last bit differ.
 // Tests: tests/cuda/test_cuda_mfcc.cpp against kernels/cpu/mfcc.cpp (relative 1e-5).
 #pragma once
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/stream.h"
 
 #include <cstdint>
 #include <vector>

@@ -87,15 +87,15 @@ __global__ void backward_columns_kernel(const float* x, const float* dy, float* 
 
 }  // namespace
 
-void layer_norm_forward_f32(LayerNormKind kind, const float* x, const float* g, const float* b, float* y, int64_t rows,
-                            int64_t n, float eps, cudaStream_t stream) {
+void layer_norm_forward(LayerNormKind kind, const float* x, const float* g, const float* b, float* y, int64_t rows,
+                        int64_t n, float eps, cudaStream_t stream) {
   if (rows <= 0 || n <= 0) return;
   forward_kernel<<<grid_blocks(rows), kBlockThreads, 0, stream>>>(kind, x, g, b, y, rows, n, eps);
   HL_CUDA_LAUNCH_CHECK();
 }
 
-void layer_norm_backward_f32(LayerNormKind kind, const float* x, const float* g, const float* dy, float* dx, float* dg,
-                             float* db, int64_t rows, int64_t n, float eps, void* workspace, cudaStream_t stream) {
+void layer_norm_backward(LayerNormKind kind, const float* x, const float* g, const float* dy, float* dx, float* dg,
+                         float* db, int64_t rows, int64_t n, float eps, void* workspace, cudaStream_t stream) {
   if (n <= 0) return;
   auto* stats = static_cast<double*>(workspace);
   if (rows > 0) {

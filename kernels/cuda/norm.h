@@ -3,7 +3,7 @@
 // and VasnetStd (eps added to the unbiased std, n >= 2). Row statistics in double, as
 // on the CPU. Tests: tests/cuda/test_cuda_autograd.cpp against kernels/cpu/norm.cpp.
 #pragma once
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/stream.h"
 
 #include <cstdint>
 
@@ -13,17 +13,17 @@ namespace hl::cuda {
 
 using cpu::LayerNormKind;
 
-void layer_norm_forward_f32(LayerNormKind kind, const float* x, const float* g, const float* b, float* y, int64_t rows,
-                            int64_t n, float eps, cudaStream_t stream);
+void layer_norm_forward(LayerNormKind kind, const float* x, const float* g, const float* b, float* y, int64_t rows,
+                        int64_t n, float eps, cudaStream_t stream);
 
-// Bytes of device workspace layer_norm_backward_f32 needs (the per-row statistics).
+// Bytes of device workspace layer_norm_backward needs (the per-row statistics).
 inline size_t layer_norm_backward_workspace(int64_t rows) {
   return static_cast<size_t>(rows > 0 ? rows : 0) * 3 * sizeof(double);
 }
 
 // dx, dg, db overwritten; any may be null. workspace: layer_norm_backward_workspace(rows)
 // bytes of device memory, 8-byte aligned.
-void layer_norm_backward_f32(LayerNormKind kind, const float* x, const float* g, const float* dy, float* dx, float* dg,
-                             float* db, int64_t rows, int64_t n, float eps, void* workspace, cudaStream_t stream);
+void layer_norm_backward(LayerNormKind kind, const float* x, const float* g, const float* dy, float* dx, float* dg,
+                         float* db, int64_t rows, int64_t n, float eps, void* workspace, cudaStream_t stream);
 
 }  // namespace hl::cuda

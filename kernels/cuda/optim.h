@@ -4,7 +4,7 @@
 // in the CPU's order, so it is meant to be bit-identical to kernels/cpu/optim.cpp.
 // Tests: tests/cuda/test_cuda_autograd.cpp.
 #pragma once
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/stream.h"
 
 #include <cstdint>
 

@@ -45,16 +45,16 @@ __global__ void pool_backward_kernel(const float* x, const float* dy, float* dx,
 
 }  // namespace
 
-void maxpool1d_2_forward_f32(const float* x, float* y, int64_t batch, int64_t time, int64_t channels,
-                             cudaStream_t stream) {
+void maxpool1d_2_forward(const float* x, float* y, int64_t batch, int64_t time, int64_t channels,
+                         cudaStream_t stream) {
   const int64_t total = batch * (time / 2) * channels;
   if (total <= 0) return;
   pool_forward_kernel<<<grid_blocks(total), kBlockThreads, 0, stream>>>(x, y, batch, time, channels);
   HL_CUDA_LAUNCH_CHECK();
 }
 
-void maxpool1d_2_backward_f32(const float* x, const float* dy, float* dx, int64_t batch, int64_t time, int64_t channels,
-                              cudaStream_t stream) {
+void maxpool1d_2_backward(const float* x, const float* dy, float* dx, int64_t batch, int64_t time, int64_t channels,
+                          cudaStream_t stream) {
   const int64_t total = batch * time * channels;
   if (total <= 0) return;
   pool_backward_kernel<<<grid_blocks(total), kBlockThreads, 0, stream>>>(x, dy, dx, batch, time, channels);

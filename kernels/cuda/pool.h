@@ -2,16 +2,16 @@
 // x [batch, time, channels] -> y [batch, time / 2, channels]; ties and the gradient go
 // to the first of the pair, NaN wins. Tests: tests/cuda/test_cuda_autograd.cpp (bit-exact).
 #pragma once
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/stream.h"
 
 #include <cstdint>
 
 namespace hl::cuda {
 
-void maxpool1d_2_forward_f32(const float* x, float* y, int64_t batch, int64_t time, int64_t channels,
-                             cudaStream_t stream);
+void maxpool1d_2_forward(const float* x, float* y, int64_t batch, int64_t time, int64_t channels,
+                         cudaStream_t stream);
 // dx is overwritten (zeros where no gradient goes, including a dropped odd last step).
-void maxpool1d_2_backward_f32(const float* x, const float* dy, float* dx, int64_t batch, int64_t time, int64_t channels,
-                              cudaStream_t stream);
+void maxpool1d_2_backward(const float* x, const float* dy, float* dx, int64_t batch, int64_t time, int64_t channels,
+                          cudaStream_t stream);
 
 }  // namespace hl::cuda

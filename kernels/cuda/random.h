@@ -1,7 +1,7 @@
 // CUDA versions of kernels/cpu/random.h: uniform is bit-identical to the CPU, normal
 // agrees to f32 rounding (both compute Box-Muller in double).
 #pragma once
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/stream.h"
 
 #include <cstdint>
 

@@ -1,6 +1,6 @@
 // CUDA versions of kernels/cpu/reduce.h ([outer, n, inner] -> [outer, inner]).
 #pragma once
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/stream.h"
 
 #include <cstdint>
 

@@ -7,7 +7,7 @@
 // no fast-math), so the outputs are equal to the bit.
 // Tests: tests/cuda/test_cuda_resize.cpp against kernels/cpu/resize.cpp.
 #pragma once
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/stream.h"
 
 #include <cstdint>
 #include <vector>

@@ -47,15 +47,15 @@ __global__ void softmax_backward_kernel(const float* y, const float* dy, float* 
 
 }  // namespace
 
-void softmax_forward_f32(const float* x, float* y, int64_t outer, int64_t n, int64_t inner, cudaStream_t stream) {
+void softmax_forward(const float* x, float* y, int64_t outer, int64_t n, int64_t inner, cudaStream_t stream) {
   const int64_t columns = outer * inner;
   if (columns <= 0 || n <= 0) return;
   softmax_forward_kernel<<<grid_blocks(columns), kBlockThreads, 0, stream>>>(x, y, outer, n, inner);
   HL_CUDA_LAUNCH_CHECK();
 }
 
-void softmax_backward_f32(const float* y, const float* dy, float* dx, int64_t outer, int64_t n, int64_t inner,
-                          cudaStream_t stream) {
+void softmax_backward(const float* y, const float* dy, float* dx, int64_t outer, int64_t n, int64_t inner,
+                      cudaStream_t stream) {
   const int64_t columns = outer * inner;
   if (columns <= 0 || n <= 0) return;
   softmax_backward_kernel<<<grid_blocks(columns), kBlockThreads, 0, stream>>>(y, dy, dx, outer, n, inner);

@@ -2,14 +2,14 @@
 // x [outer, n, inner], max-subtracted, sums in double; backward reads the output y.
 // Tests: tests/cuda/test_cuda_autograd.cpp against kernels/cpu/softmax.cpp.
 #pragma once
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/stream.h"
 
 #include <cstdint>
 
 namespace hl::cuda {
 
-void softmax_forward_f32(const float* x, float* y, int64_t outer, int64_t n, int64_t inner, cudaStream_t stream);
-void softmax_backward_f32(const float* y, const float* dy, float* dx, int64_t outer, int64_t n, int64_t inner,
-                          cudaStream_t stream);
+void softmax_forward(const float* x, float* y, int64_t outer, int64_t n, int64_t inner, cudaStream_t stream);
+void softmax_backward(const float* y, const float* dy, float* dx, int64_t outer, int64_t n, int64_t inner,
+                      cudaStream_t stream);
 
 }  // namespace hl::cuda

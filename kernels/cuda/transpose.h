@@ -1,6 +1,6 @@
 // CUDA version of kernels/cpu/transpose.h (element sizes 1, 2, 4 and 8 bytes).
 #pragma once
-#include <cuda_runtime_api.h>
+#include "kernels/cuda/stream.h"
 
 #include <cstddef>
 #include <cstdint>

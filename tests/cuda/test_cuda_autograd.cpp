@@ -74,7 +74,7 @@ TEST(CudaAutogradKernels, ActivationBackwardBitExact) {
     cpu::activation_forward(kind, x.data(), y.data(), n);
     cpu::activation_backward(kind, x.data(), y.data(), dy.data(), want.data(), n);
     Buf dx = up(x), dyv = up(y), ddy = up(dy), got = out(n);
-    cuda::activation_backward_f32(kind, dx.p(), dyv.p(), ddy.p(), got.p(), n, stream());
+    cuda::activation_backward(kind, dx.p(), dyv.p(), ddy.p(), got.p(), n, stream());
     expect_same_floats(got.get(), want, "activation backward " + std::to_string(static_cast<int>(kind)));
   }
 }
@@ -86,7 +86,7 @@ TEST(CudaAutogradKernels, BroadcastMiddleBitExact) {
     std::vector<float> want(outer * n * inner);
     cpu::broadcast_middle(dy.data(), want.data(), outer, n, inner, 1.0f / static_cast<float>(n));
     Buf d = up(dy), got = out(outer * n * inner);
-    cuda::broadcast_middle_f32(d.p(), got.p(), outer, n, inner, 1.0f / static_cast<float>(n), stream());
+    cuda::broadcast_middle(d.p(), got.p(), outer, n, inner, 1.0f / static_cast<float>(n), stream());
     expect_same_floats(got.get(), want, "broadcast_middle");
   }
 }
@@ -103,11 +103,11 @@ TEST(CudaAutogradKernels, SoftmaxForwardBackward) {
     cpu::softmax_forward(x.data(), y.data(), outer, n, inner);
     cpu::softmax_backward(y.data(), dy.data(), dx.data(), outer, n, inner);
     Buf dxin = up(x), gy = out(total);
-    cuda::softmax_forward_f32(dxin.p(), gy.p(), outer, n, inner, stream());
+    cuda::softmax_forward(dxin.p(), gy.p(), outer, n, inner, stream());
     const std::string what = "softmax " + std::to_string(outer) + "x" + std::to_string(n) + "x" + std::to_string(inner);
     expect_close(gy.get(), y, kTol, what + " forward");
     Buf yv = up(y), ddy = up(dy), gdx = out(total);  // backward from the CPU's y: isolates the backward kernel
-    cuda::softmax_backward_f32(yv.p(), ddy.p(), gdx.p(), outer, n, inner, stream());
+    cuda::softmax_backward(yv.p(), ddy.p(), gdx.p(), outer, n, inner, stream());
     expect_close(gdx.get(), dx, kTol, what + " backward");
   }
 }
@@ -142,8 +142,8 @@ TEST(CudaAutogradKernels, LinearForwardBackward) {
     cpu::linear_backward(x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data(), rows, in, outn);
     Buf gx = up(x), gw = up(w), gb = up(b), gdy = up(dy), gy = out(rows * outn), gdx = out(rows * in),
         gdw = out(in * outn), gdb = out(outn);
-    cuda::linear_forward_f32(gx.p(), gw.p(), bias ? gb.p() : nullptr, gy.p(), rows, in, outn, stream());
-    cuda::linear_backward_f32(gx.p(), gw.p(), gdy.p(), gdx.p(), gdw.p(), gdb.p(), rows, in, outn, stream());
+    cuda::linear_forward(gx.p(), gw.p(), bias ? gb.p() : nullptr, gy.p(), rows, in, outn, stream());
+    cuda::linear_backward(gx.p(), gw.p(), gdy.p(), gdx.p(), gdw.p(), gdb.p(), rows, in, outn, stream());
     const std::string what = bias ? "linear+bias " : "linear ";
     expect_close(gy.get(), y, kTol, what + "y");
     expect_close(gdx.get(), dx, kTol, what + "dx");
@@ -167,7 +167,7 @@ TEST(CudaAutogradKernels, MatmulBackwardAllTransposesAndSharedB) {
         cpu::matmul_backward(s, a.data(), b.data(), dc.data(), da.data(), db.data());
         Buf ga = up(a), gb = up(b), gdc = up(dc), gda = out(static_cast<int64_t>(a.size())),
             gdb = out(static_cast<int64_t>(b.size()));
-        cuda::matmul_backward_f32(s, ga.p(), gb.p(), gdc.p(), gda.p(), gdb.p(), stream());
+        cuda::matmul_backward(s, ga.p(), gb.p(), gdc.p(), gda.p(), gdb.p(), stream());
         const std::string what = "matmul_backward shared=" + std::to_string(shared) + " ta=" + std::to_string(ta) +
                                  " tb=" + std::to_string(tb);
         expect_close(gda.get(), da, kTol, what + " dA");
@@ -186,8 +186,8 @@ TEST(CudaAutogradKernels, Losses) {
     const std::string at = " n=" + std::to_string(n);
     {
       Buf l = out(1), dp = out(n);
-      cuda::mse_forward_f32(gp.p(), gy.p(), n, l.p(), stream());
-      cuda::mse_backward_f32(gp.p(), gy.p(), n, gdl.p(), dp.p(), stream());
+      cuda::mse_forward(gp.p(), gy.p(), n, l.p(), stream());
+      cuda::mse_backward(gp.p(), gy.p(), n, gdl.p(), dp.p(), stream());
       std::vector<float> want(n);
       cpu::mse_backward(p.data(), y.data(), n, dloss, want.data());
       expect_close(l.get(), {cpu::mse_forward(p.data(), y.data(), n)}, kTol, "mse" + at);
@@ -195,8 +195,8 @@ TEST(CudaAutogradKernels, Losses) {
     }
     if (n > 1) {  // CCC needs some variance
       Buf l = out(1), dp = out(n);
-      cuda::ccc_loss_forward_f32(gp.p(), gy.p(), n, l.p(), stream());
-      cuda::ccc_loss_backward_f32(gp.p(), gy.p(), n, gdl.p(), dp.p(), stream());
+      cuda::ccc_loss_forward(gp.p(), gy.p(), n, l.p(), stream());
+      cuda::ccc_loss_backward(gp.p(), gy.p(), n, gdl.p(), dp.p(), stream());
       std::vector<float> want(n);
       cpu::ccc_loss_backward(p.data(), y.data(), n, dloss, want.data());
       expect_close(l.get(), {cpu::ccc_loss_forward(p.data(), y.data(), n)}, kTol, "ccc" + at);
@@ -204,8 +204,8 @@ TEST(CudaAutogradKernels, Losses) {
     }
     {
       Buf l = out(1), dhi = out(n), dlo = out(n);
-      cuda::margin_ranking_forward_f32(gp.p(), gy.p(), n, 1.0f, l.p(), stream());
-      cuda::margin_ranking_backward_f32(gp.p(), gy.p(), n, 1.0f, gdl.p(), dhi.p(), dlo.p(), stream());
+      cuda::margin_ranking_forward(gp.p(), gy.p(), n, 1.0f, l.p(), stream());
+      cuda::margin_ranking_backward(gp.p(), gy.p(), n, 1.0f, gdl.p(), dhi.p(), dlo.p(), stream());
       std::vector<float> whi(n), wlo(n);
       cpu::margin_ranking_backward(p.data(), y.data(), n, 1.0f, dloss, whi.data(), wlo.data());
       expect_close(l.get(), {cpu::margin_ranking_forward(p.data(), y.data(), n, 1.0f)}, kTol, "ranking" + at);
@@ -228,8 +228,8 @@ TEST(CudaAutogradKernels, MaxPoolBitExactWithTiesAndOddTime) {
     cpu::maxpool1d_2_forward(x.data(), y.data(), batch, time, channels);
     cpu::maxpool1d_2_backward(x.data(), dy.data(), dx.data(), batch, time, channels);
     Buf gx = up(x), gdy = up(dy), gy = out(static_cast<int64_t>(y.size())), gdx = out(static_cast<int64_t>(dx.size()));
-    cuda::maxpool1d_2_forward_f32(gx.p(), gy.p(), batch, time, channels, stream());
-    cuda::maxpool1d_2_backward_f32(gx.p(), gdy.p(), gdx.p(), batch, time, channels, stream());
+    cuda::maxpool1d_2_forward(gx.p(), gy.p(), batch, time, channels, stream());
+    cuda::maxpool1d_2_backward(gx.p(), gdy.p(), gdx.p(), batch, time, channels, stream());
     expect_same_floats(gy.get(), y, "maxpool forward time=" + std::to_string(time));
     expect_same_floats(gdx.get(), dx, "maxpool backward time=" + std::to_string(time));
   }
@@ -251,9 +251,9 @@ TEST(CudaAutogradKernels, Conv1dSameForwardBackward) {
     Buf gx = up(x), gw = up(w), gb = up(b), gdy = up(dy), cols = out(cols_n), dcols = out(cols_n),
         gy = out(static_cast<int64_t>(y.size())), gdx = out(static_cast<int64_t>(x.size())),
         gdw = out(static_cast<int64_t>(w.size())), gdb = out(s.c_out);
-    cuda::conv1d_same_forward_f32(s, gx.p(), gw.p(), gb.p(), gy.p(), cols.p(), stream());
-    cuda::conv1d_same_backward_f32(s, gx.p(), gw.p(), gdy.p(), gdx.p(), gdw.p(), gdb.p(), cols.p(), dcols.p(),
-                                   stream());
+    cuda::conv1d_same_forward(s, gx.p(), gw.p(), gb.p(), gy.p(), cols.p(), stream());
+    cuda::conv1d_same_backward(s, gx.p(), gw.p(), gdy.p(), gdx.p(), gdw.p(), gdb.p(), cols.p(), dcols.p(),
+                               stream());
     const std::string what = "conv1d k=" + std::to_string(k);
     expect_close(gy.get(), y, kTol, what + " y");
     expect_close(gdx.get(), dx, kTol, what + " dx");
@@ -272,7 +272,7 @@ TEST(CudaAutogradKernels, DropoutMaskBitExact) {
       std::vector<float> want(n);
       cpu::dropout_mask(uint64_t{42}, offset, p, want.data(), n);
       Buf got = out(n);
-      cuda::dropout_mask_f32(42, offset, p, got.p(), n, stream());
+      cuda::dropout_mask(42, offset, p, got.p(), n, stream());
       expect_same_floats(got.get(), want, "dropout mask offset=" + std::to_string(offset) + " p=" + std::to_string(p));
     }
   }
@@ -293,9 +293,9 @@ TEST(CudaAutogradKernels, LayerNormBothKinds) {
       Buf gx = up(x), gg = up(g), gb = up(b), gdy = up(dy), gy = out(rows * n), gdx = out(rows * n), gdg = out(n),
           gdb = out(n);
       Tensor ws = test::device_buffer<uint8_t>(static_cast<int64_t>(cuda::layer_norm_backward_workspace(rows)));
-      cuda::layer_norm_forward_f32(kind, gx.p(), gg.p(), gb.p(), gy.p(), rows, n, eps, stream());
-      cuda::layer_norm_backward_f32(kind, gx.p(), gg.p(), gdy.p(), gdx.p(), gdg.p(), gdb.p(), rows, n, eps, ws.raw(),
-                                    stream());
+      cuda::layer_norm_forward(kind, gx.p(), gg.p(), gb.p(), gy.p(), rows, n, eps, stream());
+      cuda::layer_norm_backward(kind, gx.p(), gg.p(), gdy.p(), gdx.p(), gdg.p(), gdb.p(), rows, n, eps, ws.raw(),
+                                stream());
       const std::string what = std::string(kind == cpu::LayerNormKind::Standard ? "layer_norm " : "vasnet norm ") +
                                std::to_string(rows) + "x" + std::to_string(n);
       expect_close(gy.get(), y, kTol, what + " y");

@@ -142,9 +142,9 @@ TEST_P(CudaLstmKernel, OneDirectionMatchesCpu) {
       DeviceDirection g = device_direction(c, d);
       Buf hs = out(c.batch * c.time * c.hidden), dhs = up(d.dhs);
       const cuda::LstmForwardArgs fa = fwd_args(g, hs.p(), reverse);
-      cuda::lstm_forward_f32(s, &fa, 1, c.hidden, test::cuda_stream());
+      cuda::lstm_forward(s, &fa, 1, c.hidden, test::cuda_stream());
       const cuda::LstmBackwardArgs ba = bwd_args(g, dhs.p(), reverse);
-      cuda::lstm_backward_f32(s, &ba, 1, c.hidden, test::cuda_stream());
+      cuda::lstm_backward(s, &ba, 1, c.hidden, test::cuda_stream());
       compare(c, g, d, hs.get(), std::string(reverse ? "reverse" : "forward") + (masked ? " masked" : ""));
     }
 }
@@ -165,9 +165,9 @@ TEST_P(CudaLstmKernel, BothDirectionsInOneLaunch) {
     }
   Buf hs = out(B * T * 2 * H), dhs = up(dhs2);
   const cuda::LstmForwardArgs fa[2] = {fwd_args(gf, hs.p(), false), fwd_args(gb, hs.p() + H, true)};
-  cuda::lstm_forward_f32(s, fa, 2, 2 * H, test::cuda_stream());
+  cuda::lstm_forward(s, fa, 2, 2 * H, test::cuda_stream());
   const cuda::LstmBackwardArgs ba[2] = {bwd_args(gf, dhs.p(), false), bwd_args(gb, dhs.p() + H, true)};
-  cuda::lstm_backward_f32(s, ba, 2, 2 * H, test::cuda_stream());
+  cuda::lstm_backward(s, ba, 2, 2 * H, test::cuda_stream());
   const std::vector<float> all = hs.get();
   std::vector<float> hf(B * T * H), hb(B * T * H);
   for (int64_t row = 0; row < B * T; ++row)
@@ -192,7 +192,7 @@ TEST(CudaLstmKernel, RejectsLargeHidden) {
   HL_REQUIRE_CUDA();
   const cpu::LstmShape s{1, 1, 1, 65, false};
   cuda::LstmForwardArgs a;
-  EXPECT_THROW(cuda::lstm_forward_f32(s, &a, 1, 65, test::cuda_stream()), Error);
+  EXPECT_THROW(cuda::lstm_forward(s, &a, 1, 65, test::cuda_stream()), Error);
 }
 
 // --- through the tape ----------------------------------------------------------------------

@@ -93,10 +93,10 @@ TEST(CudaConv2dKernel, ForwardBackwardMatchCpu) {
     EXPECT_EQ(cols_n == 0, s.im2col_is_identity()) << what;
     Buf gx = up(x), gw = up(w), gb = up(b), gdy = up(dy), cols = out(cols_n), dcols = out(cols_n), gy = out(ny),
         gdx = out(nx), gdw = out(nw), gdb = out(s.c_out);
-    cuda::conv2d_forward_f32(s, gx.p(), gw.p(), gb.p(), gy.p(), cols.p(), stream());
+    cuda::conv2d_forward(s, gx.p(), gw.p(), gb.p(), gy.p(), cols.p(), stream());
     expect_close(gy.get(), y, kTol, what + " y");
     test::poison(cols.t);  // the backward pass must fill the columns itself
-    cuda::conv2d_backward_f32(s, gx.p(), gw.p(), gdy.p(), gdx.p(), gdw.p(), gdb.p(), cols.p(), dcols.p(), stream());
+    cuda::conv2d_backward(s, gx.p(), gw.p(), gdy.p(), gdx.p(), gdw.p(), gdb.p(), cols.p(), dcols.p(), stream());
     expect_close(gdx.get(), dx, kTol, what + " dx");
     expect_close(gdw.get(), dw, kTol, what + " dw");
     expect_close(gdb.get(), db, kTol, what + " db");
@@ -105,15 +105,15 @@ TEST(CudaConv2dKernel, ForwardBackwardMatchCpu) {
     std::vector<float> y_nobias(ny);
     cpu::conv2d_forward<float>(s, x.data(), w.data(), nullptr, y_nobias.data());
     Buf gy2 = out(ny), cols2 = out(cols_n);
-    cuda::conv2d_forward_f32(s, gx.p(), gw.p(), nullptr, gy2.p(), cols2.p(), stream());
+    cuda::conv2d_forward(s, gx.p(), gw.p(), nullptr, gy2.p(), cols2.p(), stream());
     expect_close(gy2.get(), y_nobias, kTol, what + " y without bias");
     Buf gdx_only = out(nx), dcols_only = out(cols_n);
-    cuda::conv2d_backward_f32(s, gx.p(), gw.p(), gdy.p(), gdx_only.p(), nullptr, nullptr, nullptr, dcols_only.p(),
-                              stream());
+    cuda::conv2d_backward(s, gx.p(), gw.p(), gdy.p(), gdx_only.p(), nullptr, nullptr, nullptr, dcols_only.p(),
+                          stream());
     expect_close(gdx_only.get(), dx, kTol, what + " dx alone");
     Buf gdw_only = out(nw), cols_only = out(cols_n);
-    cuda::conv2d_backward_f32(s, gx.p(), gw.p(), gdy.p(), nullptr, gdw_only.p(), nullptr, cols_only.p(), nullptr,
-                              stream());
+    cuda::conv2d_backward(s, gx.p(), gw.p(), gdy.p(), nullptr, gdw_only.p(), nullptr, cols_only.p(), nullptr,
+                          stream());
     expect_close(gdw_only.get(), dw, kTol, what + " dw alone");
   }
 }
