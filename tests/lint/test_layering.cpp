@@ -1,0 +1,117 @@
+// Includes follow the layers (DESIGN section 2, issue 13): tools -> pipeline -> nets ->
+// weights -> engine -> kernels. A file may include a repository header of its own layer
+// or of a layer below it, never above (tests/ and bench/ may include anything). Every
+// library exports the repository root as an include directory, so a wrong include
+// would compile and link; this lint is what stops it. It scans every source file of the
+// layers in the source tree (HL_SOURCE_DIR, set by ctest, or the tree this test was
+// built from) and is tested on small snippets so that a broken scanner cannot pass.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::vector<std::string> kLayers = {"kernels", "engine", "weights", "nets", "pipeline", "tools"};  // bottom up
+
+// The layer's rank (0 = kernels), or nothing for a path outside the layers.
+std::optional<int> layer_of(const std::string& relative_path) {
+  const std::string top = relative_path.substr(0, relative_path.find('/'));
+  for (size_t i = 0; i < kLayers.size(); ++i)
+    if (top == kLayers[i] && relative_path.size() > top.size()) return static_cast<int>(i);
+  return std::nullopt;
+}
+
+struct Upward {
+  int line;
+  std::string included;
+};
+
+// The `#include "..."` lines of `text` (a file of layer `rank`) that reach a higher layer.
+std::vector<Upward> upward_includes(const std::string& text, int rank) {
+  std::vector<Upward> found;
+  std::istringstream in(text);
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    const size_t hash = line.find_first_not_of(" \t");
+    if (hash == std::string::npos || line[hash] != '#') continue;
+    const size_t inc = line.find("include", hash);
+    if (inc == std::string::npos || line.find_first_not_of(" \t", hash + 1) != inc) continue;
+    const size_t open = line.find('"', inc);
+    const size_t close = open == std::string::npos ? open : line.find('"', open + 1);
+    if (close == std::string::npos) continue;  // <system> headers
+    const std::string path = line.substr(open + 1, close - open - 1);
+    const std::optional<int> target = layer_of(path);
+    if (target && *target > rank) found.push_back({n, path});
+  }
+  return found;
+}
+
+fs::path source_dir() {
+  if (const char* env = std::getenv("HL_SOURCE_DIR")) return env;
+  return HL_SOURCE_DIR_DEFAULT;
+}
+
+bool is_source(const fs::path& p) {
+  const std::string e = p.extension().string();
+  return e == ".cpp" || e == ".h" || e == ".cu" || e == ".cuh";
+}
+
+TEST(LayeringLint, LayersInOrder) {
+  EXPECT_EQ(layer_of("kernels/common/half.h"), 0);
+  EXPECT_EQ(layer_of("engine/tensor.h"), 1);
+  EXPECT_EQ(layer_of("weights/torch_file.h"), 2);
+  EXPECT_EQ(layer_of("nets/googlenet.h"), 3);
+  EXPECT_EQ(layer_of("pipeline/trainer.h"), 4);
+  EXPECT_EQ(layer_of("tools/cli_common.h"), 5);
+  EXPECT_EQ(layer_of("tests/x.h"), std::nullopt);
+  EXPECT_EQ(layer_of("enginex/y.h"), std::nullopt);
+  EXPECT_EQ(layer_of("gtest/gtest.h"), std::nullopt);
+}
+
+TEST(LayeringLint, ScannerFindsUpwardIncludesOnly) {
+  const std::string text =
+      "#include <vector>\n"
+      "#include \"engine/tensor.h\"\n"
+      "#include \"nets/googlenet.h\"\n"        // line 3: up from engine
+      "  #  include \"pipeline/trainer.h\"\n"  // line 4: up, odd spacing
+      "// #include \"tools/x.h\"\n"            // a comment, not an include
+      "#include \"kernels/cpu/gemm.h\"\n";
+  const std::vector<Upward> up = upward_includes(text, /*engine*/ 1);
+  ASSERT_EQ(up.size(), 2u);
+  EXPECT_EQ(up[0].line, 3);
+  EXPECT_EQ(up[0].included, "nets/googlenet.h");
+  EXPECT_EQ(up[1].line, 4);
+  EXPECT_TRUE(upward_includes(text, /*tools*/ 5).empty());
+  EXPECT_EQ(upward_includes("#include \"engine/ops.h\"\n", /*kernels*/ 0).size(), 1u);
+}
+
+TEST(LayeringLint, NoIncludeReachesAHigherLayer) {
+  const fs::path root = source_dir();
+  ASSERT_TRUE(fs::exists(root / "engine" / "tensor.h")) << "not the hl source tree: " << root;
+  int scanned = 0;
+  for (const std::string& layer : kLayers) {
+    if (!fs::exists(root / layer)) continue;
+    for (const auto& entry : fs::recursive_directory_iterator(root / layer)) {
+      if (!entry.is_regular_file() || !is_source(entry.path())) continue;
+      const std::string rel = fs::relative(entry.path(), root).generic_string();
+      std::ifstream f(entry.path(), std::ios::binary);
+      std::stringstream text;
+      text << f.rdbuf();
+      ++scanned;
+      for (const Upward& u : upward_includes(text.str(), *layer_of(rel)))
+        ADD_FAILURE() << rel << ":" << u.line << ": includes " << u.included << ", a layer above "
+                      << rel.substr(0, rel.find('/')) << " (tools -> pipeline -> nets -> weights -> engine -> kernels)";
+    }
+  }
+  EXPECT_GT(scanned, 100) << "too few sources under " << root;
+}
+
+}  // namespace
