@@ -1,5 +1,5 @@
 // One training epoch of the paper's model on the CPU, data loading included: 5,000
-// synthetic segments with all six features (nets/synthetic.h, written as f32 feature
+// synthetic segments with all six features (pipeline/synthetic.h, written as f32 feature
 // files to a temporary folder) read through the real SegmentDataset (memory-mapped files,
 // held rows at 30 fps, standardised with input statistics as hl-train does), shuffled,
 // in batches of 300 (the last holds 200): forward with dropout on, CCC loss, backward,
@@ -25,8 +25,9 @@
 #include "engine/shuffle.h"
 #include "nets/highlight_model.h"
 #include "nets/input_normalisation.h"
-#include "nets/segment_dataset.h"
-#include "nets/synthetic.h"
+#include "pipeline/segment_dataset.h"
+#include "pipeline/synthetic.h"
+#include "pipeline/input_statistics.h"
 
 namespace {
 
@@ -61,7 +62,7 @@ struct EpochData {
         hl::SegmentDataset::open((dir / "features").string(), labels, hl::all_features()));
     std::vector<size_t> sample;
     for (size_t i = 0; i < 300; ++i) sample.push_back(i * data->size() / 300);
-    normalisation = hl::InputNormalisation::compute(*data, sample);
+    normalisation = hl::compute_input_normalisation(*data, sample);
   }
   ~EpochData() {
     std::error_code ignored;

@@ -1,15 +1,15 @@
 # Installable CMake package: find_package(hl) gives hl::kernels, hl::engine,
-# hl::weights and hl::nets (static libraries) and the headers under include/hl.
+# hl::weights, hl::nets and hl::pipeline (static libraries) and the headers under include/hl.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-foreach(lib hl_engine hl_weights hl_nets)
+foreach(lib hl_engine hl_weights hl_nets hl_pipeline)
   target_include_directories(${lib} PUBLIC $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}/hl>)
 endforeach()
 
-install(TARGETS hl_kernels hl_engine hl_weights hl_nets EXPORT hlTargets
+install(TARGETS hl_kernels hl_engine hl_weights hl_nets hl_pipeline EXPORT hlTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
-foreach(dir kernels engine weights nets)
+foreach(dir kernels engine weights nets pipeline)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${dir}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/hl/${dir}
     FILES_MATCHING PATTERN "*.h")
 endforeach()

@@ -35,7 +35,6 @@
 namespace hl {
 
 class SafetensorsFile;
-class SegmentDataset;
 
 struct ChannelStatistics {
   std::vector<double> mean;  // [C]
@@ -52,10 +51,6 @@ class InputNormalisation {
   // Throws hl::Error for a wrong size or a bad value, naming the feature.
   explicit InputNormalisation(const std::map<Feature, ChannelStatistics>& statistics, float eps = kDefaultEps);
   static const InputNormalisation& none();
-
-  // The statistics of every feature of `data` over the segments `segments` (indices
-  // into data; at least one). The caller passes a fold's training segments only.
-  static InputNormalisation compute(const SegmentDataset& data, std::span<const size_t> segments);
 
   bool enabled() const { return !features_.empty(); }
   float eps() const { return eps_; }

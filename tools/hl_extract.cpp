@@ -10,7 +10,7 @@
 //
 // Long-job behaviour: a progress bar over the videos; a video whose feature file is
 // complete and matches its source is skipped, and one whose file lacks some requested
-// features gets only those computed (nets/extract.h); a bad input is reported and
+// features gets only those computed (pipeline/extract.h); a bad input is reported and
 // skipped; the summary lists ok / up to date / failed (with reasons); the exit code is 1
 // when any input failed, 2 for a wrong command line (including --features naming a
 // feature that cannot be computed yet, duplicate video ids, a bad --shard).
@@ -26,8 +26,8 @@
 #include "engine/error.h"
 #include "engine/log.h"
 #include "engine/progress.h"
-#include "nets/extract.h"
-#include "nets/segment_dataset.h"
+#include "pipeline/extract.h"
+#include "pipeline/segment_dataset.h"
 #include "tools/cli_common.h"
 
 namespace {

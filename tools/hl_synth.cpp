@@ -1,5 +1,5 @@
 // hl-synth: writes a deterministic synthetic dataset (feature files + labels.csv) whose
-// segments carry a planted signal per feature (nets/synthetic.h). For trying the
+// segments carry a planted signal per feature (pipeline/synthetic.h). For trying the
 // training and evaluation tools without extracting features from real videos, and for
 // the tests that check training learns what was planted.
 #include <cstdio>
@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "engine/error.h"
-#include "nets/synthetic.h"
+#include "pipeline/synthetic.h"
 #include "tools/cli_common.h"
 
 int main(int argc, char** argv) {

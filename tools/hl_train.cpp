@@ -19,8 +19,8 @@
 #include "engine/evaluation.h"
 #include "engine/log.h"
 #include "engine/segment_scores.h"
-#include "nets/segment_dataset.h"
-#include "nets/trainer.h"
+#include "pipeline/segment_dataset.h"
+#include "pipeline/trainer.h"
 #include "tools/cli_common.h"
 #include "tools/report.h"
 

@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "engine/segment_scores.h"
-#include "nets/segment_dataset.h"
-#include "nets/synthetic.h"
-#include "nets/trainer.h"
+#include "pipeline/segment_dataset.h"
+#include "pipeline/synthetic.h"
+#include "pipeline/trainer.h"
 #include "support/test_support.h"
 
 namespace hl {

@@ -9,9 +9,10 @@
 
 #include "engine/segment_scores.h"
 #include "nets/input_normalisation.h"
-#include "nets/segment_dataset.h"
-#include "nets/synthetic.h"
+#include "pipeline/segment_dataset.h"
+#include "pipeline/synthetic.h"
 #include "support/test_support.h"
+#include "pipeline/input_statistics.h"
 
 namespace hl {
 namespace {
@@ -32,7 +33,7 @@ TEST(InputNormalisationGolden, StatisticsMatchNumpy) {
     const std::string& v = data.videos()[static_cast<size_t>(data.segment(i).video)];
     if (v == train[0] || v == train[1] || v == train[2]) segments.push_back(i);
   }
-  const InputNormalisation n = InputNormalisation::compute(data, segments);
+  const InputNormalisation n = compute_input_normalisation(data, segments);
 
   const char* py = std::getenv("HL_PYTHON");
   std::vector<std::string> argv = {py && *py ? py : HL_TEST_PYTHON,

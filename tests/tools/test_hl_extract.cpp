@@ -16,7 +16,7 @@
 #include "engine/device.h"
 #include "engine/safetensors.h"
 #include "media/media_fixtures.h"
-#include "nets/extract.h"
+#include "pipeline/extract.h"
 #include "nets/mfcc.h"
 #include "support/test_support.h"
 

@@ -27,7 +27,7 @@ class HlTrain : public ::testing::Test {
     data_ = new test::TempDir();
     // 12 videos of 60-80 s (12-16 segments each). The signal is planted in affect (128-d)
     // and faces: with ~100 training segments a model can find 8 planted dimensions among
-    // 128, not among googlenet's 1024 (see nets/synthetic.h).
+    // 128, not among googlenet's 1024 (see pipeline/synthetic.h).
     const auto r = run_command({HL_SYNTH_PATH, "--out", data_->path().string(), "--videos", "12", "--seconds", "60,80",
                                 "--seed", "4", "--features", "affect,faces", "--strength", "affect=2.5,faces=1"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -82,7 +82,7 @@ TEST_F(HlTrain, SingleFeatureStudyRanksThePlantedStrengths) {
   test::TempDir data;
   // Planted strengths affect > mfcc > faces (= none): the study's table must say so.
   // Without input normalisation: hl-synth's planted dimensions also have a larger
-  // variance than its distractors (nets/synthetic.h), a cue that standardisation removes
+  // variance than its distractors (pipeline/synthetic.h), a cue that standardisation removes
   // by design; with it, 5 epochs on ~100 segments rank mfcc's 8 of 13 planted dimensions
   // above affect's 8 of 128 (measured: ndcg@5 0.72 vs 0.64).
   ASSERT_EQ(run_command({HL_SYNTH_PATH, "--out", data.path().string(), "--videos", "12", "--seconds", "60,80", "--seed",

@@ -1,6 +1,6 @@
 // The synthetic dataset: deterministic, resumable, and carrying the planted signal at
 // the strength asked for. The expected correlation is worked out here from the data
-// model in nets/synthetic.h: the mean of the K planted dimensions of a segment is
+// model in pipeline/synthetic.h: the mean of the K planted dimensions of a segment is
 // a·(y − 1) + noise with a = s/√K and noise variance 1/K (+ the row noise averaged over
 // the segment's rows), so corr(mean, y) = s·σ_y / sqrt(s²σ_y² + 1 + small).
 #include <gtest/gtest.h>
@@ -10,8 +10,8 @@
 
 #include "engine/safetensors.h"
 #include "engine/segment_scores.h"
-#include "nets/segment_dataset.h"
-#include "nets/synthetic.h"
+#include "pipeline/segment_dataset.h"
+#include "pipeline/synthetic.h"
 #include "support/test_support.h"
 
 namespace hl {

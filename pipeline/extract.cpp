@@ -1,4 +1,4 @@
-#include "nets/extract.h"
+#include "pipeline/extract.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-// What the trainer feeds its models (nets/input_normalisation.h, nets/trainer.h): the
+// What the trainer feeds its models (nets/input_normalisation.h, pipeline/trainer.h): the
 // input statistics against sums written out here from the raw feature files (the held
 // rows found by the DESIGN's rule, a global two-pass mean and variance in double);
 // standardised batches against (x - mean) / max(std, eps) per element, a constant channel
@@ -14,10 +14,11 @@
 #include "engine/safetensors.h"
 #include "engine/segment_scores.h"
 #include "nets/input_normalisation.h"
-#include "nets/segment_dataset.h"
-#include "nets/synthetic.h"
-#include "nets/trainer.h"
+#include "pipeline/segment_dataset.h"
+#include "pipeline/synthetic.h"
+#include "pipeline/trainer.h"
 #include "support/test_support.h"
+#include "pipeline/input_statistics.h"
 
 namespace hl {
 namespace {
@@ -74,7 +75,7 @@ TEST(TrainerInputs, StatisticsAreTheTrainingRowsMeanAndStd) {
   const auto d = synthetic(4, 11, all_features(), 3);
   const SegmentDataset data = d->open(all_features());
   const std::vector<std::string> train = {data.videos()[0], data.videos()[2], data.videos()[3]};
-  const InputNormalisation n = InputNormalisation::compute(data, segments_of(data, train));
+  const InputNormalisation n = compute_input_normalisation(data, segments_of(data, train));
   for (Feature f : all_features()) {
     const int64_t c = InputNormalisation::channels(f);
     std::vector<double> values;  // [rows, C]: cam's 196 positions and faces' one value are one channel each
@@ -99,8 +100,8 @@ TEST(TrainerInputs, StatisticsAreTheTrainingRowsMeanAndStd) {
   EXPECT_EQ(n.mean(Feature::Cam).size(), 1u);
   EXPECT_EQ(n.mean(Feature::Mfcc).size(), 13u);
   // Deterministic: the same segments give the same bits.
-  EXPECT_TRUE(InputNormalisation::compute(data, segments_of(data, train)) == n);
-  EXPECT_NE(test::error_of([&] { (void)InputNormalisation::compute(data, std::vector<size_t>{}); })
+  EXPECT_TRUE(compute_input_normalisation(data, segments_of(data, train)) == n);
+  EXPECT_NE(test::error_of([&] { (void)compute_input_normalisation(data, std::vector<size_t>{}); })
                 .find("no training segments"),
             std::string::npos);
 }
@@ -109,7 +110,7 @@ TEST(TrainerInputs, BatchesAreStandardisedPerChannel) {
   const auto d = synthetic(2, 11, all_features(), 5);
   const SegmentDataset data = d->open(all_features());
   const std::vector<size_t> all = segments_of(data, data.videos());
-  const InputNormalisation n = InputNormalisation::compute(data, std::vector<size_t>{all[0], all[1]});
+  const InputNormalisation n = compute_input_normalisation(data, std::vector<size_t>{all[0], all[1]});
   const SegmentBatch raw = data.batch(all), normed = data.batch(all, Device::cpu(), n);
   for (Feature f : all_features()) {
     const Tensor& x = raw.inputs.at(f);
@@ -155,7 +156,7 @@ TEST(TrainerInputs, ConstantChannelIsDividedByEps) {
     labels[id] = {1.0, 0.5};
   }
   const SegmentDataset data = SegmentDataset::open(dir.file("features"), labels, {Feature::Affect, Feature::Faces});
-  const InputNormalisation n = InputNormalisation::compute(data, std::vector<size_t>{0, 1});  // video v0 only
+  const InputNormalisation n = compute_input_normalisation(data, std::vector<size_t>{0, 1});  // video v0 only
   EXPECT_EQ(n.stddev(Feature::Affect)[3], 0.0f);
   EXPECT_EQ(n.mean(Feature::Affect)[3], 2.5f);
   EXPECT_EQ(n.stddev(Feature::Faces)[0], 0.0f);
@@ -231,7 +232,7 @@ TEST(TrainerInputs, VasnetFramesAtAStep) {
       ASSERT_EQ(std::memcmp(kept.data<float>() + k * 1024, all.data<float>() + k * step * 1024, 1024 * sizeof(float)), 0)
           << step << " " << k;
   }
-  const InputNormalisation n = InputNormalisation::compute(data, idx);
+  const InputNormalisation n = compute_input_normalisation(data, idx);
   const Tensor normed = segment_frames(data, idx, n, 15);
   ASSERT_EQ(normed.size(0), 30);
   std::vector<float> want(30 * 1024);

@@ -1,4 +1,4 @@
-#include "nets/visual_features.h"
+#include "pipeline/visual_features.h"
 
 #include <algorithm>
 #include <atomic>

@@ -1,4 +1,4 @@
-#include "nets/synthetic.h"
+#include "pipeline/synthetic.h"
 
 #include <algorithm>
 #include <cmath>

@@ -5,7 +5,7 @@
 // and adds the command line, the progress bar, sharding and the summary.
 //
 // Computable now: mfcc (nets/mfcc.h on the 16-kHz mono signal of engine/media), and
-// googlenet and places365 (nets/visual_features.h, from weights made by hl-convert) on
+// googlenet and places365 (pipeline/visual_features.h, from weights made by hl-convert) on
 // the video's frames at the feature rate or on a still image (PNG, JPEG: one frame).
 // Asking for the others is an hl::Error that says what is missing.
 #pragma once
@@ -21,7 +21,7 @@
 #include "kernels/common/mfcc_params.h"
 #include "nets/features.h"
 #include "nets/segments.h"
-#include "nets/visual_features.h"
+#include "pipeline/visual_features.h"
 
 namespace hl {
 

@@ -1,4 +1,4 @@
-#include "nets/trainer.h"
+#include "pipeline/trainer.h"
 
 #include <algorithm>
 #include <cmath>
@@ -16,6 +16,7 @@
 #include "engine/progress.h"
 #include "engine/safetensors.h"
 #include "engine/shuffle.h"
+#include "pipeline/input_statistics.h"
 
 namespace hl {
 namespace {
@@ -245,7 +246,7 @@ Progress resume_or_start(const FoldRun& run, Model& model, optim::Adam& adam, bo
   if (!config.init_model.empty())
     model.set_input_normalisation(init);
   else if (config.normalise)
-    model.set_input_normalisation(InputNormalisation::compute(data, train));
+    model.set_input_normalisation(compute_input_normalisation(data, train));
   return {};
 }
 

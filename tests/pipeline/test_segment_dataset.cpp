@@ -7,7 +7,7 @@
 
 #include "engine/error.h"
 #include "engine/safetensors.h"
-#include "nets/segment_dataset.h"
+#include "pipeline/segment_dataset.h"
 #include "support/test_support.h"
 
 namespace hl {

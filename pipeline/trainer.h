@@ -28,7 +28,7 @@
 #include "engine/evaluation.h"
 #include "engine/segment_scores.h"
 #include "nets/highlight_model.h"
-#include "nets/segment_dataset.h"
+#include "pipeline/segment_dataset.h"
 #include "nets/vasnet.h"
 
 namespace hl {

@@ -1,4 +1,4 @@
-#include "nets/segment_dataset.h"
+#include "pipeline/segment_dataset.h"
 
 #include <charconv>
 #include <cstring>
