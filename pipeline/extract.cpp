@@ -15,6 +15,7 @@
 #include "engine/image.h"
 #include "engine/safetensors.h"
 #include "nets/mfcc.h"
+#include "pipeline/feature_file.h"
 
 #if HL_HAVE_FFMPEG
 #include "engine/media/media.h"
@@ -35,9 +36,6 @@ std::string video_id(const std::string& input_path) {
   return std::filesystem::path(input_path).stem().string();
 }
 
-std::string feature_file_path(const std::string& out_dir, const std::string& id) {
-  return (std::filesystem::path(out_dir) / (id + ".safetensors")).string();
-}
 
 std::vector<std::string> find_duplicate_ids(const std::vector<std::string>& inputs) {
   std::map<std::string, std::vector<std::string>> by_id;
@@ -71,14 +69,6 @@ Shard parse_shard(const std::string& text) {
   return s;
 }
 
-uint64_t fnv1a64(std::string_view bytes) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
 
 bool in_shard(const std::string& id, const Shard& shard) {
   return fnv1a64(id) % static_cast<uint64_t>(shard.count) == static_cast<uint64_t>(shard.index);
@@ -116,11 +106,6 @@ MfccParams mfcc_params_for(FrameRate fps) {
   p.step_num = num / g;
   p.step_den = den / g;
   return p;
-}
-
-std::string frame_rate_string(FrameRate fps) {
-  const int64_t g = std::gcd(fps.num, fps.den);
-  return std::to_string(fps.num / (g ? g : 1)) + "/" + std::to_string(fps.den / (g ? g : 1));
 }
 
 std::string extractor_name(Feature f, FrameRate fps, const std::string& precision) {
@@ -167,19 +152,13 @@ bool parse_i64(const std::string& s, int64_t* v) {
   return !s.empty() && ec == std::errc() && p == s.data() + s.size();
 }
 
+bool contains(const std::vector<Feature>& v, Feature f) { return std::find(v.begin(), v.end(), f) != v.end(); }
+
 std::string meta_or(const std::map<std::string, std::string>& m, const std::string& key, const std::string& dflt) {
   const auto it = m.find(key);
   return it == m.end() ? dflt : it->second;
 }
 
-std::vector<int64_t> expected_shape(Feature f, int64_t frames) {
-  const FeatureSpec& spec = feature_spec(f);
-  std::vector<int64_t> shape = {frames * spec.rows_per_frame};
-  shape.insert(shape.end(), spec.frame_shape.begin(), spec.frame_shape.end());
-  return shape;
-}
-
-bool contains(const std::vector<Feature>& v, Feature f) { return std::find(v.begin(), v.end(), f) != v.end(); }
 
 }  // namespace
 
@@ -200,18 +179,18 @@ ExistingFile inspect_feature_file(const std::string& path, const SourceFingerpri
     const SafetensorsFile file = SafetensorsFile::open(path);
     const auto& m = file.metadata();
     int64_t size = -1;
-    if (!parse_i64(meta_or(m, "source_size", ""), &size) || static_cast<uint64_t>(size) != source.size ||
-        meta_or(m, "source_sha256", "") != source.sha256) {
+    if (!parse_i64(meta_or(m, feature_meta::kSourceSize, ""), &size) || static_cast<uint64_t>(size) != source.size ||
+        meta_or(m, feature_meta::kSourceSha256, "") != source.sha256) {
       ex.reason = "was made from another source file (size or SHA-256 differ)";
       return ex;
     }
-    if (meta_or(m, "fps", "") != frame_rate_string(fps)) {
-      ex.reason = "was made at another frame rate (" + meta_or(m, "fps", "none") + ")";
+    if (meta_or(m, feature_meta::kFps, "") != frame_rate_string(fps)) {
+      ex.reason = "was made at another frame rate (" + meta_or(m, feature_meta::kFps, "none") + ")";
       return ex;
     }
-    if (!parse_i64(meta_or(m, "frames", ""), &ex.frames) || ex.frames < 1) {
+    ex.frames = feature_file_frames(file);
+    if (ex.frames < 1) {
       ex.reason = "has no valid 'frames' in its metadata";
-      ex.frames = -1;
       return ex;
     }
     ex.matches = true;
@@ -219,14 +198,14 @@ ExistingFile inspect_feature_file(const std::string& path, const SourceFingerpri
       const FeatureSpec& spec = feature_spec(f);
       if (!file.contains(spec.name)) continue;
       const auto& info = file.info(spec.name);
-      if (!info.dtype->hl || info.shape != expected_shape(f, ex.frames)) continue;
-      const std::string stored = meta_or(m, std::string(spec.name) + ".extractor", "");
+      if (!info.dtype->hl || info.shape != feature_tensor_shape(f, ex.frames)) continue;
+      const std::string stored = meta_or(m, feature_meta::extractor_key(f), "");
       if (stored.empty()) continue;
       // A feature this run cannot compute is kept as stored; one it can must have been
       // made by the same extractor from the same weights.
       const auto it = current.find(f);
-      if (it != current.end() && (stored != it->second.extractor ||
-                                  meta_or(m, std::string(spec.name) + ".weights", "none") != it->second.weights))
+      if (it != current.end() &&
+          (stored != it->second.extractor || meta_or(m, feature_meta::weights_key(f), "none") != it->second.weights))
         continue;
       ex.valid.push_back(f);
     }
@@ -366,11 +345,211 @@ VisualFeatureExtractor::FrameSource video_frames(const std::string& input, Frame
 
 }  // namespace
 
+namespace {
+
+// Step 1, before anything is decoded: the file this input makes, what it already holds,
+// what is to be computed, and (for media) the one probe of the input.
+struct ExtractPlan {
+  std::string input;
+  FrameRate fps;
+  SourceFingerprint source;
+  std::map<Feature, ExtractorIdentity> identities;  // of every feature this run can compute
+  std::vector<Feature> todo;                        // to compute, in the order requested
+  int64_t kept_frames = -1;                         // T of the kept tensors (-1: none kept)
+  bool image = false;                               // a still PNG/JPEG: one frame, no audio
+  bool needs_audio = false, needs_frames = false;
+#if HL_HAVE_FFMPEG
+  media::MediaInfo info;  // probed once, for a media input
+  media::Limits limits;
+#endif
+};
+
+// What the visual and audio steps compute, assembled into the file last.
+struct Extracted {
+  std::map<Feature, Tensor> tensors;
+  int64_t frames = -1;       // T, once known
+  double video_start = 0;    // the first frame's timestamp, once known
+  bool have_video_start = false;
+  double duration_seconds = 0;  // the container's, when it says
+  std::map<std::string, std::string> meta;  // step-specific metadata (the MFCC's audio offset)
+};
+
+// Fills r.output, r.note and r.kept; r.status = UpToDate when nothing is to be done.
+ExtractPlan plan_extraction(const std::string& input, const std::string& out_dir, const ExtractOptions& options,
+                            const VisualFeatureExtractor* visual, ExtractResult& r) {
+  ExtractPlan plan;
+  plan.input = input;
+  plan.fps = options.fps;
+  plan.identities = {{Feature::Mfcc, {extractor_name(Feature::Mfcc, plan.fps), "none"}}};
+  if (visual)
+    for (Feature f : visual->features())
+      plan.identities[f] = {extractor_name(f, plan.fps, visual->precision()), visual->weights_sha256(f)};
+  for (Feature f : options.features)
+    if (!plan.identities.count(f))
+      throw Error(std::string("feature '") + feature_spec(f).name + "' was requested but its network was not loaded");
+
+  r.output = feature_file_path(out_dir, video_id(input));
+  plan.source = fingerprint_file(input);
+  const ExistingFile ex = inspect_feature_file(r.output, plan.source, plan.fps, plan.identities);
+  if (ex.exists && !ex.matches) r.note = "existing " + r.output + " " + ex.reason + "; recomputing it";
+  for (Feature f : options.features)
+    if (options.force || !ex.matches || !contains(ex.valid, f)) plan.todo.push_back(f);
+  if (plan.todo.empty()) {
+    r.status = ExtractResult::Status::UpToDate;
+    r.frames = ex.frames;
+    return plan;
+  }
+  if (ex.matches)
+    for (Feature f : ex.valid)
+      if (!contains(plan.todo, f)) r.kept.push_back(f);
+  plan.kept_frames = r.kept.empty() ? -1 : ex.frames;
+
+  plan.needs_audio = contains(plan.todo, Feature::Mfcc);
+  plan.needs_frames = std::any_of(plan.todo.begin(), plan.todo.end(), [](Feature f) { return is_visual_feature(f); });
+  plan.image = is_still_image(input);
+  if (plan.image && plan.needs_audio)
+    throw FormatError(input, "is a still image, without audio; mfcc needs an audio stream");
+  if (!plan.image) {
+#if HL_HAVE_FFMPEG
+    plan.info = media::probe(input);
+    plan.limits = limits_for(plan.info);
+    if (plan.needs_audio && plan.info.audio.empty()) throw FormatError(input, "has no audio stream; mfcc needs one");
+#else
+    no_ffmpeg(input);
+#endif
+  }
+  return plan;
+}
+
+// Step 2: the visual networks over the frames (decoding them also counts them).
+void extract_visual(const ExtractPlan& plan, VisualFeatureExtractor& visual, const ExtractOptions& options,
+                    const std::string& output, Extracted& x) {
+  if (!plan.needs_frames) return;
+  VisualFeatureExtractor::FrameSource frames;
+  if (plan.image) {
+    frames = image_frames(plan.input);
+  } else {
+#if HL_HAVE_FFMPEG
+    frames = video_frames(plan.input, plan.fps, plan.limits, &x.video_start);
+    x.have_video_start = true;
+#endif
+  }
+  std::map<Feature, Tensor> out;
+  try {
+    out = visual.run(frames, options.on_frames);
+  } catch (const FormatError&) {
+    throw;
+  } catch (const Error& e) {
+    throw FormatError(plan.input, e.what());
+  }
+  const int64_t t = out.begin()->second.size(0);
+  if (x.frames >= 0 && t != x.frames)
+    throw FormatError(plan.input, "decoded " + std::to_string(t) + " frames, but the existing " + output + " has " +
+                                      std::to_string(x.frames) + "; rerun with --force");
+  x.frames = t;
+  for (Feature f : plan.todo)
+    if (is_visual_feature(f)) x.tensors[f] = out.at(f);
+}
+
+// Step 3: T when no step has counted it yet, and the MFCC of the audio aligned with the
+// first frame, on options.mfcc_device.
+void extract_audio(const ExtractPlan& plan, const ExtractOptions& options, Extracted& x) {
+  if (plan.image) {
+    x.frames = 1;
+    return;
+  }
+#if HL_HAVE_FFMPEG
+  const media::MediaInfo& info = plan.info;
+  x.duration_seconds = info.duration_seconds;
+  Tensor signal;
+  bool have_signal = false;
+  if (x.frames < 0) {
+    if (info.video) {
+      const VideoTicks ticks = count_video_ticks(plan.input, plan.fps, plan.limits);
+      x.frames = ticks.count;
+      x.video_start = ticks.start_seconds;
+      x.have_video_start = true;
+    } else if (!info.audio.empty()) {
+      signal = media::decode_mfcc_signal(plan.input, plan.limits);
+      have_signal = true;
+      x.frames = frames_for_samples(signal.numel(), plan.fps);
+      if (x.frames < 1) throw FormatError(plan.input, "its audio stream has no samples");
+    } else {
+      throw FormatError(plan.input, "has neither a video nor an audio stream");
+    }
+  }
+  if (!plan.needs_audio) return;
+  if (!have_signal) {
+    media::AudioOptions ao;  // 16 kHz mono, the first audio stream
+    ao.limits = plan.limits;
+    const media::Audio audio = media::decode_audio(plan.input, ao);
+    signal = media::mfcc_signal(audio);
+    if (info.video) {  // row 4f must start at frame f: align the audio with the first frame
+      if (!x.have_video_start)
+        x.video_start = count_video_ticks(plan.input, plan.fps, plan.limits, /*only_start=*/true).start_seconds;
+      const double offset = audio.start_seconds - x.video_start;
+      const MfccParams p = mfcc_params_for(plan.fps);
+      const int64_t needed = mfcc_row_start(mfcc_rows_for_frames(x.frames), p.step_num, p.step_den) + p.window;
+      signal = align_audio_to_video(signal, offset, needed);
+      char text[32];
+      std::snprintf(text, sizeof text, "%.6f", offset);
+      x.meta["mfcc.audio_offset_seconds"] = text;
+    }
+  }
+  x.tensors[Feature::Mfcc] =
+      mfcc(signal, mfcc_rows_for_frames(x.frames), mfcc_params_for(plan.fps), options.mfcc_device);
+#else
+  (void)options;
+  no_ffmpeg(plan.input);
+#endif
+}
+
+// Step 4: the computed and the kept tensors, with the metadata, into the feature file.
+void assemble(const ExtractPlan& plan, const ExtractOptions& options, Extracted& x, ExtractResult& r) {
+  std::map<Feature, Tensor> tensors;
+  std::map<std::string, std::string> meta = x.meta;
+  for (Feature f : plan.todo) {
+    tensors[f] = x.tensors.at(f);
+    meta[feature_meta::extractor_key(f)] = plan.identities.at(f).extractor;
+    meta[feature_meta::weights_key(f)] = plan.identities.at(f).weights;
+    r.computed.push_back(f);
+  }
+  if (!r.kept.empty()) {
+    const SafetensorsFile old = SafetensorsFile::open(r.output);
+    for (Feature f : r.kept) {
+      tensors[f] = old.get(feature_spec(f).name);
+      for (const std::string& key : {feature_meta::extractor_key(f), feature_meta::weights_key(f)}) {
+        const auto it = old.metadata().find(key);
+        if (it != old.metadata().end()) meta[key] = it->second;
+      }
+    }
+  }
+  std::vector<Feature> all;  // the paper's order
+  for (Feature f : all_features())
+    if (tensors.count(f)) all.push_back(f);
+
+  r.frames = x.frames;
+  const FrameRate fps = plan.fps;
+  char duration[64];
+  const double seconds = x.duration_seconds > 0 ? x.duration_seconds
+                                                : static_cast<double>(r.frames) * static_cast<double>(fps.den) /
+                                                      static_cast<double>(fps.num);
+  std::snprintf(duration, sizeof duration, "%.6f", seconds);
+  meta[feature_meta::kDuration] = duration;
+  meta[feature_meta::kAudioRate] = std::to_string(kMfccAudioRate);
+  meta[feature_meta::kSource] = plan.input;
+  meta[feature_meta::kSourceSize] = std::to_string(plan.source.size);
+  meta[feature_meta::kSourceSha256] = plan.source.sha256;
+  meta[feature_meta::kHlVersion] = options.hl_version;
+  write_feature_file(r.output, tensors, feature_file_metadata(all, fps, r.frames, std::move(meta)));
+}
+
+}  // namespace
+
 ExtractResult extract_video(const std::string& input, const std::string& out_dir, const ExtractOptions& options) {
   if (options.features.empty()) throw Error("no features requested");
   for (Feature f : options.features) check_extractable(f);
-  const FrameRate fps = options.fps;
-  (void)mfcc_params_for(fps);  // validates the rate
+  (void)mfcc_params_for(options.fps);  // validates the rate
 
   // The visual networks: the caller's, or loaded here for this one input.
   std::unique_ptr<VisualFeatureExtractor> own_visual;
@@ -381,169 +560,15 @@ ExtractResult extract_video(const std::string& input, const std::string& out_dir
     own_visual = std::make_unique<VisualFeatureExtractor>(options.features, options.visual_options);
     visual = own_visual.get();
   }
-  std::map<Feature, ExtractorIdentity> identities = {{Feature::Mfcc, {extractor_name(Feature::Mfcc, fps), "none"}}};
-  if (visual)
-    for (Feature f : visual->features())
-      identities[f] = {extractor_name(f, fps, visual->precision()), visual->weights_sha256(f)};
-  for (Feature f : options.features)
-    if (!identities.count(f))
-      throw Error(std::string("feature '") + feature_spec(f).name + "' was requested but its network was not loaded");
 
   ExtractResult r;
-  r.output = feature_file_path(out_dir, video_id(input));
-  const SourceFingerprint source = fingerprint_file(input);
-  const ExistingFile ex = inspect_feature_file(r.output, source, fps, identities);
-  if (ex.exists && !ex.matches) r.note = "existing " + r.output + " " + ex.reason + "; recomputing it";
-
-  std::vector<Feature> todo;
-  for (Feature f : options.features)
-    if (options.force || !ex.matches || !contains(ex.valid, f)) todo.push_back(f);
-  if (todo.empty()) {
-    r.status = ExtractResult::Status::UpToDate;
-    r.frames = ex.frames;
-    return r;
-  }
-  if (ex.matches)
-    for (Feature f : ex.valid)
-      if (!contains(todo, f)) r.kept.push_back(f);
-
-  const bool needs_audio = contains(todo, Feature::Mfcc);
-  const bool needs_frames = std::any_of(todo.begin(), todo.end(), [](Feature f) { return is_visual_feature(f); });
-  const bool image = is_still_image(input);
-  if (image && needs_audio) throw FormatError(input, "is a still image, without audio; mfcc needs an audio stream");
-
-  std::vector<std::pair<std::string, Tensor>> tensors;
-  std::map<std::string, std::string> meta;
-  std::map<Feature, Tensor> computed;
-  r.frames = r.kept.empty() ? -1 : ex.frames;  // kept tensors fix T
-
-  // Visual features first: decoding the frames also counts them.
-  double video_start = 0;  // the first frame's timestamp, once known
-  bool have_video_start = false;
-  if (needs_frames) {
-#if HL_HAVE_FFMPEG
-    const VisualFeatureExtractor::FrameSource frames =
-        image ? image_frames(input) : video_frames(input, fps, limits_for(media::probe(input)), &video_start);
-    have_video_start = !image;
-#else
-    if (!image) no_ffmpeg(input);
-    const VisualFeatureExtractor::FrameSource frames = image_frames(input);
-#endif
-    std::map<Feature, Tensor> out;
-    try {
-      out = visual->run(frames, options.on_frames);
-    } catch (const FormatError&) {
-      throw;
-    } catch (const Error& e) {
-      throw FormatError(input, e.what());
-    }
-    const int64_t t = out.begin()->second.size(0);
-    if (r.frames >= 0 && t != r.frames)
-      throw FormatError(input, "decoded " + std::to_string(t) + " frames, but the existing " + r.output + " has " +
-                                   std::to_string(r.frames) + "; rerun with --force");
-    r.frames = t;
-    for (Feature f : todo)
-      if (is_visual_feature(f)) computed[f] = out.at(f);
-  }
-
-  double duration_seconds = 0;
-  if (image) {
-    r.frames = 1;
-  } else {
-#if HL_HAVE_FFMPEG
-    const media::MediaInfo info = media::probe(input);
-    const media::Limits limits = limits_for(info);
-    duration_seconds = info.duration_seconds;
-    if (needs_audio && info.audio.empty()) throw FormatError(input, "has no audio stream; mfcc needs one");
-    Tensor signal;
-    bool have_signal = false;
-    if (r.frames < 0) {
-      if (info.video) {
-        const VideoTicks ticks = count_video_ticks(input, fps, limits);
-        r.frames = ticks.count;
-        video_start = ticks.start_seconds;
-        have_video_start = true;
-      } else if (!info.audio.empty()) {
-        signal = media::decode_mfcc_signal(input, limits);
-        have_signal = true;
-        r.frames = frames_for_samples(signal.numel(), fps);
-        if (r.frames < 1) throw FormatError(input, "its audio stream has no samples");
-      } else {
-        throw FormatError(input, "has neither a video nor an audio stream");
-      }
-    }
-    if (needs_audio) {
-      if (!have_signal) {
-        media::AudioOptions ao;  // 16 kHz mono, the first audio stream
-        ao.limits = limits;
-        const media::Audio audio = media::decode_audio(input, ao);
-        signal = media::mfcc_signal(audio);
-        if (info.video) {  // row 4f must start at frame f: align the audio with the first frame
-          if (!have_video_start) video_start = count_video_ticks(input, fps, limits, /*only_start=*/true).start_seconds;
-          const double offset = audio.start_seconds - video_start;
-          const MfccParams p = mfcc_params_for(fps);
-          const int64_t needed = mfcc_row_start(mfcc_rows_for_frames(r.frames), p.step_num, p.step_den) + p.window;
-          signal = align_audio_to_video(signal, offset, needed);
-          char text[32];
-          std::snprintf(text, sizeof text, "%.6f", offset);
-          meta["mfcc.audio_offset_seconds"] = text;
-        }
-      }
-      // --device cuda: the cuFFT MFCC (nets/mfcc.h), on the CPU otherwise.
-      const Device device = options.visual_options.cuda ? Device::cuda(0) : Device::cpu();
-      computed[Feature::Mfcc] = mfcc(signal, mfcc_rows_for_frames(r.frames), mfcc_params_for(fps), device);
-    }
-#else
-    no_ffmpeg(input);
-#endif
-  }
-
-  for (Feature f : todo) {
-    const std::string name = feature_spec(f).name;
-    tensors.emplace_back(name, computed.at(f));
-    meta[name + ".extractor"] = identities.at(f).extractor;
-    meta[name + ".weights"] = identities.at(f).weights;
-    r.computed.push_back(f);
-  }
-  if (!r.kept.empty()) {
-    const SafetensorsFile old = SafetensorsFile::open(r.output);
-    for (Feature f : r.kept) {
-      const std::string name = feature_spec(f).name;
-      tensors.emplace_back(name, old.get(name));
-      for (const char* key : {".extractor", ".weights"}) {
-        const auto it = old.metadata().find(name + key);
-        if (it != old.metadata().end()) meta[name + key] = it->second;
-      }
-    }
-  }
-  // Paper order for the tensors and the "features" list.
-  std::vector<Feature> all;
-  for (Feature f : all_features())
-    if (contains(r.computed, f) || contains(r.kept, f)) all.push_back(f);
-  std::stable_sort(tensors.begin(), tensors.end(), [](const auto& a, const auto& b) {
-    auto rank = [](const std::string& n) {
-      for (Feature f : all_features())
-        if (n == feature_spec(f).name) return static_cast<int>(f);
-      return 99;
-    };
-    return rank(a.first) < rank(b.first);
-  });
-
-  char duration[64];
-  const double seconds = duration_seconds > 0 ? duration_seconds
-                                              : static_cast<double>(r.frames) * static_cast<double>(fps.den) /
-                                                    static_cast<double>(fps.num);
-  std::snprintf(duration, sizeof duration, "%.6f", seconds);
-  meta["fps"] = frame_rate_string(fps);
-  meta["frames"] = std::to_string(r.frames);
-  meta["duration"] = duration;
-  meta["audio_rate"] = std::to_string(kMfccAudioRate);
-  meta["source"] = input;
-  meta["source_size"] = std::to_string(source.size);
-  meta["source_sha256"] = source.sha256;
-  meta["features"] = feature_list_string(all);
-  meta["hl_version"] = options.hl_version;
-  write_safetensors(r.output, tensors, meta);
+  const ExtractPlan plan = plan_extraction(input, out_dir, options, visual, r);
+  if (r.status == ExtractResult::Status::UpToDate) return r;
+  Extracted x;
+  x.frames = plan.kept_frames;  // kept tensors fix T
+  if (plan.needs_frames) extract_visual(plan, *visual, options, r.output, x);
+  extract_audio(plan, options, x);
+  assemble(plan, options, x, r);
   return r;
 }
 

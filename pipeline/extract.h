@@ -17,10 +17,13 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/device.h"
+#include "engine/fnv1a.h"
 #include "engine/sha256.h"
 #include "kernels/common/mfcc_params.h"
 #include "nets/features.h"
 #include "nets/segments.h"
+#include "pipeline/feature_file.h"
 #include "pipeline/visual_features.h"
 
 namespace hl {
@@ -44,7 +47,6 @@ SourceFingerprint fingerprint_file(const std::string& path);
 // ("/data/talk.v2.mp4" -> "talk.v2"). Feature files are <out>/<id>.safetensors, so two
 // inputs with the same id would overwrite each other: find_duplicate_ids reports them.
 std::string video_id(const std::string& input_path);
-std::string feature_file_path(const std::string& out_dir, const std::string& id);
 // Human-readable descriptions ("id 'talk': a/talk.mp4 and b/talk.mkv") of every id that
 // more than one input maps to; empty when the ids are unique.
 std::vector<std::string> find_duplicate_ids(const std::vector<std::string>& inputs);
@@ -56,7 +58,6 @@ struct Shard {
   int64_t count = 1;
 };
 Shard parse_shard(const std::string& text);  // "I/N" with 0 <= I < N; hl::Error otherwise
-uint64_t fnv1a64(std::string_view bytes);
 bool in_shard(const std::string& id, const Shard& shard);
 
 // ---------------------------------------------------------------------------------------
@@ -74,7 +75,6 @@ MfccParams mfcc_params_for(FrameRate fps);
 // is VisualFeatureExtractor::precision() for the visual features (f32 on the CPU and
 // f16 on CUDA give slightly different numbers) and ignored for mfcc.
 std::string extractor_name(Feature f, FrameRate fps, const std::string& precision = "f32 cpu");
-std::string frame_rate_string(FrameRate fps);  // "30000/1001" (reduced)
 
 // ---------------------------------------------------------------------------------------
 // An existing feature file: what in it can be kept
@@ -118,6 +118,8 @@ struct ExtractOptions {
   // `visual_options`.
   VisualFeatureExtractor* visual = nullptr;
   VisualFeatureOptions visual_options;
+  // Where the MFCC runs (the cuFFT version on a CUDA device), apart from the networks'.
+  Device mfcc_device = Device::cpu();
   // Called with the number of frames done while visual features are computed.
   std::function<void(int64_t)> on_frames;
 };
@@ -132,7 +134,9 @@ struct ExtractResult {
 };
 
 // Extracts `options.features` of `input` into feature_file_path(out_dir, video_id(input))
-// (out_dir must exist): skips the input when that file is complete and matches (same
+// (out_dir must exist), in four steps: plan (what the file holds, what is to be computed,
+// one probe of the input), visual (the networks over the decoded frames), audio (T when
+// still unknown, and the MFCC), assemble (the file, atomically). It skips the input when that file is complete and matches (same
 // source size and SHA-256, same fps, every requested feature present with the current
 // extractor), else computes only what is missing and rewrites the file atomically with
 // every valid feature. Throws hl::Error (hl::FormatError naming the input for problems

@@ -1,11 +1,11 @@
 #include "pipeline/segment_dataset.h"
 
-#include <charconv>
 #include <cstring>
 #include <filesystem>
 
 #include "engine/error.h"
 #include "engine/safetensors.h"
+#include "pipeline/feature_file.h"
 
 namespace hl {
 
@@ -14,31 +14,6 @@ int64_t held_row_at_tick(int64_t tick, int64_t ticks_per_second, FrameRate rate,
   // j / rate <= tick / tps  <=>  j * den * tps <= tick * num: integers, no drift.
   const int64_t j = (tick * rate.num) / (rate.den * ticks_per_second);
   return std::min(j, count - 1);
-}
-
-FrameRate parse_frame_rate(const std::string& text) {
-  auto parse_int = [&](std::string_view s, int64_t* v) {
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
-    return ec == std::errc() && p == s.data() + s.size() && !s.empty();
-  };
-  FrameRate r{0, 1};
-  const size_t slash = text.find('/');
-  const size_t dot = text.find('.');
-  bool ok = false;
-  if (slash != std::string::npos) {
-    ok = parse_int(std::string_view(text).substr(0, slash), &r.num) &&
-         parse_int(std::string_view(text).substr(slash + 1), &r.den);
-  } else if (dot != std::string::npos) {
-    // "29.97" -> 2997/100: exact in decimal, as written.
-    const std::string digits = text.substr(0, dot) + text.substr(dot + 1);
-    const size_t decimals = text.size() - dot - 1;
-    ok = decimals <= 9 && parse_int(digits, &r.num);
-    for (size_t i = 0; i < decimals; ++i) r.den *= 10;
-  } else {
-    ok = parse_int(text, &r.num);
-  }
-  if (!ok || r.num <= 0 || r.den <= 0) throw Error("'" + text + "' is not a frame rate (e.g. 30000/1001 or 25)");
-  return r;
 }
 
 namespace {
@@ -72,20 +47,13 @@ SegmentDataset SegmentDataset::open(const std::string& features_dir, const Segme
   ds.dir_ = features_dir;
   ds.use_ = use;
   for (const auto& [video, scores] : labels) {
-    const std::string path = (std::filesystem::path(features_dir) / (video + ".safetensors")).string();
+    const std::string path = feature_file_path(features_dir, video);
     if (!std::filesystem::exists(path))
       throw FormatError(path, "no feature file for video '" + video + "' (it has labels in " + labels_name +
                                   "); run hl-extract on it, or remove its labels");
     VideoFeatures vf;
     vf.file = std::make_shared<SafetensorsFile>(SafetensorsFile::open(path));
-    const auto& meta = vf.file->metadata();
-    const auto fps = meta.find("fps");
-    if (fps == meta.end()) throw FormatError(path, "no 'fps' in the metadata (a feature file from hl-extract has it)");
-    try {
-      vf.fps = parse_frame_rate(fps->second);
-    } catch (const Error& e) {
-      throw FormatError(path, std::string("metadata 'fps': ") + e.what());
-    }
+    vf.fps = feature_file_fps(*vf.file, path);
     vf.frames = -1;
     for (Feature f : use) {
       const FeatureSpec& spec = feature_spec(f);
@@ -110,7 +78,7 @@ SegmentDataset SegmentDataset::open(const std::string& features_dir, const Segme
       throw FormatError(labels_name, "video '" + video + "' has labels for segment " +
                                          std::to_string(scores.size() - 1) + " but its features (" + path + ") cover " +
                                          std::to_string(complete) + " complete 5-s segments (" +
-                                         std::to_string(vf.frames) + " frames at " + fps->second + " fps)");
+                                         std::to_string(vf.frames) + " frames at " + frame_rate_string(vf.fps) + " fps)");
     const int32_t index = static_cast<int32_t>(ds.videos_.size());
     ds.videos_.push_back(video);
     ds.data_.push_back(std::move(vf));

@@ -77,8 +77,4 @@ class SegmentDataset {
 // clamped to [0, count − 1].
 int64_t held_row_at_tick(int64_t tick, int64_t ticks_per_second, FrameRate rate, int64_t count);
 
-// "30000/1001", "25" or "29.97" (decimal: converted to an exact rational); throws on
-// anything else or a non-positive rate.
-FrameRate parse_frame_rate(const std::string& text);
-
 }  // namespace hl

@@ -11,6 +11,7 @@
 #include "engine/progress.h"
 #include "engine/safetensors.h"
 #include "kernels/cpu/random.h"
+#include "pipeline/feature_file.h"
 
 namespace hl {
 namespace {
@@ -51,9 +52,9 @@ SyntheticVideo synthetic_video(const SyntheticSpec& spec, int index) {
   return v;
 }
 
-std::vector<std::pair<std::string, Tensor>> synthetic_features(const SyntheticSpec& spec, int index) {
+std::map<Feature, Tensor> synthetic_features(const SyntheticSpec& spec, int index) {
   const SyntheticVideo v = synthetic_video(spec, index);
-  std::vector<std::pair<std::string, Tensor>> out;
+  std::map<Feature, Tensor> out;
   for (Feature f : spec.features) {
     const FeatureSpec& fs = feature_spec(f);
     int64_t dims = 1;
@@ -82,7 +83,7 @@ std::vector<std::pair<std::string, Tensor>> synthetic_features(const SyntheticSp
       const float* noise = seg_noise.data() + s * dims;
       for (int64_t d = 0; d < planted; ++d) row[d] += noise[d] + static_cast<float>(signal);
     }
-    out.emplace_back(fs.name, spec.dtype == DType::F32 ? t : t.cast(spec.dtype));
+    out.emplace(f, spec.dtype == DType::F32 ? t : t.cast(spec.dtype));
   }
   return out;
 }
@@ -98,14 +99,12 @@ void write_synthetic_dataset(const SyntheticSpec& spec, const std::string& out_d
     const SyntheticVideo v = synthetic_video(spec, i);
     std::ostringstream strengths;
     for (Feature f : spec.features) strengths << (strengths.tellp() ? "," : "") << feature_spec(f).name << "=" << spec.strength.at(f);
-    const std::map<std::string, std::string> meta = {
-        {"fps", std::to_string(spec.fps.num) + "/" + std::to_string(spec.fps.den)},
-        {"frames", std::to_string(v.frames)},
-        {"source", "hl-synth seed " + std::to_string(spec.seed) + " video " + std::to_string(i)},
-        {"synthetic_strength", strengths.str()},
-        {"features", feature_list_string(spec.features)},
-        {"dtype", std::string(dtype_name(spec.dtype))}};
-    const std::string path = (features_dir / (v.id + ".safetensors")).string();
+    const std::map<std::string, std::string> meta = feature_file_metadata(
+        spec.features, spec.fps, v.frames,
+        {{feature_meta::kSource, "hl-synth seed " + std::to_string(spec.seed) + " video " + std::to_string(i)},
+         {"synthetic_strength", strengths.str()},
+         {"dtype", std::string(dtype_name(spec.dtype))}});
+    const std::string path = feature_file_path(features_dir.string(), v.id);
     bool current = false;  // resume: skip a complete file with the same metadata
     if (fs::exists(path)) {
       try {
@@ -114,7 +113,7 @@ void write_synthetic_dataset(const SyntheticSpec& spec, const std::string& out_d
         current = false;
       }
     }
-    if (!current) write_safetensors(path, synthetic_features(spec, i), meta);
+    if (!current) write_feature_file(path, synthetic_features(spec, i), meta);
     for (size_t s = 0; s < v.labels.size(); ++s) {
       char score[32];
       std::snprintf(score, sizeof score, "%.6f", v.labels[s]);

@@ -49,8 +49,8 @@ struct SyntheticVideo {
 };
 
 SyntheticVideo synthetic_video(const SyntheticSpec& spec, int index);
-// The feature tensors of one video: name -> [T, ...] ([4T, 13] for mfcc) in spec.dtype.
-std::vector<std::pair<std::string, Tensor>> synthetic_features(const SyntheticSpec& spec, int index);
+// The feature tensors of one video: feature -> [T, ...] ([4T, 13] for mfcc) in spec.dtype.
+std::map<Feature, Tensor> synthetic_features(const SyntheticSpec& spec, int index);
 
 // Writes <out>/features/<id>.safetensors for every video and <out>/labels.csv
 // (video,segment,score). Files are written atomically; an existing complete file for a

@@ -47,8 +47,9 @@ const char* visual_weights_hint(Feature f) {
 namespace {
 
 std::unique_ptr<CnnBackend> make_backend(const VisualFeatureOptions& options) {
-  if (!options.cuda) return make_cpu_cnn_backend();
+  if (options.device.is_cpu()) return make_cpu_cnn_backend();
   CudaCnnOptions cuda;
+  cuda.device = options.device.index;
   cuda.f16 = true;
   return make_cuda_cnn_backend(cuda);
 }
@@ -73,7 +74,7 @@ VisualFeatureExtractor::VisualFeatureExtractor(const std::vector<Feature>& featu
     weights_sha256_[f] = sha256_file(path);
     if (f == Feature::GoogLeNet) googlenet_ = std::make_unique<GoogLeNet>(GoogLeNet::load(path, make_backend(options_)));
     if (f == Feature::Places365) places_ = std::make_unique<ResNet50>(ResNet50::load(path, make_backend(options_)));
-    HL_LOG(Info) << feature_spec(f).name << ": weights " << path << " on " << (options_.cuda ? "cuda f16" : "cpu f32");
+    HL_LOG(Info) << feature_spec(f).name << ": weights " << path << " on " << (options_.device.is_cpu() ? "cpu f32" : options_.device.str() + " f16");
   }
 }
 
@@ -85,7 +86,7 @@ const std::string& VisualFeatureExtractor::weights_sha256(Feature f) const {
   return it->second;
 }
 
-std::string VisualFeatureExtractor::precision() const { return options_.cuda ? "f16 cuda" : "f32 cpu"; }
+std::string VisualFeatureExtractor::precision() const { return options_.device.is_cpu() ? "f32 cpu" : "f16 cuda"; }
 
 namespace {
 
@@ -106,7 +107,7 @@ struct PreparedBatch {
 std::map<Feature, Tensor> VisualFeatureExtractor::run(const FrameSource& next_frame,
                                                       const std::function<void(int64_t)>& progress) {
   constexpr size_t kAhead = 2;
-  const Device device = options_.cuda ? Device::cuda(0) : Device::cpu();
+  const Device device = options_.device;
   const bool want_googlenet = googlenet_ != nullptr, want_places = places_ != nullptr;
   const int64_t batch_size = options_.batch;
 

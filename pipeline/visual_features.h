@@ -36,7 +36,7 @@ const char* visual_weights_hint(Feature f);
 
 struct VisualFeatureOptions {
   std::string weights_dir;  // --weights ("" = $HL_WEIGHTS, else the per-user folder)
-  bool cuda = false;        // run the networks on CUDA device 0 in f16; else the CPU in f32
+  Device device = Device::cpu();  // cpu: f32; a CUDA device: f16 tensor cores
   int64_t batch = 16;       // frames per network call
 };
 

@@ -91,4 +91,19 @@ CLI::Option* add_weights_option(CLI::App& app, std::string& dir) {
       ->option_text("DIR");
 }
 
+CLI::Option* add_device_option(CLI::App& app, Device& device, const std::string& description) {
+  return app
+      .add_option_function<std::string>(
+          "--device", [&device](const std::string& text) { device = parse_device(text); }, description)
+      ->check([](const std::string& text) {
+        try {
+          (void)parse_device(text);
+          return std::string();
+        } catch (const Error& e) {
+          return std::string(e.what());
+        }
+      })
+      ->option_text("cpu|cuda[:N]");
+}
+
 }  // namespace hl::cli

@@ -18,6 +18,8 @@
 #include <functional>
 #include <string>
 
+#include "engine/device.h"
+
 namespace hl::cli {
 
 inline constexpr int kExitFailure = 1;
@@ -52,5 +54,9 @@ class Tool {
 // hl::weights_dir(dir) from weights/weights_dir.h, which applies the shared rule:
 // --weights, else $HL_WEIGHTS, else the per-user data folder.
 CLI::Option* add_weights_option(CLI::App& app, std::string& dir);
+
+// Adds "--device cpu|cuda[:N]" bound to `device` (default: the CPU), parsed by
+// hl::parse_device (engine/device.h), so every tool names devices the same way.
+CLI::Option* add_device_option(CLI::App& app, Device& device, const std::string& description);
 
 }  // namespace hl::cli

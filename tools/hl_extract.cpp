@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
   hl::cli::Tool tool("extract", "Extract per-frame features from videos into one safetensors file per video.");
   CLI::App& app = tool.app();
   std::vector<std::string> inputs;
-  std::string list, features_text, out, device = "cpu", fps_text = "30000/1001", shard_text, weights;
+  std::string list, features_text, out, fps_text = "30000/1001", shard_text, weights;
+  hl::Device device = hl::Device::cpu();
   int64_t batch = 16;
   bool force = false;
   app.add_option("INPUT", inputs, "video or audio files; the video id is the file name without extension");
@@ -76,10 +77,9 @@ int main(int argc, char** argv) {
       ->required()
       ->option_text("LIST");
   app.add_option("--out", out, "output folder: DIR/<video id>.safetensors")->required()->option_text("DIR");
-  app.add_option("--device", device,
-                 "where the networks and the MFCC run: cpu (f32, default) or cuda (f16 tensor cores, cuFFT)")
-      ->check(CLI::IsMember({"cpu", "cuda"}))
-      ->option_text("cpu|cuda");
+  hl::cli::add_device_option(app, device,
+                             "where the networks and the MFCC run: cpu (f32, default), or a CUDA device: cuda "
+                             "(device 0) or cuda:N (f16 tensor cores, cuFFT)");
   app.add_option("--fps", fps_text,
                  "frame rate of the features, a rational (default 30000/1001, the paper's; 4 MFCC rows per frame)")
       ->option_text("RATE");
@@ -146,7 +146,8 @@ int main(int argc, char** argv) {
     // stops here, naming the file and the hl-convert command that makes it).
     std::unique_ptr<hl::VisualFeatureExtractor> visual;
     options.visual_options.weights_dir = weights;
-    options.visual_options.cuda = device == "cuda";
+    options.visual_options.device = device;
+    options.mfcc_device = device;
     options.visual_options.batch = batch;
     if (std::any_of(options.features.begin(), options.features.end(), hl::is_visual_feature)) {
       visual = std::make_unique<hl::VisualFeatureExtractor>(options.features, options.visual_options);

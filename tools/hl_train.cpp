@@ -33,7 +33,8 @@ using hl::report::fixed;
 using hl::report::print_table;
 
 struct Options {
-  std::string features, labels, use = "all", model = "highlight", loss = "ccc", out, init, device = "cpu";
+  std::string features, labels, use = "all", model = "highlight", loss = "ccc", out, init;
+  hl::Device device = hl::Device::cpu();
   int folds = 5, epochs = 0, batch = 0, hidden = 0;
   float lr = 0;             // 0: the model's default (1e-3 highlight, 5e-5 vasnet)
   float weight_decay = -1;  // < 0: the model's default (0 highlight, 1e-5 vasnet)
@@ -77,7 +78,7 @@ hl::TrainConfig make_config(const Options& opt, const std::vector<hl::Feature>& 
     config.seed = opt.seed;
     config.validation_fraction = opt.val_fraction;
     config.init_model = opt.init;
-    config.device = opt.device == "cuda" ? hl::Device::cuda(0) : hl::Device::cpu();
+    config.device = opt.device;
     return config;
   }
   config.model = hl::HighlightModelConfig::paper(features);
@@ -92,7 +93,7 @@ hl::TrainConfig make_config(const Options& opt, const std::vector<hl::Feature>& 
   config.seed = opt.seed;
   config.validation_fraction = opt.val_fraction;
   config.init_model = opt.init;
-  config.device = opt.device == "cuda" ? hl::Device::cuda(0) : hl::Device::cpu();
+  config.device = opt.device;
   return config;
 }
 
@@ -280,11 +281,13 @@ int train(const Options& opt) {
     throw hl::Error("--frame-step applies to --model vasnet only (the highlight model reads 150 frames per segment)");
   }
   // Checked before any data is read: a run asked for CUDA never falls back to the CPU.
-  if (opt.device == "cuda") {
+  if (!opt.device.is_cpu()) {
     try {
-      (void)hl::Tensor::empty({1}, hl::DType::F32, hl::Device::cuda(0));  // says why when it cannot
+      (void)hl::Tensor::empty({1}, hl::DType::F32, opt.device);  // says why when it cannot
     } catch (const hl::Error& e) {
-      throw hl::Error(std::string("--device cuda: ") + e.what() + "; use --device cpu");
+      const std::string why = e.what();  // the backend's message usually says what to do already
+      throw hl::Error("--device " + opt.device.str() + ": " + why +
+                      (why.find("--device cpu") == std::string::npos ? "; use --device cpu" : ""));
     }
   }
   const hl::SegmentScores labels = hl::read_segment_scores(opt.labels);
@@ -347,9 +350,9 @@ int main(int argc, char** argv) {
       ->option_text("MODEL");
   app.add_option("--k", opt.ks, "cut-offs to report")->delimiter(',')->check(CLI::PositiveNumber)
       ->option_text("K,... (default 5,10)");
-  app.add_option("--device", opt.device, "where to train: cpu, or cuda (device 0; not yet verified on a GPU)")
-      ->check(CLI::IsMember({"cpu", "cuda"}))
-      ->capture_default_str();
+  hl::cli::add_device_option(app, opt.device,
+                             "where to train: cpu (default), or a CUDA device: cuda (device 0) or cuda:N "
+                             "(not yet verified on a GPU)");
   app.add_flag("--resume", opt.resume, "continue a previous run in --out from its checkpoints");
   app.add_option("--study", opt.study,
                  "run a paper study instead of one model: single (Table 1: one model per feature of --use) or "

@@ -7,6 +7,7 @@
 
 #include "engine/error.h"
 #include "engine/safetensors.h"
+#include "pipeline/feature_file.h"
 #include "pipeline/segment_dataset.h"
 #include "support/test_support.h"
 

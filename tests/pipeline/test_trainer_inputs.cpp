@@ -14,6 +14,7 @@
 #include "engine/safetensors.h"
 #include "engine/segment_scores.h"
 #include "nets/input_normalisation.h"
+#include "pipeline/feature_file.h"
 #include "pipeline/segment_dataset.h"
 #include "pipeline/synthetic.h"
 #include "pipeline/trainer.h"

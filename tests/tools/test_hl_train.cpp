@@ -220,8 +220,10 @@ TEST_F(HlTrain, DeviceCudaWithoutAGpuIsRefusedClearly) {
   args.back() = "cuda";
   const auto r = run_command(args);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("--device cuda: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--device cuda:0: "), std::string::npos) << r.err;  // "cuda" is device 0
   EXPECT_NE(r.err.find("use --device cpu"), std::string::npos) << r.err;
+  args.back() = "cuda:x";  // parsed by engine::parse_device, refused as a wrong command line
+  EXPECT_EQ(run_command(args).exit_code, 2);
   EXPECT_FALSE(std::filesystem::exists(runs.file("cuda") + "/fold1")) << "nothing may be written";
 }
 
