@@ -1,4 +1,4 @@
-// SHA-256 (FIPS 180-4): fingerprints of source videos (nets/extract) and of weight
+// SHA-256 (FIPS 180-4): fingerprints of source videos (pipeline/extract) and of weight
 // files (weights/, hl-convert), so that a feature or weights file records exactly what it
 // was made from. Tests: tests/tools/test_hl_extract.cpp (FIPS 180-4 / NIST vectors) and
 // the sha256sum command line.

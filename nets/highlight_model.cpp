@@ -9,8 +9,6 @@
 #include "engine/autograd/linear.h"
 #include "engine/autograd/shape_ops.h"
 #include "engine/error.h"
-#include "nets/parameter_file.h"
-#include "engine/optim/init.h"
 #include "engine/safetensors.h"
 
 namespace hl {
@@ -20,15 +18,9 @@ namespace {
 constexpr int64_t kEncoderUnits = 64;  // dense encoders and the CAM convolution's filters
 constexpr int64_t kMfccConv1 = 64, kMfccConv2 = 128, kMfccKernel = 3;
 
-// Where a parameter's initial values start in the seed's Philox stream: a 64-bit FNV-1a
-// hash of its name, rounded down to a multiple of 2^32 words. Every parameter draws far
-// fewer than 2^32 words, so ranges cannot overlap unless two of the ~20 names share the
-// hash's top 32 bits; and the value depends on the name alone, not on which other
-// features the model has.
-uint64_t init_offset(const std::string& name) {
-  uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : name) h = (h ^ c) * 1099511628211ull;
-  return h & ~0xFFFFFFFFull;
+HighlightModelConfig normalised(HighlightModelConfig config) {
+  config.validate_and_normalise();
+  return config;
 }
 
 std::string feature_name(Feature f) { return feature_spec(f).name; }
@@ -53,34 +45,23 @@ ag::Variable dropout_site(const ag::Variable& x, float p, bool training, ag::Dro
 
 }  // namespace
 
-HighlightModel::HighlightModel(HighlightModelConfig config, uint64_t seed) : config_(std::move(config)) {
-  config_.validate_and_normalise();
-  build(true, seed);
+HighlightModel::HighlightModel(HighlightModelConfig config, uint64_t seed)
+    : HighlightModel(std::move(config), std::optional<uint64_t>(seed)) {}
+
+HighlightModel::HighlightModel(HighlightModelConfig config, std::optional<uint64_t> seed)
+    : config_(normalised(std::move(config))),
+      params_("highlight model (" + feature_list_string(config_.features) + ")", seed) {
+  build();
 }
 
-HighlightModel::HighlightModel(HighlightModelConfig config, Uninitialised) : config_(std::move(config)) {
-  config_.validate_and_normalise();
-  build(false, 0);
-}
-
-ag::Variable HighlightModel::add_parameter(const std::string& name, Tensor value) {
-  ag::Variable v(std::move(value), true);
-  params_.push_back({name, v});
-  return v;
-}
-
-HighlightModel::Layer HighlightModel::add_layer(const std::string& name, const Shape& kernel_shape, bool initialise,
-                                                uint64_t seed) {
-  const std::string kernel = name + ".kernel";
-  const Shape bias_shape{kernel_shape[kernel_shape.ndim() - 1]};
+HighlightModel::Layer HighlightModel::add_layer(const std::string& name, const Shape& kernel_shape) {
   Layer layer;
-  layer.kernel = add_parameter(kernel, initialise ? optim::glorot_uniform(kernel_shape, seed, init_offset(kernel))
-                                                  : Tensor::zeros(kernel_shape, DType::F32));
-  layer.bias = add_parameter(name + ".bias", Tensor::zeros(bias_shape, DType::F32));
+  layer.kernel = params_.add(name + ".kernel", kernel_shape, initialiser::glorot_uniform());
+  layer.bias = params_.add(name + ".bias", Shape{kernel_shape[kernel_shape.ndim() - 1]}, initialiser::zeros());
   return layer;
 }
 
-void HighlightModel::build(bool initialise, uint64_t seed) {
+void HighlightModel::build() {
   for (Feature f : config_.features) {
     const std::string n = feature_name(f);
     std::vector<Layer>& layers = encoders_[f];
@@ -88,52 +69,31 @@ void HighlightModel::build(bool initialise, uint64_t seed) {
       case Feature::GoogLeNet:
       case Feature::Places365:
       case Feature::Affect:
-        layers.push_back(add_layer(n + ".dense", Shape{feature_spec(f).frame_shape[0], kEncoderUnits}, initialise, seed));
+        layers.push_back(add_layer(n + ".dense", Shape{feature_spec(f).frame_shape[0], kEncoderUnits}));
         break;
       case Feature::Cam: {
         const int64_t side_h = feature_spec(f).frame_shape[0], side_w = feature_spec(f).frame_shape[1];
-        layers.push_back(add_layer(n + ".conv", Shape{side_h, side_w, 1, kEncoderUnits}, initialise, seed));
-        layers.push_back(add_layer(n + ".dense", Shape{kEncoderUnits, kEncoderUnits}, initialise, seed));
+        layers.push_back(add_layer(n + ".conv", Shape{side_h, side_w, 1, kEncoderUnits}));
+        layers.push_back(add_layer(n + ".dense", Shape{kEncoderUnits, kEncoderUnits}));
         break;
       }
       case Feature::Faces:
         break;
       case Feature::Mfcc:
-        layers.push_back(add_layer(n + ".conv1", Shape{kMfccKernel, feature_spec(f).frame_shape[0], kMfccConv1},
-                                   initialise, seed));
-        layers.push_back(add_layer(n + ".conv2", Shape{kMfccKernel, kMfccConv1, kMfccConv2}, initialise, seed));
+        layers.push_back(add_layer(n + ".conv1", Shape{kMfccKernel, feature_spec(f).frame_shape[0], kMfccConv1}));
+        layers.push_back(add_layer(n + ".conv2", Shape{kMfccKernel, kMfccConv1, kMfccConv2}));
         break;
     }
   }
   const int64_t d = concat_width(config_.features), h = config_.hidden;
   for (auto [prefix, params] : {std::pair{"bilstm.forward", &lstm_forward_}, std::pair{"bilstm.backward", &lstm_backward_}}) {
-    const std::string kernel = std::string(prefix) + ".kernel", recurrent = std::string(prefix) + ".recurrent_kernel";
-    params->kernel = add_parameter(kernel, initialise ? optim::glorot_uniform(Shape{d, 4 * h}, seed, init_offset(kernel))
-                                                      : Tensor::zeros(Shape{d, 4 * h}, DType::F32));
-    params->recurrent = add_parameter(recurrent, initialise ? optim::orthogonal(h, 4 * h, seed, init_offset(recurrent))
-                                                            : Tensor::zeros(Shape{h, 4 * h}, DType::F32));
-    params->bias = add_parameter(std::string(prefix) + ".bias", optim::lstm_bias(h, initialise && config_.unit_forget_bias));
+    const std::string p = prefix;
+    params->kernel = params_.add(p + ".kernel", Shape{d, 4 * h}, initialiser::glorot_uniform());
+    params->recurrent = params_.add(p + ".recurrent_kernel", Shape{h, 4 * h}, initialiser::orthogonal());
+    params->bias = params_.add(p + ".bias", Shape{4 * h}, initialiser::lstm_bias(config_.unit_forget_bias));
   }
-  head_hidden_ = add_layer("head.dense1", Shape{2 * h, h}, initialise, seed);
-  head_output_ = add_layer("head.dense2", Shape{h, 1}, initialise, seed);
-}
-
-std::vector<ag::Variable> HighlightModel::parameters() const {
-  std::vector<ag::Variable> out;
-  for (const NamedParameter& p : params_) out.push_back(p.value);
-  return out;
-}
-
-int64_t HighlightModel::parameter_count() const {
-  int64_t n = 0;
-  for (const NamedParameter& p : params_) n += p.value.value().numel();
-  return n;
-}
-
-const ag::Variable& HighlightModel::parameter(const std::string& name) const {
-  for (const NamedParameter& p : params_)
-    if (p.name == name) return p.value;
-  throw Error("highlight model (" + feature_list_string(config_.features) + ") has no parameter '" + name + "'");
+  head_hidden_ = add_layer("head.dense1", Shape{2 * h, h});
+  head_output_ = add_layer("head.dense2", Shape{h, 1});
 }
 
 ag::Variable HighlightModel::encode(Feature f, const Tensor& input, bool training, ag::DropoutRng& stream) const {
@@ -229,16 +189,16 @@ void HighlightModel::save(const std::string& path, const std::map<std::string, s
   std::map<std::string, std::string> metadata = config_.to_metadata();
   std::vector<std::pair<std::string, Tensor>> tensors;
   normalisation_.write(metadata, tensors);
-  save_parameter_file(path, params_, metadata, extra_metadata, "model", tensors);
+  params_.save(path, std::move(metadata), extra_metadata, "model", tensors);
 }
 
 HighlightModel HighlightModel::load(const std::string& path, std::map<std::string, std::string>* metadata) {
   const SafetensorsFile file = SafetensorsFile::open(path);
-  HighlightModel model(HighlightModelConfig::from_metadata(file.metadata(), path), Uninitialised{});
+  HighlightModel model(HighlightModelConfig::from_metadata(file.metadata(), path), std::nullopt);
   model.normalisation_ = InputNormalisation::read(file, path, model.config_.features);
   const std::string what = "a model of " + feature_list_string(model.config_.features);
-  load_parameter_file(
-      file, path, model.params_,
+  model.params_.load(
+      file, path,
       [&](const std::string& name) {
         return "the model has no tensor '" + name + "' (" + what + " with hidden size " +
                std::to_string(model.config_.hidden) + " needs it)";

@@ -19,6 +19,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,10 +30,9 @@
 #include "nets/features.h"
 #include "nets/highlight_model_config.h"
 #include "nets/input_normalisation.h"
-#include "nets/parameter_file.h"
+#include "nets/parameter_set.h"
 
 namespace hl {
-
 
 class HighlightModel {
  public:
@@ -50,11 +50,11 @@ class HighlightModel {
   const HighlightModelConfig& config() const { return config_; }
   // Every parameter, in a fixed order: the encoders in the paper's feature order, then
   // the BiLSTM (forward, backward), then the head.
-  const std::vector<NamedParameter>& named_parameters() const { return params_; }
-  std::vector<ag::Variable> parameters() const;
-  int64_t parameter_count() const;
+  const std::vector<NamedParameter>& named_parameters() const { return params_.named_parameters(); }
+  std::vector<ag::Variable> parameters() const { return params_.parameters(); }
+  int64_t parameter_count() const { return params_.parameter_count(); }
   // Throws hl::Error for an unknown name.
-  const ag::Variable& parameter(const std::string& name) const;
+  const ag::Variable& parameter(const std::string& name) const { return params_.parameter(name); }
 
   // The standardisation the model's inputs get (none by default): forward() expects
   // inputs already standardised with it (SegmentDataset::batch does it when given it,
@@ -91,18 +91,17 @@ class HighlightModel {
   struct Layer {
     ag::Variable kernel, bias;
   };
-  struct Uninitialised {};
-  HighlightModel(HighlightModelConfig config, Uninitialised);
-  void build(bool initialise, uint64_t seed);
-  Layer add_layer(const std::string& name, const Shape& kernel_shape, bool initialise, uint64_t seed);
-  ag::Variable add_parameter(const std::string& name, Tensor value);
+  // Without a seed (load()), every parameter starts at zero, to be overwritten.
+  HighlightModel(HighlightModelConfig config, std::optional<uint64_t> seed);
+  void build();
+  Layer add_layer(const std::string& name, const Shape& kernel_shape);
   ag::Variable encode(Feature f, const Tensor& input, bool training, ag::DropoutRng& rng) const;
 
   HighlightModelConfig config_;
   std::map<Feature, std::vector<Layer>> encoders_;  // in forward order; none for faces
   ag::LstmParams lstm_forward_, lstm_backward_;
   Layer head_hidden_, head_output_;                 // dense 2h->h, dense h->1
-  std::vector<NamedParameter> params_;
+  ParameterSet params_;                             // nets/parameter_set.h: names, order, initial values, files
   InputNormalisation normalisation_;
 };
 

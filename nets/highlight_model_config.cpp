@@ -1,10 +1,10 @@
 #include "nets/highlight_model_config.h"
 
 #include <algorithm>
-#include <charconv>
-#include <cstdlib>
 
 #include "engine/error.h"
+#include "engine/float_text.h"
+#include "nets/parameter_set.h"
 
 namespace hl {
 
@@ -18,29 +18,6 @@ constexpr const char* kNormalisedFormatVersion = "2";
 // The all-feature model's parameters after the concatenation, which the leave-one-out
 // models match (specs/paper.md).
 constexpr int64_t kPaperPostConcatParameters = 65801;
-
-std::string float_text(float v) {
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest text that reads back exactly
-  return std::string(buf, r.ptr);
-}
-
-const std::string& required(const std::map<std::string, std::string>& m, const std::string& key,
-                            const std::string& source) {
-  const auto it = m.find(key);
-  if (it == m.end()) throw Error(source + ": the model metadata has no '" + key + "'");
-  return it->second;
-}
-
-template <typename T>
-T parse_number(const std::map<std::string, std::string>& m, const std::string& key, const std::string& source) {
-  const std::string& text = required(m, key, source);
-  T value{};
-  const auto r = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (r.ec != std::errc() || r.ptr != text.data() + text.size())
-    throw Error(source + ": model metadata '" + key + "' is '" + text + "', not a number");
-  return value;
-}
 
 void check_dropout(float p, const char* name) {
   if (!(p >= 0.0f && p < 1.0f)) throw Error(std::string("highlight model: ") + name + " " + float_text(p) +
@@ -92,25 +69,23 @@ HighlightModelConfig HighlightModelConfig::from_metadata(const std::map<std::str
   const auto format = m.find("format");
   if (format == m.end() || format->second != kFormat)
     throw Error(source + ": not a highlight model file (metadata 'format' is not '" + kFormat + "')");
-  const std::string& version = required(m, "format_version", source);
+  const MetadataReader meta(m, source, "model");
+  const std::string& version = meta.required("format_version");
   if (version != kFormatVersion && version != kNormalisedFormatVersion)
     throw Error(source + ": highlight model format version '" + version + "' is not supported (this build reads "
                 "versions " + kFormatVersion + " and " + kNormalisedFormatVersion + ")");
   HighlightModelConfig c;
   try {
-    c.features = parse_feature_list(required(m, "features", source));
+    c.features = parse_feature_list(meta.required("features"));
   } catch (const Error& e) {
     throw Error(source + ": model metadata 'features': " + e.what());
   }
-  c.hidden = parse_number<int64_t>(m, "hidden", source);
-  c.encoder_dropout = parse_number<float>(m, "encoder_dropout", source);
-  c.lstm_input_dropout = parse_number<float>(m, "lstm_input_dropout", source);
-  c.lstm_recurrent_dropout = parse_number<float>(m, "lstm_recurrent_dropout", source);
-  c.head_dropout = parse_number<float>(m, "head_dropout", source);
-  const std::string& forget = required(m, "unit_forget_bias", source);
-  if (forget != "true" && forget != "false")
-    throw Error(source + ": model metadata 'unit_forget_bias' is '" + forget + "', not true or false");
-  c.unit_forget_bias = forget == "true";
+  c.hidden = meta.integer("hidden");
+  c.encoder_dropout = meta.real("encoder_dropout");
+  c.lstm_input_dropout = meta.real("lstm_input_dropout");
+  c.lstm_recurrent_dropout = meta.real("lstm_recurrent_dropout");
+  c.head_dropout = meta.real("head_dropout");
+  c.unit_forget_bias = meta.boolean("unit_forget_bias");
   try {
     c.validate_and_normalise();
   } catch (const Error& e) {

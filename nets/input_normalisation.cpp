@@ -1,11 +1,12 @@
 #include "nets/input_normalisation.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 
 #include "engine/error.h"
+#include "engine/float_text.h"
 #include "engine/safetensors.h"
+#include "nets/parameter_set.h"
 
 namespace hl {
 
@@ -23,12 +24,6 @@ int64_t row_elements(Feature f) {
   int64_t n = 1;
   for (int64_t d : feature_spec(f).frame_shape) n *= d;
   return n;
-}
-
-std::string float_text(float v) {
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, r.ptr);
 }
 
 }  // namespace
@@ -131,21 +126,18 @@ std::vector<std::string> InputNormalisation::tensor_names() const {
 
 InputNormalisation InputNormalisation::read(const SafetensorsFile& file, const std::string& path,
                                             const std::vector<Feature>& features) {
-  const auto& meta = file.metadata();
-  const auto key = meta.find(kKey);
-  if (key == meta.end()) return {};
-  if (key->second != kStandardise)
-    throw Error(path + ": metadata '" + kKey + "' is '" + key->second + "'; this build knows '" + kStandardise + "'");
-  const auto version = meta.find("format_version");
-  if (version == meta.end() || version->second != "2")
+  const MetadataReader meta(file.metadata(), path, "model");
+  const std::optional<std::string> key = meta.optional(kKey);
+  if (!key) return {};
+  if (*key != kStandardise)
+    throw Error(path + ": metadata '" + kKey + "' is '" + *key + "'; this build knows '" + kStandardise + "'");
+  const std::optional<std::string> version = meta.optional("format_version");
+  if (version != "2")
     throw Error(path + ": the file claims input normalisation, which needs format_version 2 (it has '" +
-                (version == meta.end() ? std::string("none") : version->second) + "')");
-  const auto eps_text = meta.find(kEpsKey);
-  float eps = 0;
-  if (eps_text == meta.end() ||
-      std::from_chars(eps_text->second.data(), eps_text->second.data() + eps_text->second.size(), eps).ptr !=
-          eps_text->second.data() + eps_text->second.size())
-    throw Error(path + ": the file claims input normalisation but has no valid '" + kEpsKey + "'");
+                version.value_or("none") + "')");
+  const std::optional<float> parsed_eps = parse_float(meta.optional(kEpsKey).value_or(""));
+  if (!parsed_eps) throw Error(path + ": the file claims input normalisation but has no valid '" + kEpsKey + "'");
+  const float eps = *parsed_eps;
   InputNormalisation out;
   out.eps_ = eps;
   if (!(eps > 0.0f) || !std::isfinite(eps)) throw Error(path + ": input normalisation eps " + float_text(eps) + " is not positive");

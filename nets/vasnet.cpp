@@ -1,7 +1,6 @@
 #include "nets/vasnet.h"
 
 #include <algorithm>
-#include <charconv>
 #include <utility>
 
 #include "engine/autograd/elementwise.h"
@@ -10,8 +9,7 @@
 #include "engine/autograd/shape_ops.h"
 #include "engine/autograd/softmax.h"
 #include "engine/error.h"
-#include "nets/parameter_file.h"
-#include "engine/optim/init.h"
+#include "engine/float_text.h"
 #include "engine/safetensors.h"
 #include "nets/segments.h"
 
@@ -22,51 +20,6 @@ namespace {
 constexpr const char* kFormat = "hl.vasnet";
 constexpr const char* kFormatVersion = "1";
 constexpr const char* kExtendedFormatVersion = "2";  // frame_step or input normalisation
-
-// As the highlight model: a 64-bit FNV-1a hash of the name, rounded down to a multiple
-// of 2^32 words, is where the parameter's draws start in the seed's Philox stream.
-uint64_t init_offset(const std::string& name) {
-  uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : name) h = (h ^ c) * 1099511628211ull;
-  return h & ~0xFFFFFFFFull;
-}
-
-std::string float_text(float v) {
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, r.ptr);
-}
-
-const std::string& required(const std::map<std::string, std::string>& m, const std::string& key,
-                            const std::string& source) {
-  const auto it = m.find(key);
-  if (it == m.end()) throw Error(source + ": the VASNet metadata has no '" + key + "'");
-  return it->second;
-}
-
-template <typename T>
-T parse_number(const std::map<std::string, std::string>& m, const std::string& key, const std::string& source) {
-  const std::string& text = required(m, key, source);
-  T value{};
-  const auto r = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (r.ec != std::errc() || r.ptr != text.data() + text.size())
-    throw Error(source + ": VASNet metadata '" + key + "' is '" + text + "', not a number");
-  return value;
-}
-
-Tensor filled(const Shape& shape, float value) {
-  Tensor t = Tensor::empty(shape, DType::F32);
-  std::fill(t.data<float>(), t.data<float>() + t.numel(), value);
-  return t;
-}
-
-// Xavier uniform with a gain: gain · U(-l, l) = U(-gain · l, gain · l), l = sqrt(6 / (in + out)).
-Tensor xavier_uniform(const Shape& shape, float gain, uint64_t seed, const std::string& name) {
-  Tensor t = optim::glorot_uniform(shape, seed, init_offset(name));
-  float* p = t.data<float>();
-  for (int64_t i = 0; i < t.numel(); ++i) p[i] *= gain;
-  return t;
-}
 
 // Inverted dropout at the next `x.numel()` words of the stream, which advances whether
 // or not the mask is used (every site keeps its place in the stream).
@@ -115,22 +68,23 @@ VasnetConfig VasnetConfig::from_metadata(const std::map<std::string, std::string
   const auto format = m.find("format");
   if (format == m.end() || format->second != kFormat)
     throw Error(source + ": not a VASNet model file (metadata 'format' is not '" + kFormat + "')");
-  const std::string& version = required(m, "format_version", source);
+  const MetadataReader meta(m, source, "VASNet");
+  const std::string& version = meta.required("format_version");
   if (version != kFormatVersion && version != kExtendedFormatVersion)
     throw Error(source + ": VASNet format version '" + version + "' is not supported (this build reads versions " +
                 kFormatVersion + " and " + kExtendedFormatVersion + ")");
   VasnetConfig c;
-  c.input = parse_number<int64_t>(m, "input", source);
-  c.query_scale = parse_number<float>(m, "query_scale", source);
-  c.attention_dropout = parse_number<float>(m, "attention_dropout", source);
-  c.residual_dropout = parse_number<float>(m, "residual_dropout", source);
-  c.hidden_dropout = parse_number<float>(m, "hidden_dropout", source);
-  c.norm_eps = parse_number<float>(m, "norm_eps", source);
-  c.kernel_gain = parse_number<float>(m, "kernel_gain", source);
-  c.dense_bias = parse_number<float>(m, "dense_bias", source);
-  if (m.count("frame_step")) {
+  c.input = meta.integer("input");
+  c.query_scale = meta.real("query_scale");
+  c.attention_dropout = meta.real("attention_dropout");
+  c.residual_dropout = meta.real("residual_dropout");
+  c.hidden_dropout = meta.real("hidden_dropout");
+  c.norm_eps = meta.real("norm_eps");
+  c.kernel_gain = meta.real("kernel_gain");
+  c.dense_bias = meta.real("dense_bias");
+  if (meta.has("frame_step")) {
     if (version == kFormatVersion) throw Error(source + ": VASNet metadata 'frame_step' needs format_version 2");
-    c.frame_step = parse_number<int64_t>(m, "frame_step", source);
+    c.frame_step = meta.integer("frame_step");
   }
   try {
     c.validate();
@@ -140,59 +94,29 @@ VasnetConfig VasnetConfig::from_metadata(const std::map<std::string, std::string
   return c;
 }
 
-Vasnet::Vasnet(VasnetConfig config, uint64_t seed) : config_(config) {
+Vasnet::Vasnet(VasnetConfig config, uint64_t seed) : Vasnet(config, std::optional<uint64_t>(seed)) {}
+
+Vasnet::Vasnet(VasnetConfig config, std::optional<uint64_t> seed) : config_(config), params_("VASNet", seed) {
   config_.validate();
-  build(true, seed);
+  build();
 }
 
-Vasnet::Vasnet(VasnetConfig config, Uninitialised) : config_(config) {
-  config_.validate();
-  build(false, 0);
-}
-
-ag::Variable Vasnet::add_parameter(const std::string& name, Tensor value) {
-  ag::Variable v(std::move(value), true);
-  params_.push_back({name, v});
-  return v;
-}
-
-void Vasnet::build(bool initialise, uint64_t seed) {
+void Vasnet::build() {
   const int64_t d = config_.input;
-  auto kernel = [&](const std::string& name, int64_t out) {
-    const Shape shape{d, out};
-    return add_parameter(name, initialise ? xavier_uniform(shape, config_.kernel_gain, seed, name)
-                                          : Tensor::zeros(shape, DType::F32));
-  };
-  wk_ = kernel("attention.key.kernel", d);
-  wq_ = kernel("attention.query.kernel", d);
-  wv_ = kernel("attention.value.kernel", d);
-  wo_ = kernel("attention.output.kernel", d);
-  norm1_gain_ = add_parameter("norm1.gain", filled(Shape{d}, 1.0f));
-  norm1_bias_ = add_parameter("norm1.bias", filled(Shape{d}, 0.0f));
-  dense1_kernel_ = kernel("dense1.kernel", d);
-  dense1_bias_ = add_parameter("dense1.bias", filled(Shape{d}, initialise ? config_.dense_bias : 0.0f));
-  norm2_gain_ = add_parameter("norm2.gain", filled(Shape{d}, 1.0f));
-  norm2_bias_ = add_parameter("norm2.bias", filled(Shape{d}, 0.0f));
-  dense2_kernel_ = kernel("dense2.kernel", 1);
-  dense2_bias_ = add_parameter("dense2.bias", filled(Shape{1}, initialise ? config_.dense_bias : 0.0f));
-}
-
-std::vector<ag::Variable> Vasnet::parameters() const {
-  std::vector<ag::Variable> out;
-  for (const NamedParameter& p : params_) out.push_back(p.value);
-  return out;
-}
-
-int64_t Vasnet::parameter_count() const {
-  int64_t n = 0;
-  for (const NamedParameter& p : params_) n += p.value.value().numel();
-  return n;
-}
-
-const ag::Variable& Vasnet::parameter(const std::string& name) const {
-  for (const NamedParameter& p : params_)
-    if (p.name == name) return p.value;
-  throw Error("VASNet has no parameter '" + name + "'");
+  // Xavier uniform with the published code's gain for every linear kernel [d, out].
+  const Initialiser kernel = initialiser::glorot_uniform(config_.kernel_gain);
+  wk_ = params_.add("attention.key.kernel", Shape{d, d}, kernel);
+  wq_ = params_.add("attention.query.kernel", Shape{d, d}, kernel);
+  wv_ = params_.add("attention.value.kernel", Shape{d, d}, kernel);
+  wo_ = params_.add("attention.output.kernel", Shape{d, d}, kernel);
+  norm1_gain_ = params_.add("norm1.gain", Shape{d}, initialiser::constant(1.0f));
+  norm1_bias_ = params_.add("norm1.bias", Shape{d}, initialiser::zeros());
+  dense1_kernel_ = params_.add("dense1.kernel", Shape{d, d}, kernel);
+  dense1_bias_ = params_.add("dense1.bias", Shape{d}, initialiser::constant(config_.dense_bias));
+  norm2_gain_ = params_.add("norm2.gain", Shape{d}, initialiser::constant(1.0f));
+  norm2_bias_ = params_.add("norm2.bias", Shape{d}, initialiser::zeros());
+  dense2_kernel_ = params_.add("dense2.kernel", Shape{d, 1}, kernel);
+  dense2_bias_ = params_.add("dense2.bias", Shape{1}, initialiser::constant(config_.dense_bias));
 }
 
 uint64_t Vasnet::dropout_words(int64_t frames) const {
@@ -245,15 +169,15 @@ void Vasnet::save(const std::string& path, const std::map<std::string, std::stri
   std::map<std::string, std::string> metadata = config_.to_metadata();
   std::vector<std::pair<std::string, Tensor>> tensors;
   normalisation_.write(metadata, tensors);
-  save_parameter_file(path, params_, metadata, extra_metadata, "VASNet", tensors);
+  params_.save(path, std::move(metadata), extra_metadata, "VASNet", tensors);
 }
 
 Vasnet Vasnet::load(const std::string& path, std::map<std::string, std::string>* metadata) {
   const SafetensorsFile file = SafetensorsFile::open(path);
-  Vasnet model(VasnetConfig::from_metadata(file.metadata(), path), Uninitialised{});
+  Vasnet model(VasnetConfig::from_metadata(file.metadata(), path), std::nullopt);
   model.set_input_normalisation(InputNormalisation::read(file, path, {Feature::GoogLeNet}));
-  load_parameter_file(
-      file, path, model.params_,
+  model.params_.load(
+      file, path,
       [](const std::string& name) { return "the VASNet file has no tensor '" + name + "'"; },
       [](const std::string& name) { return "tensor '" + name + "' is not a VASNet parameter"; },
       model.normalisation_.tensor_names());

@@ -37,6 +37,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,7 +45,7 @@
 #include "engine/autograd/variable.h"
 #include "engine/tensor.h"
 #include "nets/input_normalisation.h"
-#include "nets/parameter_file.h"
+#include "nets/parameter_set.h"
 
 namespace hl {
 
@@ -84,11 +85,11 @@ class Vasnet {
   Vasnet& operator=(Vasnet&&) = default;
 
   const VasnetConfig& config() const { return config_; }
-  const std::vector<NamedParameter>& named_parameters() const { return params_; }
-  std::vector<ag::Variable> parameters() const;
-  int64_t parameter_count() const;
+  const std::vector<NamedParameter>& named_parameters() const { return params_.named_parameters(); }
+  std::vector<ag::Variable> parameters() const { return params_.parameters(); }
+  int64_t parameter_count() const { return params_.parameter_count(); }
   // Throws hl::Error for an unknown name.
-  const ag::Variable& parameter(const std::string& name) const;
+  const ag::Variable& parameter(const std::string& name) const { return params_.parameter(name); }
 
   // Per-frame scores [T] in (0, 1) for one video's frames x, f32 CPU [T, input], T >= 1.
   // training: dropout on; the masks use the stream words [rng.offset, rng.offset +
@@ -109,15 +110,14 @@ class Vasnet {
   static Vasnet load(const std::string& path, std::map<std::string, std::string>* metadata = nullptr);
 
  private:
-  struct Uninitialised {};
-  Vasnet(VasnetConfig config, Uninitialised);
-  void build(bool initialise, uint64_t seed);
-  ag::Variable add_parameter(const std::string& name, Tensor value);
+  // Without a seed (load()), every parameter starts at zero, to be overwritten.
+  Vasnet(VasnetConfig config, std::optional<uint64_t> seed);
+  void build();
 
   VasnetConfig config_;
   ag::Variable wk_, wq_, wv_, wo_, norm1_gain_, norm1_bias_, dense1_kernel_, dense1_bias_, norm2_gain_, norm2_bias_,
       dense2_kernel_, dense2_bias_;
-  std::vector<NamedParameter> params_;
+  ParameterSet params_;  // nets/parameter_set.h: names, order, initial values, files
   InputNormalisation normalisation_;
 };
 

@@ -15,10 +15,15 @@
 //
 // Files in the fold's folder: checkpoint.safetensors (written atomically after every
 // epoch: parameters, Adam's moments and steps, the dropout stream position, the best
-// epoch so far and the input statistics), model.safetensors (the best epoch's model)
-// and test.pred.csv. Every
-// random draw is a function of (seed, fold, epoch, step), so a run killed at any point
-// and restarted with resume produces files bit-identical to an uninterrupted run.
+// epoch so far and the input statistics; pipeline/checkpoint.h), model.safetensors (the
+// best epoch's model) and test.pred.csv. Every random draw is a function of (seed, fold,
+// epoch, step), so a run killed at any point and restarted with resume produces files
+// bit-identical to an uninterrupted run.
+//
+// One fold trainer serves every model (pipeline/fold_trainer.h: setup, epochs, model
+// selection, checkpoints, test predictions); what is a model's own (its steps and loss,
+// its predictions, its fine-tuning check) is a Task: pipeline/highlight_fold.h,
+// pipeline/vasnet_fold.h.
 #pragma once
 #include <cstdint>
 #include <functional>
