@@ -214,7 +214,7 @@ if [[ $built == yes ]]; then
   fi
 
   sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer /usr/local/cuda/compute-sanitizer/compute-sanitizer 2>/dev/null | head -1)
-  gpu_exes=$(find "$build/tests/cuda" -maxdepth 1 -type f -executable -name 'test_cuda_*' ! -name test_cuda_unavailable 2>/dev/null | sort)
+  gpu_exes=$(find "$build/tests/cuda" "$build/tests/ops" -maxdepth 1 -type f -executable \( -name 'test_cuda_*' -o -name 'test_op_table_cuda' \) ! -name test_cuda_unavailable 2>/dev/null | sort)
   if [[ -z $sanitizer ]]; then
     failures+=("memcheck: compute-sanitizer not found")
     step_rows+=("| memcheck | not found | 0 | |")

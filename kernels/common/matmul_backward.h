@@ -5,8 +5,9 @@
 //   dA = dC op(B)^T          (A stored [k, m]: dA = op(B) dC^T)
 //   dB = op(A)^T dC          (B stored [n, k]: dB = dC^T op(A))
 // A B shared by the batch (stride_b == 0) collects every batch entry's contribution.
-// Tests: tests/autograd/test_grad_fd.cpp and the op table (tests/ops/) through ag::matmul
-// (finite differences in double, CUDA against CPU).
+// Tests: the op table's matmul and linear rows (tests/ops/rows_dense.cpp) through
+// ag::matmul and ag::linear: tests/ops/test_op_table.cpp (finite differences in double),
+// tests/ops/test_op_table_cuda.cpp (CUDA against CPU).
 #pragma once
 #include <cstdint>
 

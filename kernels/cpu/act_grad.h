@@ -2,7 +2,11 @@
 // type (float for training, double for the finite-difference checks). The f32 forward
 // that training uses is kernels/cpu/elementwise (through hl::ops); activation_forward
 // here is the same function in any precision, for the double-precision checks.
-// Tests: tests/autograd (finite differences in double; PyTorch goldens through hl::ag).
+// CUDA twin: kernels/cuda/act_grad.h.
+// Tests: tests/ops/test_op_table.cpp, rows in tests/ops/rows_elementwise.cpp and
+// tests/ops/rows_shape.cpp (sum/mean) (double loops; finite differences in double);
+// tests/autograd/test_autograd_golden.cpp (PyTorch, through hl::ag); on CUDA
+// tests/ops/test_op_table_cuda.cpp and tests/cuda/test_cuda_autograd.cpp (bit for bit).
 #pragma once
 #include <cstdint>
 

@@ -4,6 +4,7 @@
 // back to the generic SSE3 "Prescott" kernels, and every sgemm runs 3-6x below the
 // machine (measured: 1024^3 in 39 ms instead of 14 ms). Only the environment variable
 // OPENBLAS_CORETYPE, read at load time, changes the choice, so the library can only say so.
+// No CUDA twin: it is about the host BLAS library (cuBLAS picks its own kernels).
 // Tests: none automatic (it depends on the machine); bench/bench_cnn.cpp prints the core.
 #pragma once
 #include <string>

@@ -1,5 +1,8 @@
 // Element type conversions (round to nearest even), see kernels/common/half.h.
-// Tests: every f16 bit pattern and random f32 values against PyTorch's .half()/.bfloat16().
+// CUDA twin: kernels/cuda/cast.h.
+// Tests: tests/kernels/test_cpu_kernels.cpp (every f16 bit pattern by the IEEE definition,
+// rounding to nearest even), tests/kernels/test_kernels_golden.cpp (PyTorch's
+// .half()/.bfloat16() bit for bit); on CUDA tests/cuda/test_cuda_kernels.cpp.
 #pragma once
 #include <cstdint>
 

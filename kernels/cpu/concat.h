@@ -2,7 +2,11 @@
 // their backward passes). Tensors are viewed as [outer, n, inner] around the dimension;
 // rows [src_start, src_start + len) of src [outer, src_n, inner] go to rows
 // [dst_start, dst_start + len) of dst [outer, dst_n, inner]. Any element size (bytes).
-// Tests: tests/autograd (finite differences in double; PyTorch torch.cat / narrow).
+// CUDA twin: kernels/cuda/concat.h.
+// Tests: tests/ops/test_op_table.cpp, rows in tests/ops/rows_shape.cpp (concat, narrow:
+// double loops; finite differences in double); tests/autograd/test_autograd_golden.cpp
+// (PyTorch torch.cat / narrow); on CUDA tests/ops/test_op_table_cuda.cpp and
+// tests/cuda/test_cuda_autograd.cpp (rows outside the slab untouched).
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -7,7 +7,11 @@
 // 'same' (the extra zero on the right), which is also what TensorFlow does.
 // Computed as im2col (cols [batch * time, k * c_in]) and one GEMM with w viewed as
 // [k * c_in, c_out]; the backward pass is the transposed products and col2im.
-// Tests: tests/autograd (finite differences in double; PyTorch F.conv1d padding='same').
+// CUDA twin: kernels/cuda/conv1d.h.
+// Tests: tests/ops/test_op_table.cpp, rows in tests/ops/rows_conv.cpp (double loops;
+// finite differences in double); tests/autograd/test_autograd_golden.cpp (PyTorch
+// F.conv1d padding='same'); on CUDA tests/ops/test_op_table_cuda.cpp and
+// tests/cuda/test_cuda_autograd.cpp (column buffers poisoned too).
 #pragma once
 #include <cstdint>
 

@@ -12,8 +12,12 @@
 // transposed products and col2im. When the windows tile the input exactly as it is
 // stored (1x1 kernel with stride 1, or a kernel covering the whole unpadded input, as in
 // the highlight model's CAM branch), cols would be a copy of x and is skipped.
-// Tests: tests/autograd/test_conv2d.cpp (finite differences in double) and
-// test_conv2d_golden.cpp (PyTorch F.conv2d with layout permutes).
+// CUDA twin: kernels/cuda/conv2d.h.
+// Tests: tests/ops/test_op_table.cpp, rows in tests/ops/rows_conv.cpp (a direct
+// convolution in double; finite differences in double); tests/autograd/test_conv2d.cpp
+// (the wrapper's shapes and errors); tests/autograd/test_conv2d_golden.cpp (PyTorch
+// F.conv2d with layout permutes); on CUDA tests/ops/test_op_table_cuda.cpp and
+// tests/cuda/test_cuda_conv2d.cpp (scratch buffers poisoned too).
 #pragma once
 #include <cstdint>
 

@@ -18,10 +18,13 @@
 // leading dimension ldy, then the epilogue on the block while it is still in cache.
 // The im2col block lives in `workspace`, conv2d_fused_workspace(s) floats.
 //
+// No CUDA twin of the same name: the CUDA CNN backend runs these convolutions with cuDNN
+// (kernels/cuda/cudnn_conv.h) and its epilogue kernel (kernels/cuda/cnn_ops.h).
 // Tests: tests/nets/test_pool2d.cpp (FusedConv: every epilogue and a channel slice,
 // against conv2d_forward and the formula above computed in the test), and the whole
 // networks against torchvision (tests/nets/test_googlenet_golden.cpp,
-// test_resnet50_golden.cpp).
+// tests/nets/test_resnet50_golden.cpp); the CUDA backend against this one in
+// tests/cuda/test_cuda_cnn.cpp.
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -3,7 +3,11 @@
 // stream word (offset + i) of `seed` is above p, and is zeroed otherwise. Dropout is
 // then x * mask forward and dy * mask backward, so the same (seed, offset) gives the
 // same mask on the CPU and, later, on CUDA.
-// Tests: tests/autograd (keep rate, determinism, scale, gradient).
+// CUDA twin: kernels/cuda/dropout.h (the same masks bit for bit).
+// Tests: tests/autograd/test_init_dropout.cpp (keep rate, determinism, scale, gradient);
+// tests/ops/test_op_table.cpp, rows in tests/ops/rows_elementwise.cpp and
+// tests/ops/rows_lstm.cpp (the mask written out from the Philox stream); on CUDA
+// tests/ops/test_op_table_cuda.cpp and tests/cuda/test_cuda_autograd.cpp (offsets past 2^32).
 #pragma once
 #include <cstdint>
 

@@ -1,5 +1,9 @@
 // Elementwise f32 ops over n contiguous elements. y may alias an input.
-// Tests: against double-precision formulas in tests/kernels/test_cpu_kernels.cpp.
+// CUDA twin: kernels/cuda/elementwise.h.
+// Tests: tests/kernels/test_cpu_kernels.cpp (double-precision formulas, extremes),
+// tests/kernels/test_kernels_golden.cpp (PyTorch), tests/ops/test_op_table.cpp (rows in
+// tests/ops/rows_elementwise.cpp, through hl::ag); on CUDA tests/cuda/test_cuda_kernels.cpp,
+// tests/cuda/test_cuda_ops.cpp and tests/ops/test_op_table_cuda.cpp.
 #pragma once
 #include <cstdint>
 

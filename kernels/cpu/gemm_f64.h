@@ -2,7 +2,9 @@
 // beta are taken as given). It exists so that the kernels templated on the element type
 // (linear, conv1d, lstm) can run in double for the finite-difference gradient checks;
 // gemm() picks gemm_f32 or gemm_f64 by pointer type.
-// Tests: through those kernels' finite-difference checks (tests/autograd/test_grad_fd.cpp).
+// No CUDA twin: double precision exists only for the checks, which run on the CPU.
+// Tests: through those kernels' finite-difference checks, tests/ops/test_op_table.cpp
+// (rows in tests/ops/rows_dense.cpp, rows_conv.cpp, rows_lstm.cpp).
 #pragma once
 #include "kernels/common/gemm_shape.h"
 #include "kernels/cpu/gemm.h"

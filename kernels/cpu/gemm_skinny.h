@@ -13,6 +13,8 @@
 // may be split over threads. Accumulation order differs from OpenBLAS (each element sums
 // its products in blocks of 128 values of p, then alpha * sum + beta * C); the error is
 // no larger than OpenBLAS's.
+// No CUDA twin: an AVX-512 kernel for what OpenBLAS does badly; on CUDA cuBLAS does these
+// products (kernels/cuda/gemm.h).
 // Tests: tests/kernels/test_gemm_skinny.cpp (against a double-precision triple loop);
 // benchmark against cblas_sgemm: bench/bench_gemm_skinny.cpp.
 #pragma once

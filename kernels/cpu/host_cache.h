@@ -10,7 +10,8 @@
 // The cache holds at most $HL_HOST_CACHE_MB MiB (default 4096) of free blocks; a block
 // that does not fit is returned to the system. Builds with AddressSanitizer bypass the
 // cache so that use-after-free of a tensor's memory is still caught.
-// Thread-safe. Tests: tests/engine/test_host_cache.cpp.
+// Thread-safe. No CUDA twin: device memory has its own caching arena (engine/cuda/arena.cpp).
+// Tests: tests/engine/test_host_cache.cpp.
 #pragma once
 #include <cstddef>
 

@@ -6,6 +6,10 @@
 // kernels' sums always were, so the result agrees with a serial double sum to ~1e-16
 // relative before rounding to float.
 // Inline, always: they must be compiled inside the caller's vector clone.
+// No CUDA twin: a CPU vectorisation device (the CUDA kernels reduce in their own trees).
+// Tests: through its callers, tests/kernels/test_softmax_rows.cpp,
+// tests/kernels/test_cpu_kernels.cpp (reductions) and tests/ops/test_op_table.cpp
+// (softmax, layer norm, sum and mean rows).
 #pragma once
 #include <cstdint>
 

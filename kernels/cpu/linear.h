@@ -3,7 +3,10 @@
 //
 // Layout (Keras): x [rows, in] (any leading dimensions folded into rows), W [in, out],
 // b [out]; y [rows, out] = x W + b. A PyTorch nn.Linear weight is W^T.
-// Tests: tests/autograd (finite differences in double; PyTorch F.linear and matmul).
+// CUDA twin: kernels/cuda/linear.h.
+// Tests: tests/ops/test_op_table.cpp, rows in tests/ops/rows_dense.cpp (linear, matmul:
+// double loops; finite differences in double); tests/autograd/test_autograd_golden.cpp
+// (PyTorch F.linear and matmul); on CUDA tests/ops/test_op_table_cuda.cpp.
 #pragma once
 #include <cstdint>
 

@@ -9,7 +9,10 @@
 //   margin ranking: mean over pairs of max(0, margin - (hi - lo)); hi should outrank lo
 //          (PyTorch MarginRankingLoss with target +1). At hi - lo == margin the
 //          gradient is taken as 0, like PyTorch's clamp.
-// Tests: tests/autograd (finite differences in double; PyTorch goldens).
+// CUDA twin: kernels/cuda/loss.h.
+// Tests: tests/ops/test_op_table.cpp, rows in tests/ops/rows_loss.cpp (the formulas in
+// double; finite differences in double); tests/autograd/test_autograd_golden.cpp
+// (PyTorch); on CUDA tests/ops/test_op_table_cuda.cpp.
 #pragma once
 #include <cstdint>
 

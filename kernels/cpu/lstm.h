@@ -12,7 +12,11 @@
 // The input products x w for all steps are one GEMM; each step is one [batch, hidden] x
 // [hidden, 4 hidden] GEMM. The backward pass keeps gradients of z for all steps and
 // finishes dw, db and dx with one GEMM each.
-// Tests: tests/autograd (finite differences in double; torch.nn.LSTM goldens).
+// CUDA twin: kernels/cuda/lstm.h (both directions in one launch, h <= 64).
+// Tests: tests/ops/test_op_table.cpp, rows in tests/ops/rows_lstm.cpp (the recurrence in
+// double; finite differences in double); tests/kernels/test_lstm_tiny_gradients.cpp
+// (flushed denormal gradients); tests/autograd/test_lstm_golden.cpp (torch.nn.LSTM); on
+// CUDA tests/cuda/test_cuda_autograd_lstm.cpp and tests/ops/test_op_table_cuda.cpp.
 #pragma once
 #include <cstdint>
 

@@ -9,9 +9,10 @@
 // with a zero mel energy or frame energy replaced by DBL_EPSILON before the log, as the
 // library guards log(0). Rows go through in groups of kLanes, one SIMD lane per row.
 // f32 arithmetic throughout (tables computed in double, rounded once).
+// CUDA twin: kernels/cuda/mfcc.h.
 // Tests: tests/nets/test_mfcc_golden.cpp against python_speech_features (relative
 // tolerance 1e-5, measured 2.2e-6); tests/nets/test_mfcc.cpp: the FFT, chunked calls,
-// refused parameters.
+// refused parameters; on CUDA tests/cuda/test_cuda_mfcc.cpp.
 #pragma once
 #include <cstdint>
 #include <vector>

@@ -8,6 +8,7 @@
 // load, twiddles exp(−2πik/(n/2)) computed in double and rounded once to f32), and split
 // into bins 0..n/2 of the real signal's spectrum (Numerical Recipes' realft). f32
 // throughout, as kissfft (which this replaced: about 4× faster, by perf) and cuFFT are.
+// No CUDA twin: the CUDA MFCC uses cuFFT (kernels/cuda/mfcc.h).
 // Tests: tests/nets/test_mfcc.cpp against a double-precision DFT; the whole MFCC against
 // python_speech_features (numpy's FFT) in tests/nets/test_mfcc_golden.cpp.
 #pragma once

@@ -1,8 +1,9 @@
 // The parts of the MFCC (kernels/cpu/mfcc.h) that the CPU and CUDA kernels share: the
 // tables made from the parameters (sparse mel filters, DCT × lifter), computed in double
 // and rounded once to f32, and the scalar steps both apply per element (pre-emphasis,
-// the guarded log). Tests: through the whole MFCC, tests/nets/test_mfcc_golden.cpp
-// (against python_speech_features) and tests/cuda/test_cuda_mfcc.cpp.
+// the guarded log). No CUDA twin: kernels/cuda/mfcc.cu uses these very functions.
+// Tests: through the whole MFCC, tests/nets/test_mfcc_golden.cpp (against
+// python_speech_features) and tests/cuda/test_cuda_mfcc.cpp.
 #pragma once
 #include <cmath>
 #include <cstdint>

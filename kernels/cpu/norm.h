@@ -6,8 +6,11 @@
 //     standard deviation (divide by n - 1; n must be >= 2) and eps added to it, not to
 //     the variance.
 // The backward pass recomputes the row statistics from x instead of keeping them.
-// Tests: tests/autograd (finite differences in double; PyTorch F.layer_norm and the
-// VASNet formula written in PyTorch).
+// CUDA twin: kernels/cuda/norm.h.
+// Tests: tests/ops/test_op_table.cpp, rows in tests/ops/rows_norm.cpp (both formulas in
+// double; finite differences in double); tests/autograd/test_autograd_golden.cpp (PyTorch
+// F.layer_norm and the VASNet formula written in PyTorch); on CUDA
+// tests/ops/test_op_table_cuda.cpp.
 #pragma once
 #include <cstdint>
 

@@ -4,7 +4,9 @@
 //   param -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 // step is t, counted from 1. (Keras's Adam puts eps outside the bias correction of v,
 // which differs slightly; the issue pins torch.optim.Adam(eps=1e-7) as the reference.)
-// Tests: tests/autograd golden (ten steps against torch.optim.Adam).
+// CUDA twin: kernels/cuda/optim.h (bit for bit).
+// Tests: tests/autograd/test_autograd_golden.cpp (ten steps against torch.optim.Adam); on
+// CUDA tests/cuda/test_cuda_autograd.cpp.
 #pragma once
 #include <cstdint>
 

@@ -12,6 +12,7 @@
 // gradients) sum per-chunk partials in a fixed order, so results do not depend on the
 // thread count. A parallel_for inside another, or while another thread of the program is
 // in one, runs serially on its caller: nothing waits on the pool twice.
+// No CUDA twin: CPU threads (a CUDA kernel is parallel by its launch).
 // Tests: tests/kernels/test_parallel.cpp.
 #pragma once
 #include <cstdint>

@@ -4,6 +4,7 @@
 // side so the compiler vectorises the rounds (with AVX-512/AVX2 clones chosen at run
 // time). Dropout masks and random initialisation draw tens of millions of words per
 // training step, where the per-word form was 13% of the CPU step.
+// No CUDA twin: a CUDA thread computes its own words with philox_word.
 // Tests: tests/kernels/test_philox.cpp (equality with philox_word at every alignment and
 // length, for whichever version this CPU runs).
 #pragma once

@@ -3,7 +3,11 @@
 // (a trailing odd step is dropped, like PyTorch and Keras 'valid' pooling).
 // Ties and the backward pass: the gradient goes to the first of the two maxima, as in
 // PyTorch's CPU max_pool1d; NaN wins.
-// Tests: tests/autograd (finite differences in double; PyTorch F.max_pool1d).
+// CUDA twin: kernels/cuda/pool.h.
+// Tests: tests/ops/test_op_table.cpp, rows in tests/ops/rows_conv.cpp (double loops;
+// finite differences in double); tests/autograd/test_autograd_golden.cpp (PyTorch
+// F.max_pool1d); on CUDA tests/ops/test_op_table_cuda.cpp and
+// tests/cuda/test_cuda_autograd.cpp (ties).
 #pragma once
 #include <cstdint>
 

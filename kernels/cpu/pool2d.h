@@ -13,8 +13,10 @@
 // global_avgpool_f32: x [batch, pixels, channels] -> y [batch, channels], the mean over
 // the pixels (F.adaptive_avg_pool2d(x, 1) flattened).
 //
+// CUDA twin: maxpool2d_nhwc and global_avgpool_nhwc in kernels/cuda/cnn_ops.h.
 // Tests: tests/nets/test_pool2d.cpp (torch F.max_pool2d with and without ceil_mode,
-// F.adaptive_avg_pool2d, and output sizes computed independently in the test).
+// F.adaptive_avg_pool2d, and output sizes computed independently in the test); on CUDA
+// tests/cuda/test_cuda_cnn.cpp.
 #pragma once
 #include <cstdint>
 

@@ -14,6 +14,7 @@
 // (channels last, the layout the networks take). Each f32 operation is the one PyTorch
 // does, in the same order, so the result is the same to the bit.
 //
+// CUDA twin: kernels/cuda/resize.h.
 // Tests: tests/nets/test_preprocess_golden.cpp (byte for byte against PIL, bit for bit
 // against torchvision); tests/cuda/test_cuda_resize.cpp (the CUDA twin against these).
 #pragma once

@@ -5,6 +5,9 @@
 // pages the kernel zeroes again on first touch; at the paper's batch those temporaries
 // are tens of MB per op per step. Here a block of the same size comes back from the
 // cache untouched. Callers must write every element they later read.
+// No CUDA twin: CUDA temporaries come from the device arena (engine/cuda/arena.cpp).
+// Tests: through its callers (conv1d, conv2d, the LSTM, the skinny GEMM):
+// tests/ops/test_op_table.cpp, tests/kernels/test_gemm_skinny.cpp.
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -2,7 +2,11 @@
 // "softmax along dim d" once the dimensions before d are folded into outer and those
 // after it into inner. Max-subtracted for range; sums in double.
 // backward: dx = y * (dy - sum_j dy_j y_j), reading the forward output y.
-// Tests: tests/autograd (finite differences in double; PyTorch torch.softmax).
+// CUDA twin: kernels/cuda/softmax.h.
+// Tests: tests/ops/test_op_table.cpp, rows in tests/ops/rows_norm.cpp (double loops;
+// finite differences in double); tests/kernels/test_softmax_rows.cpp (the vectorised rows,
+// -inf and NaN); tests/autograd/test_autograd_golden.cpp (PyTorch torch.softmax); on CUDA
+// tests/ops/test_op_table_cuda.cpp.
 #pragma once
 #include <cstdint>
 

@@ -7,6 +7,8 @@
 // function against double-precision std::exp/std::tanh on a dense sweep (and NaN, ±inf).
 // Results can differ from glibc's in the last bit or two, well inside the 1e-5 relative
 // tolerance of the PyTorch goldens.
+// No CUDA twin: CUDA kernels use the CUDA math library's expf/tanhf.
+// Tests: tests/kernels/test_vec_math.cpp.
 //
 // Use inside loops in functions marked HL_SIMD_CLONES: GCC then builds AVX-512, AVX2 and
 // baseline versions of the loop and picks one at load time.

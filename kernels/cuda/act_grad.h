@@ -1,6 +1,7 @@
 // CUDA versions of kernels/cpu/act_grad.h (f32): the backward passes of the activations
 // and of sum/mean along a dimension. Same formulas, element for element, as the CPU.
-// Tests: tests/cuda/test_cuda_autograd.cpp against kernels/cpu/act_grad.cpp.
+// Tests: tests/cuda/test_cuda_autograd.cpp against kernels/cpu/act_grad.cpp (bit for bit),
+// tests/ops/test_op_table_cuda.cpp (activation, sum and mean rows through hl::ag).
 #pragma once
 #include "kernels/cuda/stream.h"
 

@@ -1,4 +1,6 @@
 // CUDA versions of kernels/cpu/cast.h, bit-identical (same scalar code, kernels/common/half.h).
+// Tests: tests/cuda/test_cuda_kernels.cpp (every 16-bit pattern, every rounding boundary),
+// tests/cuda/test_cuda_ops.cpp (casts through Tensor).
 #pragma once
 #include "kernels/cuda/stream.h"
 

@@ -1,7 +1,8 @@
 // CUDA version of kernels/cpu/concat.h: rows [src_start, src_start + len) of
 // src [outer, src_n, inner] to rows [dst_start, dst_start + len) of dst [outer, dst_n,
 // inner], any element size; plus zero filling (the narrow backward's untouched rows).
-// Tests: tests/cuda/test_cuda_autograd.cpp against kernels/cpu/concat.cpp (bit-exact).
+// Tests: tests/cuda/test_cuda_autograd.cpp against kernels/cpu/concat.cpp (bit-exact),
+// tests/ops/test_op_table_cuda.cpp (concat and narrow rows through hl::ag).
 #pragma once
 #include "kernels/cuda/stream.h"
 

@@ -2,7 +2,8 @@
 // 'same' padding ((k - 1) / 2 zeros on the left, the rest on the right), Keras layouts
 // x [batch, time, c_in], w [k, c_in, c_out], b [c_out], y [batch, time, c_out].
 // im2col + cuBLAS, as on the CPU; the caller provides the column buffer(s).
-// Tests: tests/cuda/test_cuda_autograd.cpp against kernels/cpu/conv1d.cpp.
+// Tests: tests/cuda/test_cuda_autograd.cpp against kernels/cpu/conv1d.cpp,
+// tests/ops/test_op_table_cuda.cpp (conv1d rows through hl::ag).
 #pragma once
 #include "kernels/cuda/stream.h"
 

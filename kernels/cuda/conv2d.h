@@ -8,7 +8,8 @@
 // product reads x directly and no column buffer is needed. The caller provides the
 // column buffer(s). col2im is a gather (one thread per element of dx) adding the
 // windows in the CPU's order, so no atomics are needed.
-// Tests: tests/cuda/test_cuda_conv2d.cpp against kernels/cpu/conv2d.cpp.
+// Tests: tests/cuda/test_cuda_conv2d.cpp against kernels/cpu/conv2d.cpp,
+// tests/ops/test_op_table_cuda.cpp (conv2d rows through hl::ag).
 #pragma once
 #include "kernels/cuda/stream.h"
 

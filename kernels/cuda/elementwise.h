@@ -1,6 +1,7 @@
 // CUDA versions of kernels/cpu/elementwise.h: same functions, same results (to f32
 // rounding of the transcendental functions), launched on `stream`.
-// Tests: tests/cuda/test_cuda_kernels.cpp against the CPU kernels.
+// Tests: tests/cuda/test_cuda_kernels.cpp against the CPU kernels, tests/cuda/test_cuda_ops.cpp
+// and tests/ops/test_op_table_cuda.cpp (through hl::ops and hl::ag).
 #pragma once
 #include "kernels/cuda/stream.h"
 

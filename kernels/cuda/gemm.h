@@ -3,6 +3,8 @@
 // column-major view). Same GemmShape semantics as kernels/cpu/gemm.h, including batch
 // strides of 0. Uses the calling thread's cuBLAS handle of the current device
 // (kernels/cuda/handles.h), bound to `stream`.
+// Tests: tests/cuda/test_cuda_kernels.cpp against kernels/cpu/gemm.cpp, tests/cuda/test_cuda_ops.cpp
+// (matmul through hl::ops).
 #pragma once
 #include "kernels/cuda/stream.h"
 

@@ -7,6 +7,8 @@
 // functions below use the calling thread's current CUDA device. Everything is destroyed
 // when the thread exits; at process exit, if the CUDA driver has already shut down,
 // handles are left for the driver to reclaim instead of being destroyed.
+// No CPU twin (library state). Tests: through their users, tests/cuda/test_cuda_kernels.cpp
+// (cuBLAS), tests/cuda/test_cuda_cnn.cpp (cuDNN), tests/cuda/test_cuda_mfcc.cpp (cuFFT plans).
 #pragma once
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>

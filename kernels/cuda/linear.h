@@ -2,7 +2,8 @@
 // w [in, out], b [out]) and the backward pass of the batched matrix product. Products
 // go through cuda::gemm_f32 (cuBLAS, full f32); the bias add is a separate pass after
 // the product, as on the CPU; the bias gradient is cuda::sum_dim_f32 (double sums).
-// Tests: tests/cuda/test_cuda_autograd.cpp against kernels/cpu/linear.cpp.
+// Tests: tests/ops/test_op_table_cuda.cpp (linear and matmul rows through hl::ag) against
+// kernels/cpu/linear.cpp.
 #pragma once
 #include "kernels/cuda/stream.h"
 

@@ -4,7 +4,7 @@
 // device memory), so nothing synchronises with the host. Moments and sums accumulate
 // in double like the CPU, but in a tree order (one block of threads), so results match
 // the CPU to f32 rounding rather than bit for bit.
-// Tests: tests/cuda/test_cuda_autograd.cpp against kernels/cpu/loss.cpp.
+// Tests: tests/ops/test_op_table_cuda.cpp (loss rows through hl::ag) against kernels/cpu/loss.cpp.
 #pragma once
 #include "kernels/cuda/stream.h"
 

@@ -14,7 +14,8 @@
 // Extra output compared with the CPU: `prev` [batch, time, hidden], the masked previous
 // state h_{t-1} * r that step t read (zeros at the first step), saved by the forward
 // pass so that du is one GEMM: du = prev^T dz.
-// Tests: tests/cuda/test_cuda_autograd_lstm.cpp against kernels/cpu/lstm.cpp.
+// Tests: tests/cuda/test_cuda_autograd_lstm.cpp against kernels/cpu/lstm.cpp,
+// tests/ops/test_op_table_cuda.cpp (lstm and bilstm rows through hl::ag).
 #pragma once
 #include "kernels/cuda/stream.h"
 

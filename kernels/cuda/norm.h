@@ -1,7 +1,8 @@
 // CUDA version of kernels/cpu/norm.h (f32): layer normalisation over the last dimension
 // of x [rows, n], Standard (PyTorch: eps inside the sqrt of the population variance)
 // and VasnetStd (eps added to the unbiased std, n >= 2). Row statistics in double, as
-// on the CPU. Tests: tests/cuda/test_cuda_autograd.cpp against kernels/cpu/norm.cpp.
+// on the CPU. Tests: tests/ops/test_op_table_cuda.cpp (layer norm rows through hl::ag)
+// against kernels/cpu/norm.cpp.
 #pragma once
 #include "kernels/cuda/stream.h"
 

@@ -1,6 +1,7 @@
 // CUDA version of kernels/cpu/pool.h (f32): max pooling over time, window 2, stride 2,
 // x [batch, time, channels] -> y [batch, time / 2, channels]; ties and the gradient go
-// to the first of the pair, NaN wins. Tests: tests/cuda/test_cuda_autograd.cpp (bit-exact).
+// to the first of the pair, NaN wins. Tests: tests/cuda/test_cuda_autograd.cpp (bit-exact,
+// ties), tests/ops/test_op_table_cuda.cpp (maxpool rows through hl::ag).
 #pragma once
 #include "kernels/cuda/stream.h"
 

@@ -1,5 +1,7 @@
 // CUDA versions of kernels/cpu/random.h: uniform is bit-identical to the CPU, normal
 // agrees to f32 rounding (both compute Box-Muller in double).
+// Tests: tests/cuda/test_cuda_kernels.cpp against kernels/cpu/random.cpp,
+// tests/cuda/test_cuda_ops.cpp (through hl::ops).
 #pragma once
 #include "kernels/cuda/stream.h"
 

@@ -1,4 +1,6 @@
 // CUDA versions of kernels/cpu/reduce.h ([outer, n, inner] -> [outer, inner]).
+// Tests: tests/cuda/test_cuda_kernels.cpp against kernels/cpu/reduce.cpp,
+// tests/cuda/test_cuda_ops.cpp and tests/ops/test_op_table_cuda.cpp (sum and mean rows).
 #pragma once
 #include "kernels/cuda/stream.h"
 

@@ -1,6 +1,7 @@
 // CUDA version of kernels/cpu/softmax.h (f32): softmax over the middle dimension of
 // x [outer, n, inner], max-subtracted, sums in double; backward reads the output y.
-// Tests: tests/cuda/test_cuda_autograd.cpp against kernels/cpu/softmax.cpp.
+// Tests: tests/ops/test_op_table_cuda.cpp (softmax rows through hl::ag) against
+// kernels/cpu/softmax.cpp.
 #pragma once
 #include "kernels/cuda/stream.h"
 

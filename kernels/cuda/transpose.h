@@ -1,4 +1,6 @@
 // CUDA version of kernels/cpu/transpose.h (element sizes 1, 2, 4 and 8 bytes).
+// Tests: tests/cuda/test_cuda_kernels.cpp against kernels/cpu/transpose.cpp,
+// tests/cuda/test_cuda_ops.cpp (through hl::ops).
 #pragma once
 #include "kernels/cuda/stream.h"
 

@@ -1,11 +1,13 @@
-// The training ops' CUDA kernels (kernels/cuda/{act_grad,softmax,concat,linear,loss,pool,
-// conv1d,dropout,norm,optim}) against the CPU kernels, the specification, called through
-// their raw pointer interfaces on fresh random inputs, every output poisoned with NaN
-// first (an element a kernel forgets to write stays NaN and fails the comparison).
+// The training ops' CUDA kernels against the CPU kernels, the specification, called
+// through their raw pointer interfaces, where the op table (tests/ops, which compares
+// every autograd op on CUDA with the CPU on NaN-poisoned outputs) cannot check as much:
+// bit-exact activation backward from the same forward output (ReLU at 0 included), slab
+// copies that must leave the rows outside the slab untouched, max pooling with ties,
+// conv1d with its column buffers poisoned too, dropout masks at stream offsets past
+// 2^32, and Adam (not an autograd op). Every output is poisoned with NaN first (an
+// element a kernel forgets to write stays NaN and fails the comparison).
 // Tolerance (DESIGN section 6): max|a - b| / max|b| <= 1e-5 where the summation order
-// differs (GEMMs, tree reductions, transcendental functions); bit-exact where the kernel
-// is the CPU's arithmetic in the CPU's order (activation backward, slab copies, pooling,
-// dropout masks, Adam).
+// differs (GEMMs); bit-exact where the kernel is the CPU's arithmetic in the CPU's order.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -18,22 +20,14 @@
 #include "kernels/cpu/concat.h"
 #include "kernels/cpu/conv1d.h"
 #include "kernels/cpu/dropout.h"
-#include "kernels/cpu/linear.h"
-#include "kernels/cpu/loss.h"
-#include "kernels/cpu/norm.h"
 #include "kernels/cpu/optim.h"
 #include "kernels/cpu/pool.h"
-#include "kernels/cpu/softmax.h"
 #include "kernels/cuda/act_grad.h"
 #include "kernels/cuda/concat.h"
 #include "kernels/cuda/conv1d.h"
 #include "kernels/cuda/dropout.h"
-#include "kernels/cuda/linear.h"
-#include "kernels/cuda/loss.h"
-#include "kernels/cuda/norm.h"
 #include "kernels/cuda/optim.h"
 #include "kernels/cuda/pool.h"
-#include "kernels/cuda/softmax.h"
 #include "support/test_support.h"
 
 namespace hl {
@@ -62,7 +56,7 @@ Buf out(int64_t n) {
 }
 cudaStream_t stream() { return test::cuda_stream(); }
 
-// --- activations and sum/mean backward ----------------------------------------------------
+// --- activations ------------------------------------------------------------------------------
 
 TEST(CudaAutogradKernels, ActivationBackwardBitExact) {
   HL_REQUIRE_CUDA();
@@ -76,39 +70,6 @@ TEST(CudaAutogradKernels, ActivationBackwardBitExact) {
     Buf dx = up(x), dyv = up(y), ddy = up(dy), got = out(n);
     cuda::activation_backward(kind, dx.p(), dyv.p(), ddy.p(), got.p(), n, stream());
     expect_same_floats(got.get(), want, "activation backward " + std::to_string(static_cast<int>(kind)));
-  }
-}
-
-TEST(CudaAutogradKernels, BroadcastMiddleBitExact) {
-  HL_REQUIRE_CUDA();
-  for (auto [outer, n, inner] : {std::tuple<int64_t, int64_t, int64_t>{3, 5, 7}, {1, 9, 1}, {4, 1, 6}, {2, 300, 1}}) {
-    auto dy = random_floats(outer * inner, 3);
-    std::vector<float> want(outer * n * inner);
-    cpu::broadcast_middle(dy.data(), want.data(), outer, n, inner, 1.0f / static_cast<float>(n));
-    Buf d = up(dy), got = out(outer * n * inner);
-    cuda::broadcast_middle(d.p(), got.p(), outer, n, inner, 1.0f / static_cast<float>(n), stream());
-    expect_same_floats(got.get(), want, "broadcast_middle");
-  }
-}
-
-// --- softmax --------------------------------------------------------------------------------
-
-TEST(CudaAutogradKernels, SoftmaxForwardBackward) {
-  HL_REQUIRE_CUDA();
-  for (auto [outer, n, inner] :
-       {std::tuple<int64_t, int64_t, int64_t>{3, 5, 7}, {20, 150, 1}, {4, 1, 3}, {2, 33, 65}}) {
-    const int64_t total = outer * n * inner;
-    auto x = random_floats(total, 4, -5, 5), dy = random_floats(total, 5);
-    std::vector<float> y(total), dx(total);
-    cpu::softmax_forward(x.data(), y.data(), outer, n, inner);
-    cpu::softmax_backward(y.data(), dy.data(), dx.data(), outer, n, inner);
-    Buf dxin = up(x), gy = out(total);
-    cuda::softmax_forward(dxin.p(), gy.p(), outer, n, inner, stream());
-    const std::string what = "softmax " + std::to_string(outer) + "x" + std::to_string(n) + "x" + std::to_string(inner);
-    expect_close(gy.get(), y, kTol, what + " forward");
-    Buf yv = up(y), ddy = up(dy), gdx = out(total);  // backward from the CPU's y: isolates the backward kernel
-    cuda::softmax_backward(yv.p(), ddy.p(), gdx.p(), outer, n, inner, stream());
-    expect_close(gdx.get(), dx, kTol, what + " backward");
   }
 }
 
@@ -127,92 +88,6 @@ TEST(CudaAutogradKernels, CopySlabBitExact) {
   Buf z = out(13);
   cuda::zero_fill(z.p(), 13 * sizeof(float), stream());
   expect_same_floats(z.get(), std::vector<float>(13, 0.0f), "zero_fill");
-}
-
-// --- linear and matmul backward -----------------------------------------------------------
-
-TEST(CudaAutogradKernels, LinearForwardBackward) {
-  HL_REQUIRE_CUDA();
-  for (bool bias : {true, false}) {
-    const int64_t rows = 37, in = 19, outn = 23;
-    auto x = random_floats(rows * in, 8), w = random_floats(in * outn, 9), b = random_floats(outn, 10),
-         dy = random_floats(rows * outn, 11);
-    std::vector<float> y(rows * outn), dx(rows * in), dw(in * outn), db(outn);
-    cpu::linear_forward(x.data(), w.data(), bias ? b.data() : nullptr, y.data(), rows, in, outn);
-    cpu::linear_backward(x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data(), rows, in, outn);
-    Buf gx = up(x), gw = up(w), gb = up(b), gdy = up(dy), gy = out(rows * outn), gdx = out(rows * in),
-        gdw = out(in * outn), gdb = out(outn);
-    cuda::linear_forward(gx.p(), gw.p(), bias ? gb.p() : nullptr, gy.p(), rows, in, outn, stream());
-    cuda::linear_backward(gx.p(), gw.p(), gdy.p(), gdx.p(), gdw.p(), gdb.p(), rows, in, outn, stream());
-    const std::string what = bias ? "linear+bias " : "linear ";
-    expect_close(gy.get(), y, kTol, what + "y");
-    expect_close(gdx.get(), dx, kTol, what + "dx");
-    expect_close(gdw.get(), dw, kTol, what + "dw");
-    expect_close(gdb.get(), db, kTol, what + "db");
-  }
-}
-
-TEST(CudaAutogradKernels, MatmulBackwardAllTransposesAndSharedB) {
-  HL_REQUIRE_CUDA();
-  const int64_t batch = 3, m = 5, k = 7, n = 4;
-  for (int shared = 0; shared < 2; ++shared)
-    for (int ta = 0; ta < 2; ++ta)
-      for (int tb = 0; tb < 2; ++tb) {
-        GemmShape s;
-        s.batch = batch, s.m = m, s.n = n, s.k = k, s.trans_a = ta, s.trans_b = tb;
-        s.stride_a = m * k, s.stride_b = shared ? 0 : k * n, s.stride_c = m * n;
-        auto a = random_floats(batch * m * k, 12), b = random_floats((shared ? 1 : batch) * k * n, 13),
-             dc = random_floats(batch * m * n, 14);
-        std::vector<float> da(a.size()), db(b.size());
-        cpu::matmul_backward(s, a.data(), b.data(), dc.data(), da.data(), db.data());
-        Buf ga = up(a), gb = up(b), gdc = up(dc), gda = out(static_cast<int64_t>(a.size())),
-            gdb = out(static_cast<int64_t>(b.size()));
-        cuda::matmul_backward(s, ga.p(), gb.p(), gdc.p(), gda.p(), gdb.p(), stream());
-        const std::string what = "matmul_backward shared=" + std::to_string(shared) + " ta=" + std::to_string(ta) +
-                                 " tb=" + std::to_string(tb);
-        expect_close(gda.get(), da, kTol, what + " dA");
-        expect_close(gdb.get(), db, kTol, what + " dB");
-      }
-}
-
-// --- losses ---------------------------------------------------------------------------------
-
-TEST(CudaAutogradKernels, Losses) {
-  HL_REQUIRE_CUDA();
-  for (int64_t n : {1, 7, 300, 4099}) {
-    auto p = random_floats(n, 15, -1, 2), y = random_floats(n, 16, 0, 1);
-    const float dloss = 0.7f;
-    Buf gp = up(p), gy = up(y), gdl = up({dloss});
-    const std::string at = " n=" + std::to_string(n);
-    {
-      Buf l = out(1), dp = out(n);
-      cuda::mse_forward(gp.p(), gy.p(), n, l.p(), stream());
-      cuda::mse_backward(gp.p(), gy.p(), n, gdl.p(), dp.p(), stream());
-      std::vector<float> want(n);
-      cpu::mse_backward(p.data(), y.data(), n, dloss, want.data());
-      expect_close(l.get(), {cpu::mse_forward(p.data(), y.data(), n)}, kTol, "mse" + at);
-      expect_close(dp.get(), want, kTol, "mse backward" + at);
-    }
-    if (n > 1) {  // CCC needs some variance
-      Buf l = out(1), dp = out(n);
-      cuda::ccc_loss_forward(gp.p(), gy.p(), n, l.p(), stream());
-      cuda::ccc_loss_backward(gp.p(), gy.p(), n, gdl.p(), dp.p(), stream());
-      std::vector<float> want(n);
-      cpu::ccc_loss_backward(p.data(), y.data(), n, dloss, want.data());
-      expect_close(l.get(), {cpu::ccc_loss_forward(p.data(), y.data(), n)}, kTol, "ccc" + at);
-      expect_close(dp.get(), want, kTol, "ccc backward" + at);
-    }
-    {
-      Buf l = out(1), dhi = out(n), dlo = out(n);
-      cuda::margin_ranking_forward(gp.p(), gy.p(), n, 1.0f, l.p(), stream());
-      cuda::margin_ranking_backward(gp.p(), gy.p(), n, 1.0f, gdl.p(), dhi.p(), dlo.p(), stream());
-      std::vector<float> whi(n), wlo(n);
-      cpu::margin_ranking_backward(p.data(), y.data(), n, 1.0f, dloss, whi.data(), wlo.data());
-      expect_close(l.get(), {cpu::margin_ranking_forward(p.data(), y.data(), n, 1.0f)}, kTol, "ranking" + at);
-      expect_same_floats(dhi.get(), whi, "ranking dhi" + at);
-      expect_same_floats(dlo.get(), wlo, "ranking dlo" + at);
-    }
-  }
 }
 
 // --- max pooling ----------------------------------------------------------------------------
@@ -274,34 +149,6 @@ TEST(CudaAutogradKernels, DropoutMaskBitExact) {
       Buf got = out(n);
       cuda::dropout_mask(42, offset, p, got.p(), n, stream());
       expect_same_floats(got.get(), want, "dropout mask offset=" + std::to_string(offset) + " p=" + std::to_string(p));
-    }
-  }
-}
-
-// --- layer norm -----------------------------------------------------------------------------
-
-TEST(CudaAutogradKernels, LayerNormBothKinds) {
-  HL_REQUIRE_CUDA();
-  for (auto kind : {cpu::LayerNormKind::Standard, cpu::LayerNormKind::VasnetStd}) {
-    for (auto [rows, n] : {std::pair<int64_t, int64_t>{6, 9}, {300, 1024}, {1, 2}}) {
-      auto x = random_floats(rows * n, 23, -3, 3), g = random_floats(n, 24), b = random_floats(n, 25),
-           dy = random_floats(rows * n, 26);
-      const float eps = kind == cpu::LayerNormKind::Standard ? 1e-5f : 1e-6f;
-      std::vector<float> y(x.size()), dx(x.size()), dg(n), db(n);
-      cpu::layer_norm_forward(kind, x.data(), g.data(), b.data(), y.data(), rows, n, eps);
-      cpu::layer_norm_backward(kind, x.data(), g.data(), dy.data(), dx.data(), dg.data(), db.data(), rows, n, eps);
-      Buf gx = up(x), gg = up(g), gb = up(b), gdy = up(dy), gy = out(rows * n), gdx = out(rows * n), gdg = out(n),
-          gdb = out(n);
-      Tensor ws = test::device_buffer<uint8_t>(static_cast<int64_t>(cuda::layer_norm_backward_workspace(rows)));
-      cuda::layer_norm_forward(kind, gx.p(), gg.p(), gb.p(), gy.p(), rows, n, eps, stream());
-      cuda::layer_norm_backward(kind, gx.p(), gg.p(), gdy.p(), gdx.p(), gdg.p(), gdb.p(), rows, n, eps, ws.raw(),
-                                stream());
-      const std::string what = std::string(kind == cpu::LayerNormKind::Standard ? "layer_norm " : "vasnet norm ") +
-                               std::to_string(rows) + "x" + std::to_string(n);
-      expect_close(gy.get(), y, kTol, what + " y");
-      expect_close(gdx.get(), dx, kTol, what + " dx");
-      expect_close(gdg.get(), dg, kTol, what + " dgain");
-      expect_close(gdb.get(), db, kTol, what + " dbias");
     }
   }
 }

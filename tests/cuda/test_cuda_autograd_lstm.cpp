@@ -3,8 +3,9 @@
 //   - one direction, both orders, with and without a recurrent mask, on
 //     (B=3, T=7, in=5, h=4) and the paper's (B=16, T=150, in=385, h=20): h, c, the
 //     activated gates, dx, dw, du, db; and both directions in one launch;
-//   - ag::bilstm on CUDA (fused directions, dropout masks drawn on the GPU) against
-//     ag::bilstm on the CPU, last-state and full-sequence modes;
+//   (ag::bilstm on CUDA, fused directions with dropout masks drawn on the GPU, against
+//   ag::bilstm on the CPU, in last-state and full-sequence modes: op-table rows
+//   bilstm_*, tests/ops/test_op_table_cuda.cpp)
 //   - an end-to-end small graph of every op family through the tape, then an Adam step.
 // Outputs are poisoned with NaN before each kernel run. Tolerance max|a-b| / max|b|:
 // 1e-5 for the small shapes; 5e-5 for the 150-step recurrence (f32 rounding differences
@@ -208,38 +209,6 @@ Tensor rand_tensor(const Shape& shape, uint32_t seed, float lo = -1, float hi = 
 
 // A parameter on `device` from a CPU tensor (the same values on both devices).
 ag::Variable param(const Tensor& cpu_value, Device device) { return ag::Variable(cpu_value.to(device), true); }
-
-TEST(CudaAutogradTape, BiLstmMatchesCpu) {
-  HL_REQUIRE_CUDA();
-  const int64_t B = 6, T = 11, I = 7, H = 20;
-  const Tensor x0 = rand_tensor(Shape{B, T, I}, 1);
-  const Tensor k0 = rand_tensor(Shape{I, 4 * H}, 2, -0.3f, 0.3f), u0 = rand_tensor(Shape{H, 4 * H}, 3, -0.3f, 0.3f),
-               b0 = rand_tensor(Shape{4 * H}, 4), k1 = rand_tensor(Shape{I, 4 * H}, 5, -0.3f, 0.3f),
-               u1 = rand_tensor(Shape{H, 4 * H}, 6, -0.3f, 0.3f), b1 = rand_tensor(Shape{4 * H}, 7);
-  for (bool full : {false, true})
-    for (bool training : {false, true}) {
-      ag::BiLstmOptions o;
-      o.input_dropout = 0.2f, o.recurrent_dropout = 0.2f, o.training = training, o.full_sequence = full;
-      o.rng = {77, 5};
-      std::vector<std::vector<float>> results[2];
-      for (int dev = 0; dev < 2; ++dev) {
-        const Device d = dev == 0 ? Device::cpu() : kCuda;
-        ag::Variable x = param(x0, d);
-        ag::LstmParams f{param(k0, d), param(u0, d), param(b0, d)}, b{param(k1, d), param(u1, d), param(b1, d)};
-        ag::Variable y = ag::bilstm(x, f, b, o);
-        const Tensor seed = rand_tensor(y.shape(), 8).to(d);
-        y.backward(seed);
-        results[dev] = {host(y.value()),     host(x.grad()),        host(f.kernel.grad()),    host(f.recurrent.grad()),
-                        host(f.bias.grad()), host(b.kernel.grad()), host(b.recurrent.grad()), host(b.bias.grad())};
-      }
-      const char* names[] = {"output",  "dx",        "dkernel_f",    "drecurrent_f",
-                             "dbias_f", "dkernel_b", "drecurrent_b", "dbias_b"};
-      for (size_t i = 0; i < results[0].size(); ++i)
-        expect_close(
-            results[1][i], results[0][i], 1e-5,
-            std::string("bilstm ") + (full ? "full " : "last ") + (training ? "training " : "eval ") + names[i]);
-    }
-}
 
 // Every op family in one graph, forward, backward, then one Adam step, on both devices.
 TEST(CudaAutogradTape, SmallGraphEndToEnd) {

@@ -1,7 +1,9 @@
 // The CUDA conv2d (kernels/cuda/conv2d.h) against the CPU kernel (kernels/cpu/conv2d.cpp,
 // the specification) on fresh random inputs, every output and scratch buffer poisoned
-// with NaN first (an element a kernel forgets to write stays NaN and fails), and
-// ag::conv2d on CUDA tensors against ag::conv2d on the CPU through the tape.
+// with NaN first (an element a kernel forgets to write stays NaN and fails), and the
+// tape's refusal of mixed devices. (ag::conv2d on CUDA against the CPU through the tape,
+// the CAM branch and strided, padded and bias-free shapes: op-table rows conv2d_*,
+// tests/ops/test_op_table_cuda.cpp.)
 // Shapes: the highlight model's CAM branch (14x14 input, 64 filters 14x14 valid: the
 // identity shortcut without im2col), strided and asymmetrically padded convolutions
 // (im2col + col2im), a stride that leaves input rows no window reads (their dx must be
@@ -120,47 +122,8 @@ TEST(CudaConv2dKernel, ForwardBackwardMatchCpu) {
 
 // --- through the tape -----------------------------------------------------------------------
 
-std::vector<float> host(const Tensor& t) {
-  const Tensor h = t.to(Device::cpu());
-  return {h.data<float>(), h.data<float>() + h.numel()};
-}
-
 Tensor rand_tensor(const Shape& shape, uint32_t seed) {
   return Tensor::from_vector(shape, random_floats(shape.numel(), seed));
-}
-
-TEST(CudaConv2dTape, MatchesCpu) {
-  HL_REQUIRE_CUDA();
-  struct Case {
-    Shape x, w;
-    ag::Conv2dOptions o;
-    bool bias;
-  };
-  const std::vector<Case> cases = {
-      {Shape{40, 14, 14, 1}, Shape{14, 14, 1, 64}, {}, true},                          // CAM branch
-      {Shape{3, 9, 7, 3}, Shape{3, 2, 3, 5}, ag::Conv2dOptions{2, 1, 1, 2, 0, 1}, true},  // strided, padded
-      {Shape{2, 11, 10, 2}, Shape{3, 3, 2, 4}, ag::Conv2dOptions::symmetric(2, 1), false},
-  };
-  uint32_t seed = 500;
-  for (const Case& c : cases) {
-    const Tensor x0 = rand_tensor(c.x, ++seed), w0 = rand_tensor(c.w, ++seed),
-                 b0 = rand_tensor(Shape{c.w[3]}, ++seed);
-    std::vector<std::vector<float>> results[2];
-    Shape y_shape;
-    for (int dev = 0; dev < 2; ++dev) {
-      const Device d = dev == 0 ? Device::cpu() : kCuda;
-      ag::Variable x(x0.to(d), true), w(w0.to(d), true), b = c.bias ? ag::Variable(b0.to(d), true) : ag::Variable();
-      ag::Variable y = ag::conv2d(x, w, b, c.o);
-      EXPECT_EQ(y.value().device(), d);
-      y_shape = y.shape();
-      y.backward(rand_tensor(y.shape(), 999).to(d));
-      results[dev] = {host(y.value()), host(x.grad()), host(w.grad())};
-      if (c.bias) results[dev].push_back(host(b.grad()));
-    }
-    const std::string what = "ag::conv2d x " + c.x.str() + " w " + c.w.str() + " -> " + y_shape.str();
-    const char* names[] = {" y", " dx", " dw", " db"};
-    for (size_t i = 0; i < results[0].size(); ++i) expect_close(results[1][i], results[0][i], kTol, what + names[i]);
-  }
 }
 
 TEST(CudaConv2dTape, MixedDevicesAreRejected) {

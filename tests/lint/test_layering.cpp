@@ -4,9 +4,11 @@
 // library exports the repository root as an include directory, so a wrong include
 // would compile and link; this lint is what stops it. It scans every source file of the
 // layers in the source tree (HL_SOURCE_DIR, set by ctest, or the tree this test was
-// built from) and is tested on small snippets so that a broken scanner cannot pass.
+// built from) and is tested on small snippets and on a made-up tree with known upward
+// includes, so that a broken scanner cannot pass.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +16,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "support/test_support.h"
 
 namespace {
 
@@ -93,12 +97,13 @@ TEST(LayeringLint, ScannerFindsUpwardIncludesOnly) {
   EXPECT_EQ(upward_includes("#include \"engine/ops.h\"\n", /*kernels*/ 0).size(), 1u);
 }
 
-TEST(LayeringLint, NoIncludeReachesAHigherLayer) {
-  const fs::path root = source_dir();
-  ASSERT_TRUE(fs::exists(root / "engine" / "tensor.h")) << "not the hl source tree: " << root;
-  int scanned = 0;
+// Every upward include of the layers' sources under `root`, one message each naming the
+// file, the line and the include; `scanned` counts the files read.
+std::vector<std::string> layering_violations(const fs::path& root, int& scanned) {
+  std::vector<std::string> found;
+  scanned = 0;
   for (const std::string& layer : kLayers) {
-    if (!fs::exists(root / layer)) continue;
+    if (!fs::exists(root / layer)) continue;  // pipeline/ before it existed
     for (const auto& entry : fs::recursive_directory_iterator(root / layer)) {
       if (!entry.is_regular_file() || !is_source(entry.path())) continue;
       const std::string rel = fs::relative(entry.path(), root).generic_string();
@@ -107,10 +112,45 @@ TEST(LayeringLint, NoIncludeReachesAHigherLayer) {
       text << f.rdbuf();
       ++scanned;
       for (const Upward& u : upward_includes(text.str(), *layer_of(rel)))
-        ADD_FAILURE() << rel << ":" << u.line << ": includes " << u.included << ", a layer above "
-                      << rel.substr(0, rel.find('/')) << " (tools -> pipeline -> nets -> weights -> engine -> kernels)";
+        found.push_back(rel + ":" + std::to_string(u.line) + ": includes " + u.included + ", a layer above " +
+                        rel.substr(0, rel.find('/')) + " (tools -> pipeline -> nets -> weights -> engine -> kernels)");
     }
   }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+// The whole lint on a made-up tree with known upward includes, so that the walk, the
+// layer of a path and the message are tested too, not only the line scanner.
+TEST(LayeringLint, FailsOnASyntheticTreeWithUpwardIncludes) {
+  hl::test::TempDir dir;
+  auto write = [&](const std::string& rel, const std::string& text) {
+    fs::create_directories((dir.path() / rel).parent_path());
+    std::ofstream(dir.path() / rel) << text;
+  };
+  write("engine/ops.cpp", "#include \"engine/ops.h\"\n#include \"nets/googlenet.h\"\n");
+  write("kernels/common/half.h", "#pragma once\n\n#include \"engine/tensor.h\"\n");  // kernels/common is kernels
+  write("nets/vasnet.cpp", "#include \"weights/npy.h\"\n#include \"kernels/cpu/gemm.h\"\n");  // down: fine
+  write("pipeline/trainer.cpp", "#include \"tools/cli_common.h\"\n");
+  write("tools/hl_train.cpp", "#include \"pipeline/trainer.h\"\n");
+  write("tests/test_x.cpp", "#include \"tools/cli_common.h\"\n");  // tests may include anything
+  write("bench/bench_x.cpp", "#include \"pipeline/trainer.h\"\n");  // so may benchmarks
+  int scanned = 0;
+  const std::vector<std::string> found = layering_violations(dir.path(), scanned);
+  EXPECT_EQ(scanned, 5);
+  const std::string tail = " (tools -> pipeline -> nets -> weights -> engine -> kernels)";
+  EXPECT_EQ(found, (std::vector<std::string>{
+                       "engine/ops.cpp:2: includes nets/googlenet.h, a layer above engine" + tail,
+                       "kernels/common/half.h:3: includes engine/tensor.h, a layer above kernels" + tail,
+                       "pipeline/trainer.cpp:1: includes tools/cli_common.h, a layer above pipeline" + tail,
+                   }));
+}
+
+TEST(LayeringLint, NoIncludeReachesAHigherLayer) {
+  const fs::path root = source_dir();
+  ASSERT_TRUE(fs::exists(root / "engine" / "tensor.h")) << "not the hl source tree: " << root;
+  int scanned = 0;
+  for (const std::string& v : layering_violations(root, scanned)) ADD_FAILURE() << v;
   EXPECT_GT(scanned, 100) << "too few sources under " << root;
 }
 
