@@ -3,16 +3,17 @@
 // kernel through engine/dispatch.h, and what exists only with CUDA is chosen by CMake
 // (engine/cuda vs engine/no_cuda, nets/cnn_backend_cuda.cpp vs nets/no_cuda/). The
 // scanner flags every preprocessor line naming HL_HAVE_CUDA in the source tree
-// (HL_SOURCE_DIR, set by ctest, or the tree this test was built from), and is tested on
+// (hl::test::source_dir(): HL_SOURCE_DIR, set by ctest, or the tree it was built from), and is tested on
 // small snippets so that a broken scanner cannot pass silently.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "lint/source_files.h"
+#include "support/test_support.h"
 
 namespace {
 
@@ -37,16 +38,6 @@ std::vector<int> guard_lines(const std::string& text) {
   return lines;
 }
 
-fs::path source_dir() {
-  if (const char* env = std::getenv("HL_SOURCE_DIR")) return env;
-  return HL_SOURCE_DIR_DEFAULT;
-}
-
-bool is_source(const fs::path& p) {
-  const std::string e = p.extension().string();
-  return e == ".cpp" || e == ".h" || e == ".cu" || e == ".cuh";
-}
-
 TEST(CudaGuardLint, ScannerFindsDirectivesOnly) {
   const std::string guarded = std::string("#include <x>\n  #ifdef ") + "HL_HAVE_CUDA\nint a;\n#endif\n";
   EXPECT_EQ(guard_lines(guarded), std::vector<int>{2});
@@ -68,26 +59,16 @@ TEST(CudaGuardLint, AllowedPlaces) {
 }
 
 TEST(CudaGuardLint, NoGuardOutsideTheCudaCodeAndTheDispatchHeader) {
-  const fs::path root = source_dir();
+  const fs::path root = hl::test::source_dir();
   ASSERT_TRUE(fs::exists(root / "engine" / "dispatch.h")) << "not the hl source tree: " << root;
-  int scanned = 0;
-  std::vector<std::string> problems;
-  for (const char* top : {"kernels", "engine", "weights", "nets", "pipeline", "tools", "tests", "bench"}) {
-    if (!fs::exists(root / top)) continue;
-    for (const auto& entry : fs::recursive_directory_iterator(root / top)) {
-      if (!entry.is_regular_file() || !is_source(entry.path())) continue;
-      const std::string rel = fs::relative(entry.path(), root).generic_string();
-      std::ifstream f(entry.path(), std::ios::binary);
-      std::stringstream text;
-      text << f.rdbuf();
-      ++scanned;
-      if (guard_allowed(rel)) continue;
-      for (int line : guard_lines(text.str()))
-        problems.push_back(rel + ":" + std::to_string(line) + ": tests HL_HAVE_CUDA (dispatch through engine/dispatch.h)");
-    }
+  const std::vector<hl::lint::SourceFile> files =
+      hl::lint::read_sources(root, {"kernels", "engine", "weights", "nets", "pipeline", "tools", "tests", "bench"});
+  EXPECT_GT(files.size(), 100u) << "too few sources under " << root;
+  for (const hl::lint::SourceFile& f : files) {
+    if (guard_allowed(f.path)) continue;
+    for (int line : guard_lines(f.text))
+      ADD_FAILURE() << f.path << ":" << line << ": tests HL_HAVE_CUDA (dispatch through engine/dispatch.h)";
   }
-  EXPECT_GT(scanned, 100) << "too few sources under " << root;
-  for (const std::string& p : problems) ADD_FAILURE() << p;
 }
 
 }  // namespace

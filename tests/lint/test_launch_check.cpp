@@ -5,19 +5,20 @@
 // The scanner blanks out comments and string/character literals, then for each `<<<`
 // finds the closing `>>>`, the parenthesised argument list (which may span lines) and
 // the `;` that ends the statement, and requires the next statement to be
-// HL_CUDA_LAUNCH_CHECK();. It scans kernels/, engine/, nets/ and tools/ of the source
-// tree (HL_SOURCE_DIR, set by ctest, or the tree this test was built from) and is itself
-// tested on small snippets, so a broken scanner cannot pass silently.
+// HL_CUDA_LAUNCH_CHECK();. It scans the library and tool folders of the source tree
+// (hl::test::source_dir(): HL_SOURCE_DIR, set by ctest, or the tree it was built from)
+// and is itself tested on small snippets, so a broken scanner cannot pass silently.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cctype>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "lint/source_files.h"
+#include "support/test_support.h"
 
 namespace {
 
@@ -125,11 +126,6 @@ std::vector<Finding> unchecked_launches(const std::string& source, int* launches
   return findings;
 }
 
-fs::path source_root() {
-  if (const char* dir = std::getenv("HL_SOURCE_DIR")) return dir;
-  return HL_SOURCE_DIR_DEFAULT;
-}
-
 TEST(LaunchCheckScanner, AcceptsACheckedLaunch) {
   const std::string good =
       "void f(cudaStream_t s) {\n"
@@ -188,24 +184,16 @@ TEST(LaunchCheckScanner, IgnoresLaunchesInCommentsAndStrings) {
 }
 
 TEST(LaunchCheck, EveryLaunchInTheSourcesIsChecked) {
-  const fs::path root = source_root();
+  const fs::path root = hl::test::source_dir();
   ASSERT_TRUE(fs::is_directory(root / "kernels")) << "source tree not found at " << root << " (set HL_SOURCE_DIR)";
   int total_launches = 0;
   std::vector<std::string> problems;
-  for (const char* top : {"kernels", "engine", "nets", "tools"}) {
-    if (!fs::is_directory(root / top)) continue;
-    for (const auto& entry : fs::recursive_directory_iterator(root / top)) {
-      const std::string ext = entry.path().extension().string();
-      if (!entry.is_regular_file() || !(ext == ".cu" || ext == ".cuh" || ext == ".cpp" || ext == ".h" || ext == ".hpp"))
-        continue;
-      std::ifstream in(entry.path(), std::ios::binary);
-      std::stringstream text;
-      text << in.rdbuf();
-      int launches = 0;
-      for (const Finding& f : unchecked_launches(text.str(), &launches))
-        problems.push_back(fs::relative(entry.path(), root).string() + ":" + std::to_string(f.line) + ": " + f.problem);
-      total_launches += launches;
-    }
+  const std::vector<std::string> folders = {"kernels", "engine", "weights", "nets", "pipeline", "tools"};
+  for (const hl::lint::SourceFile& file : hl::lint::read_sources(root, folders)) {
+    int launches = 0;
+    for (const Finding& f : unchecked_launches(file.text, &launches))
+      problems.push_back(file.path + ":" + std::to_string(f.line) + ": " + f.problem);
+    total_launches += launches;
   }
   for (const std::string& p : problems) ADD_FAILURE() << p;
   // The CUDA kernels launch in elementwise, reduce, transpose, cast and random: if the

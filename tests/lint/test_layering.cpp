@@ -9,7 +9,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -17,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "lint/source_files.h"
 #include "support/test_support.h"
 
 namespace {
@@ -58,16 +58,6 @@ std::vector<Upward> upward_includes(const std::string& text, int rank) {
   return found;
 }
 
-fs::path source_dir() {
-  if (const char* env = std::getenv("HL_SOURCE_DIR")) return env;
-  return HL_SOURCE_DIR_DEFAULT;
-}
-
-bool is_source(const fs::path& p) {
-  const std::string e = p.extension().string();
-  return e == ".cpp" || e == ".h" || e == ".cu" || e == ".cuh";
-}
-
 TEST(LayeringLint, LayersInOrder) {
   EXPECT_EQ(layer_of("kernels/common/half.h"), 0);
   EXPECT_EQ(layer_of("engine/tensor.h"), 1);
@@ -101,21 +91,12 @@ TEST(LayeringLint, ScannerFindsUpwardIncludesOnly) {
 // file, the line and the include; `scanned` counts the files read.
 std::vector<std::string> layering_violations(const fs::path& root, int& scanned) {
   std::vector<std::string> found;
-  scanned = 0;
-  for (const std::string& layer : kLayers) {
-    if (!fs::exists(root / layer)) continue;  // pipeline/ before it existed
-    for (const auto& entry : fs::recursive_directory_iterator(root / layer)) {
-      if (!entry.is_regular_file() || !is_source(entry.path())) continue;
-      const std::string rel = fs::relative(entry.path(), root).generic_string();
-      std::ifstream f(entry.path(), std::ios::binary);
-      std::stringstream text;
-      text << f.rdbuf();
-      ++scanned;
-      for (const Upward& u : upward_includes(text.str(), *layer_of(rel)))
-        found.push_back(rel + ":" + std::to_string(u.line) + ": includes " + u.included + ", a layer above " +
-                        rel.substr(0, rel.find('/')) + " (tools -> pipeline -> nets -> weights -> engine -> kernels)");
-    }
-  }
+  const std::vector<hl::lint::SourceFile> files = hl::lint::read_sources(root, kLayers);
+  scanned = static_cast<int>(files.size());
+  for (const hl::lint::SourceFile& f : files)
+    for (const Upward& u : upward_includes(f.text, *layer_of(f.path)))
+      found.push_back(f.path + ":" + std::to_string(u.line) + ": includes " + u.included + ", a layer above " +
+                      f.path.substr(0, f.path.find('/')) + " (tools -> pipeline -> nets -> weights -> engine -> kernels)");
   std::sort(found.begin(), found.end());
   return found;
 }
@@ -147,7 +128,7 @@ TEST(LayeringLint, FailsOnASyntheticTreeWithUpwardIncludes) {
 }
 
 TEST(LayeringLint, NoIncludeReachesAHigherLayer) {
-  const fs::path root = source_dir();
+  const fs::path root = hl::test::source_dir();
   ASSERT_TRUE(fs::exists(root / "engine" / "tensor.h")) << "not the hl source tree: " << root;
   int scanned = 0;
   for (const std::string& v : layering_violations(root, scanned)) ADD_FAILURE() << v;

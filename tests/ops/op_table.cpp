@@ -90,6 +90,15 @@ int64_t numel(const std::vector<int64_t>& dims) {
   return n;
 }
 
+Split split(const std::vector<int64_t>& dims, int dim) {
+  const int d = dim < 0 ? dim + static_cast<int>(dims.size()) : dim;
+  Split s;
+  s.n = dims[d];
+  for (int i = 0; i < d; ++i) s.outer *= dims[i];
+  for (size_t i = d + 1; i < dims.size(); ++i) s.inner *= dims[i];
+  return s;
+}
+
 Vec reference_dropout_mask(uint64_t seed, uint64_t offset, float p, int64_t n) {
   Vec mask(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {

@@ -20,6 +20,13 @@ void add_lstm_rows(std::vector<OpRow>& rows);         // lstm, bilstm
 std::string dims_name(const std::vector<int64_t>& dims);
 int64_t numel(const std::vector<int64_t>& dims);
 
+// A shape seen around dimension `dim` (negative: from the end) as [outer, n, inner], the
+// layout of the ops that work along one dimension (softmax, concat, narrow, sum, mean).
+struct Split {
+  int64_t outer = 1, n = 1, inner = 1;
+};
+Split split(const std::vector<int64_t>& dims, int dim);
+
 // An input without a gradient (labels, masks).
 inline Input constant(std::vector<int64_t> shape, Fill fill = Fill::normal()) { return {std::move(shape), false, fill}; }
 

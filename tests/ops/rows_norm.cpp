@@ -15,19 +15,6 @@ namespace hl::optable {
 
 namespace {
 
-struct Split {
-  int64_t outer = 1, n = 1, inner = 1;
-};
-
-Split split(const std::vector<int64_t>& dims, int dim) {
-  const int d = dim < 0 ? dim + static_cast<int>(dims.size()) : dim;
-  Split s;
-  s.n = dims[d];
-  for (int i = 0; i < d; ++i) s.outer *= dims[i];
-  for (size_t i = d + 1; i < dims.size(); ++i) s.inner *= dims[i];
-  return s;
-}
-
 // y[o, j, i] = exp(x[o, j, i]) / sum_j' exp(x[o, j', i]).
 Vec reference_softmax(const Vec& x, const Split& s) {
   Vec y(x.size());
