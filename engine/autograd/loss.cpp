@@ -18,37 +18,49 @@ void check_pair(const Variable& a, const Variable& b, const char* op) {
 // host; the kernels write it (and read the incoming gradient) through pointers.
 Tensor scalar_on(Device device) { return Tensor::empty(Shape{}, DType::F32, device); }
 
-}  // namespace
-
-Variable mse_loss(const Variable& pred, const Variable& label) {
-  check_pair(pred, label, "mse_loss");
+// A loss of predictions p against labels y (same shape; the labels are targets, not
+// learned: no gradient). forward(p, y, loss) and backward(p, y, dloss, dp) dispatch to
+// the loss's kernels.
+template <class Forward, class Backward>
+Variable prediction_loss(const Variable& pred, const Variable& label, const char* name, Forward forward,
+                         Backward backward) {
+  check_pair(pred, label, name);
   const Tensor p = pred.value(), y = label.value();
   Tensor loss = scalar_on(p.device());
-  HL_DISPATCH(p, mse_forward, p.data<float>(), y.data<float>(), p.numel(), loss.data<float>());
-  return record("mse_loss", loss, {pred, label}, [p, y](const Tensor& dl, const std::vector<bool>& needs) {
-    std::vector<Tensor> g(2);  // labels are targets, not learned: no gradient
+  forward(p, y, loss);
+  return record(name, loss, {pred, label}, [p, y, backward](const Tensor& dl, const std::vector<bool>& needs) {
+    std::vector<Tensor> g(2);
     if (needs[0]) {
       g[0] = Tensor::empty(p.shape(), DType::F32, p.device());
-      HL_DISPATCH(p, mse_backward, p.data<float>(), y.data<float>(), p.numel(), dl.data<float>(), g[0].data<float>());
+      backward(p, y, dl, g[0]);
     }
     return g;
   });
 }
 
+}  // namespace
+
+Variable mse_loss(const Variable& pred, const Variable& label) {
+  return prediction_loss(
+      pred, label, "mse_loss",
+      [](const Tensor& p, const Tensor& y, Tensor& loss) {
+        HL_DISPATCH(p, mse_forward, p.data<float>(), y.data<float>(), p.numel(), loss.data<float>());
+      },
+      [](const Tensor& p, const Tensor& y, const Tensor& dl, Tensor& dp) {
+        HL_DISPATCH(p, mse_backward, p.data<float>(), y.data<float>(), p.numel(), dl.data<float>(), dp.data<float>());
+      });
+}
+
 Variable ccc_loss(const Variable& pred, const Variable& label) {
-  check_pair(pred, label, "ccc_loss");
-  const Tensor p = pred.value(), y = label.value();
-  Tensor loss = scalar_on(p.device());
-  HL_DISPATCH(p, ccc_loss_forward, p.data<float>(), y.data<float>(), p.numel(), loss.data<float>());
-  return record("ccc_loss", loss, {pred, label}, [p, y](const Tensor& dl, const std::vector<bool>& needs) {
-    std::vector<Tensor> g(2);  // labels are targets, not learned: no gradient
-    if (needs[0]) {
-      g[0] = Tensor::empty(p.shape(), DType::F32, p.device());
-      HL_DISPATCH(p, ccc_loss_backward, p.data<float>(), y.data<float>(), p.numel(), dl.data<float>(),
-                  g[0].data<float>());
-    }
-    return g;
-  });
+  return prediction_loss(
+      pred, label, "ccc_loss",
+      [](const Tensor& p, const Tensor& y, Tensor& loss) {
+        HL_DISPATCH(p, ccc_loss_forward, p.data<float>(), y.data<float>(), p.numel(), loss.data<float>());
+      },
+      [](const Tensor& p, const Tensor& y, const Tensor& dl, Tensor& dp) {
+        HL_DISPATCH(p, ccc_loss_backward, p.data<float>(), y.data<float>(), p.numel(), dl.data<float>(),
+                    dp.data<float>());
+      });
 }
 
 Variable margin_ranking_loss(const Variable& score_hi, const Variable& score_lo, float margin) {
