@@ -284,10 +284,8 @@ int train(const Options& opt) {
   if (!opt.device.is_cpu()) {
     try {
       (void)hl::Tensor::empty({1}, hl::DType::F32, opt.device);  // says why when it cannot
-    } catch (const hl::Error& e) {
-      const std::string why = e.what();  // the backend's message usually says what to do already
-      throw hl::Error("--device " + opt.device.str() + ": " + why +
-                      (why.find("--device cpu") == std::string::npos ? "; use --device cpu" : ""));
+    } catch (const hl::Error& e) {  // the backend's message says what to do (engine/cuda/backend.cpp)
+      throw hl::Error("--device " + opt.device.str() + ": " + e.what());
     }
   }
   const hl::SegmentScores labels = hl::read_segment_scores(opt.labels);
