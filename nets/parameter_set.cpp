@@ -18,14 +18,6 @@ std::string dims_text(const std::vector<int64_t>& dims) {
   return s + "]";
 }
 
-template <typename T>
-std::optional<T> parse_whole(std::string_view text) {
-  T value{};
-  const auto r = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (r.ec != std::errc() || r.ptr != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
 }  // namespace
 
 uint64_t parameter_init_offset(std::string_view name) { return fnv1a64(name) & ~0xFFFFFFFFull; }
@@ -138,9 +130,7 @@ void ParameterSet::load(const SafetensorsFile& file, const std::string& path,
         throw Error(path + ": " + unexpected(name));
 }
 
-std::optional<int64_t> parse_integer(std::string_view text) { return parse_whole<int64_t>(text); }
 
-std::optional<float> parse_float(std::string_view text) { return parse_whole<float>(text); }
 
 MetadataReader::MetadataReader(const std::map<std::string, std::string>& metadata, std::string source, std::string what)
     : metadata_(metadata), source_(std::move(source)), what_(std::move(what)) {}

@@ -4,7 +4,7 @@
 //     ag::Variable that requires a gradient, initialised from a seed at an offset fixed by
 //     its name (parameter_init_offset), and saved to / loaded from a model file
 //     (safetensors: every parameter by name, the configuration in the metadata);
-//   - MetadataReader, parse_integer, parse_float: reading a configuration back from that
+//   - MetadataReader (numbers by engine/parse_number.h): reading a configuration back from that
 //     metadata, with errors that name the file and the key. Floats are written with
 //     hl::float_text (engine/float_text.h), the shortest text that reads back exactly.
 // Tests: tests/model/test_parameter_set.cpp; through the models, tests/model/test_highlight_model*.cpp
@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "engine/autograd/variable.h"
+#include "engine/parse_number.h"
 #include "engine/tensor.h"
 
 namespace hl {
@@ -100,10 +101,6 @@ class ParameterSet {
   std::vector<NamedParameter> params_;
 };
 
-// The whole of `text` as a number (std::from_chars: no leading '+' or space, nothing
-// after the number), or nothing.
-std::optional<int64_t> parse_integer(std::string_view text);
-std::optional<float> parse_float(std::string_view text);
 
 // Reads a configuration from a model file's metadata. Errors name the file (`source`) and
 // the key, for the network `what` ("model", "VASNet"):

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cerrno>
-#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -13,6 +12,7 @@
 
 #include "engine/error.h"
 #include "engine/image.h"
+#include "engine/parse_number.h"
 #include "engine/safetensors.h"
 #include "nets/mfcc.h"
 #include "pipeline/feature_file.h"
@@ -58,13 +58,13 @@ std::vector<std::string> find_duplicate_ids(const std::vector<std::string>& inpu
 Shard parse_shard(const std::string& text) {
   Shard s;
   const size_t slash = text.find('/');
-  auto parse = [](std::string_view v, int64_t* out) {
-    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), *out);
-    return !v.empty() && ec == std::errc() && p == v.data() + v.size();
-  };
-  const bool ok = slash != std::string::npos && parse(std::string_view(text).substr(0, slash), &s.index) &&
-                  parse(std::string_view(text).substr(slash + 1), &s.count);
-  if (!ok || s.count < 1 || s.index < 0 || s.index >= s.count)
+  const std::optional<int64_t> index = slash == std::string::npos ? std::nullopt
+                                       : parse_integer(std::string_view(text).substr(0, slash));
+  const std::optional<int64_t> count = slash == std::string::npos ? std::nullopt
+                                       : parse_integer(std::string_view(text).substr(slash + 1));
+  if (index) s.index = *index;
+  if (count) s.count = *count;
+  if (!index || !count || s.count < 1 || s.index < 0 || s.index >= s.count)
     throw Error("--shard '" + text + "': expected I/N with 0 <= I < N (e.g. 0/4 ... 3/4)");
   return s;
 }
@@ -147,11 +147,6 @@ bool is_still_image(const std::string& path) {
 
 namespace {
 
-bool parse_i64(const std::string& s, int64_t* v) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
-  return !s.empty() && ec == std::errc() && p == s.data() + s.size();
-}
-
 bool contains(const std::vector<Feature>& v, Feature f) { return std::find(v.begin(), v.end(), f) != v.end(); }
 
 std::string meta_or(const std::map<std::string, std::string>& m, const std::string& key, const std::string& dflt) {
@@ -178,8 +173,8 @@ ExistingFile inspect_feature_file(const std::string& path, const SourceFingerpri
   try {
     const SafetensorsFile file = SafetensorsFile::open(path);
     const auto& m = file.metadata();
-    int64_t size = -1;
-    if (!parse_i64(meta_or(m, feature_meta::kSourceSize, ""), &size) || static_cast<uint64_t>(size) != source.size ||
+    const std::optional<int64_t> size = parse_integer(meta_or(m, feature_meta::kSourceSize, ""));
+    if (!size || static_cast<uint64_t>(*size) != source.size ||
         meta_or(m, feature_meta::kSourceSha256, "") != source.sha256) {
       ex.reason = "was made from another source file (size or SHA-256 differ)";
       return ex;

@@ -1,11 +1,11 @@
 #include "pipeline/feature_file.h"
 
-#include <charconv>
 #include <filesystem>
 #include <numeric>
 #include <string_view>
 
 #include "engine/error.h"
+#include "engine/parse_number.h"
 
 namespace hl {
 
@@ -16,9 +16,11 @@ std::string weights_key(Feature f) { return std::string(feature_spec(f).name) + 
 
 namespace {
 
+// *v = the whole of s as an integer; false (v untouched) when it is not one.
 bool parse_i64(std::string_view s, int64_t* v) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
-  return !s.empty() && ec == std::errc() && p == s.data() + s.size();
+  const std::optional<int64_t> n = parse_integer(s);
+  if (n) *v = *n;
+  return n.has_value();
 }
 
 }  // namespace
