@@ -2,7 +2,7 @@
 // after the number, in range), or nothing. hl's one reader of numbers in metadata and
 // on command lines; the text it reads back is what hl::float_text (engine/float_text.h)
 // and std::to_string write.
-// Tests: tests/model/test_parameter_set.cpp (ParseNumbers), and through its users.
+// Tests: tests/model/test_parameter_set.cpp (MetadataReader.ParsesWholeNumbersOnly), and through its users.
 #pragma once
 #include <charconv>
 #include <cstdint>
