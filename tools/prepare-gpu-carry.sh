@@ -132,13 +132,13 @@ cp -a /usr/share/cmake/nlohmann_json "$stage/src/nlohmann_json/share/cmake/"
 cp -a /usr/include/CLI "$stage/src/cli11/include/"
 cp -L "$(dirname "$(readlink -f "/usr/include/$multiarch/cblas.h")")"/*.h "$stage/src/openblas/include/"
 if [[ -f $libdir/cmake/benchmark/benchmarkConfig.cmake ]]; then
-  mkdir -p "$stage/src/benchmark/include" "$stage/src/benchmark/lib/cmake"
-  cp -a /usr/include/benchmark "$stage/src/benchmark/include/"
-  cp -a "$libdir/cmake/benchmark" "$stage/src/benchmark/lib/cmake/"
-  cp -a "$libdir"/libbenchmark.so* "$stage/src/benchmark/lib/" 2>/dev/null || true
-  cp -a "$libdir"/libbenchmark_main.a "$stage/src/benchmark/lib/" 2>/dev/null || true
-  # benchmarkTargets-*.cmake name the libraries under /usr/lib/<multiarch>: point them here.
-  sed -i "s#\${_IMPORT_PREFIX}/lib/$multiarch/#\${_IMPORT_PREFIX}/lib/#g" "$stage"/src/benchmark/lib/cmake/benchmark/*.cmake
+  # Debian's layout kept (lib/<multiarch>/cmake/benchmark), so that the package's own
+  # _IMPORT_PREFIX (four folders up from its config) is src/benchmark.
+  bench=$stage/src/benchmark
+  mkdir -p "$bench/include" "$bench/lib/$multiarch/cmake"
+  cp -a /usr/include/benchmark "$bench/include/"
+  cp -a "$libdir/cmake/benchmark" "$bench/lib/$multiarch/cmake/"
+  cp -a "$libdir"/libbenchmark.so* "$libdir"/libbenchmark_main.* "$bench/lib/$multiarch/" 2>/dev/null || true
 fi
 
 # --- manifest and archive ------------------------------------------------------------
