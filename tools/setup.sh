@@ -14,6 +14,7 @@ DEBIAN_PACKAGES=(
   python3-sklearn python3-scipy
   libzip-dev libstb-dev libjpeg62-turbo-dev
   clang espeak-ng
+  clang-22 libc++-22-dev libc++abi-22-dev  # tools/check-headers.sh: libc++ >= 20
   ffmpeg libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev
 )
 PYPI_REQUIREMENTS=tests/golden/requirements.txt

@@ -6,6 +6,7 @@
 #pragma once
 #include "kernels/cuda/stream.h"
 
+#include <cstddef>
 #include <cstdint>
 
 #include "kernels/cpu/norm.h"

@@ -4,6 +4,8 @@
 // torch.optim.Adam(eps=1e-7), with and without weight decay.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include <nlohmann/json.hpp>
 
 #include "engine/autograd/autograd.h"

@@ -5,6 +5,8 @@
 // (tests/golden/lstm_ref.py). Tolerance 1e-5 relative.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include <nlohmann/json.hpp>
 
 #include "engine/autograd/autograd.h"

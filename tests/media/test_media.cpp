@@ -2,6 +2,7 @@
 // threaded queue. Media are made at test time with the ffmpeg command line.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>

@@ -16,6 +16,7 @@
 //  - preprocess_batch on the CPU equals preprocess_image frame by frame.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <string>

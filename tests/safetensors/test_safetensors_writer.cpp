@@ -2,6 +2,7 @@
 // temporary file behind; it refuses input that would make an unreadable file.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 
