@@ -3,8 +3,8 @@
 // BatchNorm folded, random weights of the real shapes (values do not change the work;
 // they are scaled so that activations stay near 1 and never go denormal).
 // Peer: bench/peers/cnn_peer.py (torchvision's models in eval mode under no_grad, the
-// same names). Threads: OpenBLAS's (OPENBLAS_NUM_THREADS) for our products; everything
-// else of ours is single-threaded. The label names OpenBLAS's kernels: on a CPU newer than
+// same names). Threads: as many as OPENBLAS_NUM_THREADS says, for our products (split over
+// the engine's pool, kernels/cpu/gemm.cpp; OpenBLAS itself runs on one thread). The label names OpenBLAS's kernels: on a CPU newer than
 // the library they are the generic ones unless OPENBLAS_CORETYPE is set
 // (kernels/cpu/blas_check.h), while PyTorch's oneDNN finds AVX-512 by itself.
 // The images/s counter divides by the calling thread's CPU time (Google Benchmark's

@@ -1,18 +1,21 @@
 // Tall-skinny f32 GEMM: hl::cpu::gemm_skinny_f32 against cblas_sgemm on the shapes of
 // the CPU training step (C[m, n] = A[m, k] * B[k, n], m = batch x time, beta = 0), in the
 // same run so the two can be compared directly. Run with OPENBLAS_CORETYPE=SkylakeX (Debian's
-// OpenBLAS mis-detects newer Xeons) and OPENBLAS_NUM_THREADS=1 or 2 (ours then splits rows
-// over as many threads, as hl::cpu::gemm_f32 does):
+// OpenBLAS mis-detects newer Xeons) and OPENBLAS_NUM_THREADS=1 or 2: both split rows over
+// the engine's threads (kernels/cpu/parallel.h), ours as gemm_f32 does, OpenBLAS's
+// single-threaded sgemm as hl::cpu::sgemm_threaded does (the engine keeps OpenBLAS itself
+// on one thread, kernels/cpu/gemm.cpp):
 //   hl-bench --benchmark_filter=BM_skinny
 // Args: m, k, n, trans_b (B stored [n, k]).
 #include <benchmark/benchmark.h>
-#include <cblas.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <vector>
 
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemm_skinny.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/random.h"
 
 namespace {
@@ -52,7 +55,7 @@ void BM_skinny_ours(benchmark::State& state) {
     return;
   }
   Buffers& buf = buffers();
-  const int threads = openblas_get_num_threads();  // as many as OpenBLAS may use, as gemm_f32 does
+  const int threads = hl::cpu::num_threads();  // as gemm_f32 does
   for (auto _ : state) {
     hl::cpu::gemm_skinny_f32(s, buf.a.data(), buf.b.data(), buf.c.data(), threads);
     benchmark::DoNotOptimize(buf.c.data());
@@ -63,10 +66,9 @@ void BM_skinny_ours(benchmark::State& state) {
 void BM_skinny_openblas(benchmark::State& state) {
   const hl::GemmShape s = shape_of(state);
   Buffers& buf = buffers();
-  const auto m = static_cast<int>(s.m), n = static_cast<int>(s.n), k = static_cast<int>(s.k);
   for (auto _ : state) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, s.trans_b ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, buf.a.data(), k,
-                buf.b.data(), s.trans_b ? k : n, 0.0f, buf.c.data(), n);
+    hl::cpu::sgemm_threaded(false, s.trans_b, s.m, s.n, s.k, 1.0f, buf.a.data(), s.k, buf.b.data(),
+                            s.trans_b ? s.k : s.n, 0.0f, buf.c.data(), s.n);
     benchmark::DoNotOptimize(buf.c.data());
   }
   set_counters(state, s);

@@ -43,3 +43,22 @@ if(HL_CUDA_ENABLED)
   target_include_directories(hl_cudnn INTERFACE ${CUDNN_INCLUDE_DIR})
   target_link_libraries(hl_cudnn INTERFACE ${CUDNN_LIBRARY})
 endif()
+
+# For a library that is opened with dlopen instead of linked (kernels/cuda/lazy_libraries.cpp):
+# <prefix>_SONAME, the name the dynamic linker would look for (the file the unversioned
+# libX.so link points to, by the usual libX.so -> libX.so.N convention, else the file's
+# own name), and <prefix>_PATH, that file in the folder CMake found it in.
+function(hl_library_soname prefix library)
+  get_filename_component(_dir "${library}" DIRECTORY)
+  set(_file "${library}")
+  if(IS_SYMLINK "${library}")
+    file(READ_SYMLINK "${library}" _target)
+    if(NOT IS_ABSOLUTE "${_target}")
+      set(_target "${_dir}/${_target}")
+    endif()
+    set(_file "${_target}")
+  endif()
+  get_filename_component(_name "${_file}" NAME)
+  set(${prefix}_SONAME "${_name}" PARENT_SCOPE)
+  set(${prefix}_PATH "${_file}" PARENT_SCOPE)
+endfunction()

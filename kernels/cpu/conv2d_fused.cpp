@@ -1,6 +1,6 @@
 #include "kernels/cpu/conv2d_fused.h"
 
-#include <cblas.h>
+#include "kernels/cpu/gemm.h"
 
 #include <algorithm>
 #include <string>
@@ -89,9 +89,7 @@ void conv2d_fused_f32(const Conv2dShape& s, const float* x, const float* w, floa
       im2col_rows(s, x, r0, r0 + m, workspace);
       a = workspace;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
-                static_cast<int>(k), 1.0f, a, static_cast<int>(k), w, static_cast<int>(n), 0.0f, y + r0 * ldy,
-                static_cast<int>(ldy));
+    sgemm_threaded(false, false, m, n, k, 1.0f, a, k, w, n, 0.0f, y + r0 * ldy, ldy);
     epilogue(e, y + r0 * ldy, ldy, r0, m, n);
   }
 }

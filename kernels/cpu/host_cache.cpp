@@ -1,6 +1,8 @@
 #include "kernels/cpu/host_cache.h"
 
 #include <cstdlib>
+#include <iterator>
+#include <list>
 #include <map>
 #include <mutex>
 #include <string>
@@ -37,9 +39,19 @@ size_t capacity_from_env() {
   return static_cast<size_t>(mb) << 20;
 }
 
+// Free blocks in the order they were given back (oldest first), and by size for lookup.
+// When a block does not fit under the capacity, the oldest are returned to the system to
+// make room: the sizes in use now replace sizes no longer asked for (a training step
+// after a larger batch or an epoch, whose blocks would otherwise fill the cache and send
+// every block of the new size back to the system, and every step to fresh zeroed pages).
+struct Block {
+  size_t size;
+  void* p;
+};
 struct Cache {
   std::mutex mutex;
-  std::multimap<size_t, void*> free_blocks;  // block size -> block
+  std::list<Block> by_age;                                         // oldest first
+  std::multimap<size_t, std::list<Block>::iterator> by_size;       // block size -> block
   size_t free_bytes = 0;
   size_t capacity = capacity_from_env();
 };
@@ -47,6 +59,20 @@ struct Cache {
 Cache& cache() {
   static Cache* c = new Cache;  // never destroyed: tensors may die during static destruction
   return *c;
+}
+
+// Returns the block given back longest ago to the system (c.mutex held, cache not empty).
+void evict_oldest(Cache& c) {
+  const Block oldest = c.by_age.front();
+  auto [first, last] = c.by_size.equal_range(oldest.size);
+  for (auto it = first; it != last; ++it)
+    if (it->second == c.by_age.begin()) {
+      c.by_size.erase(it);
+      break;
+    }
+  c.by_age.pop_front();
+  c.free_bytes -= oldest.size;
+  std::free(oldest.p);
 }
 
 void* system_allocate(size_t size) {
@@ -64,11 +90,12 @@ void* allocate(size_t nbytes) {
     std::lock_guard<std::mutex> lock(c.mutex);
     // Exact sizes only: a training step asks for the same sizes every step, and handing
     // out a larger block would need its real size remembered until release().
-    const auto it = c.free_blocks.find(size);
-    if (it != c.free_blocks.end()) {
-      void* p = it->second;
+    const auto it = c.by_size.find(size);
+    if (it != c.by_size.end()) {
+      void* p = it->second->p;
       c.free_bytes -= size;
-      c.free_blocks.erase(it);
+      c.by_age.erase(it->second);
+      c.by_size.erase(it);
       return p;
     }
   }
@@ -81,8 +108,10 @@ void release(void* p, size_t nbytes) {
   if (HL_HOST_CACHE_ENABLED && size >= kMinCachedBytes) {
     Cache& c = cache();
     std::lock_guard<std::mutex> lock(c.mutex);
-    if (c.free_bytes + size <= c.capacity) {
-      c.free_blocks.emplace(size, p);
+    if (size <= c.capacity) {
+      while (c.free_bytes + size > c.capacity) evict_oldest(c);
+      c.by_age.push_back({size, p});
+      c.by_size.emplace(size, std::prev(c.by_age.end()));
       c.free_bytes += size;
       return;
     }
@@ -99,9 +128,23 @@ size_t cached_bytes() {
 void trim() {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mutex);
-  for (auto& [size, p] : c.free_blocks) std::free(p);
-  c.free_blocks.clear();
+  for (const Block& b : c.by_age) std::free(b.p);
+  c.by_age.clear();
+  c.by_size.clear();
   c.free_bytes = 0;
+}
+
+size_t capacity() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  return c.capacity;
+}
+
+void set_capacity(size_t bytes) {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  c.capacity = bytes;
+  while (c.free_bytes > c.capacity) evict_oldest(c);
 }
 
 }  // namespace hl::host_cache

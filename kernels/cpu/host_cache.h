@@ -7,11 +7,15 @@
 // blocks of at least kMinCachedBytes are kept here and handed out again for a request of
 // the same size (rounded up to whole pages); smaller blocks go to malloc, which reuses its own heap.
 //
-// The cache holds at most $HL_HOST_CACHE_MB MiB (default 4096) of free blocks; a block
-// that does not fit is returned to the system. Builds with AddressSanitizer bypass the
+// The cache holds at most $HL_HOST_CACHE_MB MiB (default 4096) of free blocks; to make
+// room for a block given back, the blocks given back longest ago are returned to the
+// system (a block larger than the whole capacity is returned itself). So the sizes a
+// program asks for now win over sizes it stopped asking for: without that, a 4-GB
+// cache filled by an epoch at batch 300 (or any larger shape) kept sending every block
+// of a later batch-32 step back to the system, ~10,000 fresh page faults per step. Builds with AddressSanitizer bypass the
 // cache so that use-after-free of a tensor's memory is still caught.
 // Thread-safe. No CUDA twin: device memory has its own caching arena (engine/cuda/arena.cpp).
-// Tests: tests/engine/test_host_cache.cpp.
+// Tests: tests/engine/test_host_cache.cpp (HostCacheEviction runs with a 16-MiB capacity).
 #pragma once
 #include <cstddef>
 
@@ -28,5 +32,10 @@ void release(void* p, size_t nbytes);
 // Bytes currently held free in the cache, and a way to give them all back.
 size_t cached_bytes();
 void trim();
+
+// The capacity in bytes ($HL_HOST_CACHE_MB at first use), and a way to change it (the
+// oldest blocks are returned to the system until the cache fits; tests use a small one).
+size_t capacity();
+void set_capacity(size_t bytes);
 
 }  // namespace hl::host_cache

@@ -26,8 +26,17 @@ int threads_from_environment() {
   return std::max(1, openblas_get_num_threads());
 }
 
+// The thread count, read once; reading it also puts OpenBLAS on one thread, so that its
+// own workers (which busy-wait after every product) never compete with this pool: the
+// products are split over this pool instead (kernels/cpu/gemm.cpp).
+int threads_and_single_threaded_blas() {
+  const int n = threads_from_environment();
+  openblas_set_num_threads(1);
+  return n;
+}
+
 std::atomic<int>& thread_setting() {
-  static std::atomic<int> n{threads_from_environment()};
+  static std::atomic<int> n{threads_and_single_threaded_blas()};
   return n;
 }
 

@@ -1,8 +1,11 @@
 // Spreading the CPU kernels' own loops over threads (the products already are: OpenBLAS
 // and the skinny GEMM kernel split their work).
 //
-// How many: $HL_NUM_THREADS if set (≥ 1), else as many as OpenBLAS uses
+// How many: $HL_NUM_THREADS if set (≥ 1), else as many as OpenBLAS would use
 // ($OPENBLAS_NUM_THREADS, or one per core), so one setting governs the whole step.
+// This is the engine's only pool: the first num_threads() puts OpenBLAS itself on one
+// thread, and the products are split over this pool (kernels/cpu/gemm.cpp; OpenBLAS's
+// workers busy-wait after each product and took a core from this pool's, issue 18).
 //
 // parallel_for splits [0, n) into contiguous ranges, one per thread, and runs
 // fn(begin, end) on each: the calling thread takes the first range, the others go to a
