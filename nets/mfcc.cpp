@@ -1,6 +1,7 @@
 #include "nets/mfcc.h"
 
 #include <cstring>
+#include <numeric>
 #include <string>
 
 #include "engine/cuda_backend.h"
@@ -67,6 +68,21 @@ Tensor mfcc(const Tensor& samples, int64_t rows, const MfccParams& p, Device dev
       out, "mfcc", [&] { cpu::MfccPlan(p).run(x.data<float>(), x.numel(), 0, rows, out.data<float>()); },
       [&](cudaStream_t stream) { mfcc_cuda(x, rows, p, out, stream); });
   return out;
+}
+
+MfccParams mfcc_params_for(FrameRate fps) {
+  if (fps.num <= 0 || fps.den <= 0 || fps.num > 1'000'000'000 || fps.den > 1'000'000'000 ||
+      fps.num > 1000 * fps.den)
+    throw Error("frame rate " + std::to_string(fps.num) + "/" + std::to_string(fps.den) +
+                " is outside (0, 1000] fps");
+  MfccParams p = MfccParams::paper();
+  // step = sample_rate / (4 fps) samples = sample_rate · den / (4 · num).
+  int64_t num = int64_t{p.sample_rate} * fps.den;
+  int64_t den = kMfccRowsPerFrame * fps.num;
+  const int64_t g = std::gcd(num, den);
+  p.step_num = num / g;
+  p.step_den = den / g;
+  return p;
 }
 
 }  // namespace hl

@@ -12,6 +12,7 @@
 
 #include "engine/tensor.h"
 #include "kernels/common/mfcc_params.h"
+#include "nets/segments.h"
 
 namespace hl {
 
@@ -22,6 +23,11 @@ int64_t mfcc_rows_for_samples(int64_t n, const MfccParams& p);
 // Rows for `frames` video frames: 4 per frame.
 constexpr int64_t kMfccRowsPerFrame = 4;
 inline int64_t mfcc_rows_for_frames(int64_t frames) { return frames * kMfccRowsPerFrame; }
+
+// MFCC parameters for video at `fps`: the paper's front end with a step of exactly
+// 1/(4 fps) s (2002/15 samples at 30000/1001), so row 4f starts at video frame f. Throws
+// hl::Error for a rate outside (0, 1000] fps or with terms above 1e9.
+MfccParams mfcc_params_for(FrameRate fps);
 
 // MFCCs of `samples` (f32 [n], CPU, in the amplitude scale of 16-bit PCM: ±32768 at full
 // scale, as the library is used on wav files) for rows [0, rows): f32 [rows, 13] on the CPU.

@@ -174,6 +174,13 @@ def report(args):
         if st == "no-device" and mode == "device":
             problems.append("%s: no CUDA device was usable" % s["step"])
 
+    # hl loads cuBLAS, cuDNN and cuFFT on first use (kernels/cuda/lazy_libraries.cpp), so
+    # ldd cannot see them missing: the probe's search is what says so.
+    if mode == "device":
+        for f in facts:
+            if f["key"].startswith("lib ") and "NOT FOUND" in f["value"]:
+                problems.append("%s was not found on this machine" % f["key"][4:])
+
     # Tests: failures, skips by reason, programs that left no JUnit XML (crashed).
     counts = {"passed": 0, "failed": 0, "skipped_no_device": 0, "skipped_documented": 0, "skipped_other": 0}
     skip_reasons = {}

@@ -5,7 +5,11 @@
 // recurrences, ONE launch for both backward recurrences, then the weight GEMMs) against
 // cuDNN's LSTM (cudnnRNNForward / cudnnRNNBackwardData_v8 / cudnnRNNBackwardWeights_v8,
 // CUDNN_BIDIRECTIONAL, single input bias as in our model), the library PyTorch's
-// nn.LSTM calls. Both in full f32 (CUDNN_DEFAULT_MATH: no TF32, like our cuBLAS calls).
+// nn.LSTM calls, through bench/cuda/cudnn_bilstm.h (shared with the test that checks
+// both give the same outputs and gradients on the same weights:
+// tests/cuda/test_cuda_lstm_cudnn.cpp). Both in full f32: CUDNN_FMA_MATH, since
+// CUDNN_DEFAULT_MATH would let cuDNN use TF32 tensor cores on an H100, while our cuBLAS
+// calls use none.
 // cuDNN is timed with its standard algorithm and, where it accepts the configuration,
 // the persistent-kernel one (CUDNN_RNN_ALGO_PERSIST_STATIC) meant for small hidden sizes.
 //
@@ -18,12 +22,11 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
-#include <vector>
 
+#include "bench/cuda/cudnn_bilstm.h"
 #include "engine/cuda_backend.h"
 #include "engine/device.h"
 #include "engine/tensor.h"
-#include "kernels/cuda/handles.h"
 #include "kernels/cuda/lstm.h"
 #include "kernels/cuda/random.h"
 
@@ -39,9 +42,6 @@ cudaStream_t lstm_stream() { return static_cast<cudaStream_t>(hl::cuda_backend::
 void cuda_ok(cudaError_t status, const char* what) {
   if (status != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(status));
 }
-void cudnn_ok(cudnnStatus_t status, const char* what) {
-  if (status != CUDNN_STATUS_SUCCESS) throw std::runtime_error(std::string(what) + ": " + cudnnGetErrorString(status));
-}
 
 Tensor floats(int64_t n) { return Tensor::empty({n}, hl::DType::F32, Device::cuda()); }
 Tensor random_floats(int64_t n, uint64_t seed, float limit) {
@@ -49,7 +49,6 @@ Tensor random_floats(int64_t n, uint64_t seed, float limit) {
   hl::cuda::uniform_f32(seed, 0, t.data<float>(), n, -limit, limit, lstm_stream());
   return t;
 }
-Tensor bytes(size_t n) { return Tensor::empty({static_cast<int64_t>(n > 0 ? n : 1)}, hl::DType::U8, Device::cuda()); }
 
 // Runs `step` once per iteration between two events and reports the GPU time.
 template <class Step>
@@ -138,94 +137,20 @@ BENCHMARK(BM_HlBiLstmForward)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 // --- cuDNN ----------------------------------------------------------------------------------
 
-// One bidirectional single-layer cuDNN LSTM with everything it needs, for `algo`.
-class CudnnBiLstm {
- public:
-  explicit CudnnBiLstm(cudnnRNNAlgo_t algo) {
-    cudaStream_t s = lstm_stream();
-    handle_ = hl::cuda::cudnn_handle(s);
-    cudnn_ok(cudnnCreateDropoutDescriptor(&dropout_), "cudnnCreateDropoutDescriptor");
-    size_t state_bytes = 0;
-    cudnn_ok(cudnnDropoutGetStatesSize(handle_, &state_bytes), "cudnnDropoutGetStatesSize");
-    dropout_states_ = bytes(state_bytes);
-    cudnn_ok(cudnnSetDropoutDescriptor(dropout_, handle_, 0.0f, dropout_states_.raw(), state_bytes, 0),
-             "cudnnSetDropoutDescriptor");
-    cudnn_ok(cudnnCreateRNNDescriptor(&rnn_), "cudnnCreateRNNDescriptor");
-    cudnn_ok(cudnnSetRNNDescriptor_v8(rnn_, algo, CUDNN_LSTM, CUDNN_RNN_SINGLE_INP_BIAS, CUDNN_BIDIRECTIONAL,
-                                      CUDNN_LINEAR_INPUT, CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT, CUDNN_DEFAULT_MATH,
-                                      kInput, kHidden, kHidden, 1, dropout_, CUDNN_RNN_PADDED_IO_DISABLED),
-             "cudnnSetRNNDescriptor_v8");
-    std::vector<int> lengths(kBatch, kTime);
-    cudnn_ok(cudnnCreateRNNDataDescriptor(&x_desc_), "cudnnCreateRNNDataDescriptor");
-    cudnn_ok(cudnnSetRNNDataDescriptor(x_desc_, CUDNN_DATA_FLOAT, CUDNN_RNN_DATA_LAYOUT_BATCH_MAJOR_UNPACKED, kTime,
-                                       kBatch, kInput, lengths.data(), nullptr),
-             "cudnnSetRNNDataDescriptor x");
-    cudnn_ok(cudnnCreateRNNDataDescriptor(&y_desc_), "cudnnCreateRNNDataDescriptor");
-    cudnn_ok(cudnnSetRNNDataDescriptor(y_desc_, CUDNN_DATA_FLOAT, CUDNN_RNN_DATA_LAYOUT_BATCH_MAJOR_UNPACKED, kTime,
-                                       kBatch, 2 * kHidden, lengths.data(), nullptr),
-             "cudnnSetRNNDataDescriptor y");
-    cudnn_ok(cudnnCreateTensorDescriptor(&h_desc_), "cudnnCreateTensorDescriptor");
-    const int dims[3] = {2, kBatch, kHidden}, strides[3] = {kBatch * kHidden, kHidden, 1};
-    cudnn_ok(cudnnSetTensorNdDescriptor(h_desc_, CUDNN_DATA_FLOAT, 3, dims, strides), "cudnnSetTensorNdDescriptor");
-    seq_lengths_ = Tensor::empty({kBatch}, hl::DType::I32, Device::cuda());
-    cuda_ok(cudaMemcpy(seq_lengths_.raw(), lengths.data(), kBatch * sizeof(int), cudaMemcpyHostToDevice), "cudaMemcpy");
-    cudnn_ok(cudnnGetRNNWeightSpaceSize(handle_, rnn_, &weight_bytes_), "cudnnGetRNNWeightSpaceSize");
-    cudnn_ok(cudnnGetRNNTempSpaceSizes(handle_, rnn_, CUDNN_FWD_MODE_TRAINING, x_desc_, &work_bytes_, &reserve_bytes_),
-             "cudnnGetRNNTempSpaceSizes");
-    weights_ = random_floats(static_cast<int64_t>(weight_bytes_ / sizeof(float)), 40, 0.1f);
-    dweights_ = bytes(weight_bytes_), work_ = bytes(work_bytes_), reserve_ = bytes(reserve_bytes_);
-    x_ = random_floats(int64_t{kBatch} * kTime * kInput, 1, 1.0f);
-    dy_ = random_floats(int64_t{kBatch} * kTime * 2 * kHidden, 2, 1.0f);
-    y_ = floats(int64_t{kBatch} * kTime * 2 * kHidden), dx_ = floats(int64_t{kBatch} * kTime * kInput);
-  }
-  ~CudnnBiLstm() {
-    cudnnDestroyTensorDescriptor(h_desc_);
-    cudnnDestroyRNNDataDescriptor(y_desc_);
-    cudnnDestroyRNNDataDescriptor(x_desc_);
-    cudnnDestroyRNNDescriptor(rnn_);
-    cudnnDestroyDropoutDescriptor(dropout_);
-  }
-  CudnnBiLstm(const CudnnBiLstm&) = delete;
-  CudnnBiLstm& operator=(const CudnnBiLstm&) = delete;
-
-  void forward(cudaStream_t s) {
-    handle_ = hl::cuda::cudnn_handle(s);
-    cudnn_ok(cudnnRNNForward(handle_, rnn_, CUDNN_FWD_MODE_TRAINING, seq_lengths_.data<int32_t>(), x_desc_, x_.raw(),
-                             y_desc_, y_.raw(), h_desc_, nullptr, nullptr, h_desc_, nullptr, nullptr, weight_bytes_,
-                             weights_.raw(), work_bytes_, work_.raw(), reserve_bytes_, reserve_.raw()),
-             "cudnnRNNForward");
-  }
-  void backward(cudaStream_t s) {
-    cudnn_ok(cudnnRNNBackwardData_v8(handle_, rnn_, seq_lengths_.data<int32_t>(), y_desc_, y_.raw(), dy_.raw(), x_desc_,
-                                     dx_.raw(), h_desc_, nullptr, nullptr, nullptr, h_desc_, nullptr, nullptr, nullptr,
-                                     weight_bytes_, weights_.raw(), work_bytes_, work_.raw(), reserve_bytes_,
-                                     reserve_.raw()),
-             "cudnnRNNBackwardData_v8");
-    // CUDNN_WGRAD_MODE_ADD accumulates: start from zero, as a training step would.
-    cuda_ok(cudaMemsetAsync(dweights_.raw(), 0, weight_bytes_, s), "cudaMemsetAsync");
-    cudnn_ok(cudnnRNNBackwardWeights_v8(handle_, rnn_, CUDNN_WGRAD_MODE_ADD, seq_lengths_.data<int32_t>(), x_desc_,
-                                        x_.raw(), h_desc_, nullptr, y_desc_, y_.raw(), weight_bytes_, dweights_.raw(),
-                                        work_bytes_, work_.raw(), reserve_bytes_, reserve_.raw()),
-             "cudnnRNNBackwardWeights_v8");
-  }
-
- private:
-  cudnnHandle_t handle_{};
-  cudnnDropoutDescriptor_t dropout_{};
-  cudnnRNNDescriptor_t rnn_{};
-  cudnnRNNDataDescriptor_t x_desc_{}, y_desc_{};
-  cudnnTensorDescriptor_t h_desc_{};
-  size_t weight_bytes_ = 0, work_bytes_ = 0, reserve_bytes_ = 0;
-  Tensor dropout_states_, seq_lengths_, weights_, dweights_, work_, reserve_, x_, dy_, y_, dx_;
-};
-
 void BM_CudnnBiLstm(benchmark::State& state, cudnnRNNAlgo_t algo, bool with_backward) {
   if (skip_without_gpu(state)) return;
   try {
-    CudnnBiLstm rnn(algo);
+    hl::bench::CudnnBiLstm rnn({kBatch, kTime, kInput, kHidden}, algo, CUDNN_FMA_MATH, lstm_stream());
+    // Random weights straight into cuDNN's weight space (the test, not the benchmark,
+    // compares the two implementations on the same weights).
+    const auto weight_count = static_cast<int64_t>(rnn.weight_bytes() / sizeof(float));
+    hl::cuda::uniform_f32(40, 0, static_cast<float*>(rnn.weights()), weight_count, -0.1f, 0.1f, lstm_stream());
+    Tensor x = random_floats(int64_t{kBatch} * kTime * kInput, 1, 1.0f);
+    Tensor dy = random_floats(int64_t{kBatch} * kTime * 2 * kHidden, 2, 1.0f);
+    Tensor y = floats(int64_t{kBatch} * kTime * 2 * kHidden), dx = floats(int64_t{kBatch} * kTime * kInput);
     timed_loop(state, [&](cudaStream_t s) {
-      rnn.forward(s);
-      if (with_backward) rnn.backward(s);
+      rnn.forward(x.data<float>(), y.data<float>(), s);
+      if (with_backward) rnn.backward(x.data<float>(), y.data<float>(), dy.data<float>(), dx.data<float>(), s);
     });
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());  // e.g. the persistent algorithm refusing this configuration
