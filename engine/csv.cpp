@@ -2,18 +2,20 @@
 
 #include <charconv>
 #include <cmath>
-#include <fstream>
-#include <sstream>
+#include <string_view>
 
 #include "engine/error.h"
+#include "engine/text_file.h"
 
 namespace hl {
 
 size_t CsvTable::column(const std::string& name) const {
   for (size_t i = 0; i < header.size(); ++i)
     if (header[i] == name) return i;
+  // Names as they are (quoted, escaped and cut), and at most 10 of them.
   std::string have;
-  for (const auto& h : header) have += (have.empty() ? "" : ",") + h;
+  for (size_t i = 0; i < header.size() && i < 10; ++i) have += (i ? ", " : "") + quoted_for_message(header[i]);
+  if (header.size() > 10) have += ", ... (" + std::to_string(header.size()) + " columns)";
   throw FormatError(path, "no column '" + name + "' in the header (it has: " + have + ")");
 }
 
@@ -41,7 +43,10 @@ CsvTable parse_csv(const std::string& text, const std::string& name) {
     field.clear();
     row_has_content = false;
   };
-  for (size_t i = 0; i < text.size(); ++i) {
+  // A UTF-8 byte-order mark is not part of the first column's name.
+  constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+  const size_t start = std::string_view(text).substr(0, kUtf8Bom.size()) == kUtf8Bom ? kUtf8Bom.size() : 0;
+  for (size_t i = start; i < text.size(); ++i) {
     const char c = text[i];
     if (in_quotes) {
       if (c == '"') {
@@ -82,14 +87,9 @@ CsvTable parse_csv(const std::string& text, const std::string& name) {
   return table;
 }
 
-CsvTable read_csv(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FormatError(path, "cannot open the file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw FormatError(path, "read error");
-  return parse_csv(text.str(), path);
-}
+std::string read_csv_text(const std::string& path) { return read_text_file(path, kCsvLimits); }
+
+CsvTable read_csv(const std::string& path) { return parse_csv(read_csv_text(path), path); }
 
 namespace {
 std::string where(const CsvTable& table, const CsvRow& row) { return table.path + ":" + std::to_string(row.line); }
@@ -103,7 +103,8 @@ double csv_double(const CsvTable& table, const CsvRow& row, size_t column) {
   auto [ptr, ec] = std::from_chars(begin, end, value);
   if (text.empty() || ec != std::errc() || ptr != end || !std::isfinite(value))
     throw FormatError(where(table, row),
-                      "column '" + table.header[column] + "': '" + text + "' is not a finite number");
+                      "column " + quoted_for_message(table.header[column]) + ": " + quoted_for_message(text) +
+                          " is not a finite number");
   return value;
 }
 
@@ -115,7 +116,8 @@ int64_t csv_int(const CsvTable& table, const CsvRow& row, size_t column) {
   auto [ptr, ec] = std::from_chars(begin, end, value);
   if (text.empty() || ec != std::errc() || ptr != end || value < 0)
     throw FormatError(where(table, row),
-                      "column '" + table.header[column] + "': '" + text + "' is not a non-negative integer");
+                      "column " + quoted_for_message(table.header[column]) + ": " + quoted_for_message(text) +
+                          " is not a non-negative integer");
   return value;
 }
 

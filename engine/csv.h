@@ -22,10 +22,17 @@ struct CsvTable {
 };
 
 // Reads a whole CSV file. Throws hl::Error (naming the file and line) when the file
-// cannot be read, is empty, has an unterminated quote, or a row whose field count differs
-// from the header's. Blank lines are skipped.
+// cannot be read, is a directory, is over the size limits of engine/text_file.h
+// (kCsvLimits: 256 MiB, lines of 64 KiB; checked while reading, so /dev/zero or an
+// endless pipe is refused at once), holds binary data or UTF-16, is empty, has an
+// unterminated quote, or a row whose field count differs from the header's. Blank lines
+// are skipped. A UTF-8 byte-order mark at the start (as spreadsheet programs write) is
+// dropped.
 CsvTable read_csv(const std::string& path);
-// The same over text already in memory; `name` stands in for the path in messages.
+// The text of a CSV file, read with those limits.
+std::string read_csv_text(const std::string& path);
+// The same as read_csv over text already in memory; `name` stands in for the path in
+// messages.
 CsvTable parse_csv(const std::string& text, const std::string& name);
 
 // Parsers for fields, with messages naming file, line and column.

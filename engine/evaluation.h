@@ -35,7 +35,8 @@ struct Evaluation {
 // Evaluates every video of `labels`. Skipped (with the reason): videos without
 // predictions, with a different number of segments, or with IDCG = 0 at some k (the
 // paper leaves those out of the mean), and predicted videos without labels.
-// `labels_name` and `preds_name` name the sources in the reasons.
+// `labels_name` and `preds_name` name the sources in the reasons. Labels must be >= 0
+// (read with ScoreKind::Labels); a negative one throws hl::Error (engine/metrics.h).
 Evaluation evaluate_rankings(const SegmentScores& labels, const SegmentScores& preds, const std::vector<int>& ks,
                              const std::string& labels_name = "the labels",
                              const std::string& preds_name = "the predictions");

@@ -23,6 +23,12 @@ bool ranking_scores(std::span<const double> truth, std::span<const double> pred,
     throw Error("ranking metrics: " + std::to_string(truth.size()) + " true scores but " +
                 std::to_string(pred.size()) + " predictions");
   if (k < 1) throw Error("ranking metrics: k must be at least 1 (got " + std::to_string(k) + ")");
+  // NDCG is a ratio of sums of gains: a negative gain can make it any number (below
+  // -1e6, above 1), so true scores must be >= 0 (the label readers refuse others).
+  for (size_t i = 0; i < truth.size(); ++i)
+    if (!(truth[i] >= 0) || !std::isfinite(truth[i]))
+      throw Error("ranking metrics: the true score of segment " + std::to_string(i) + " is " +
+                  std::to_string(truth[i]) + "; NDCG needs finite gains >= 0");
   const size_t n = truth.size();
   const size_t kk = std::min<size_t>(static_cast<size_t>(k), n);
   const std::vector<int64_t> by_pred = rank_descending(pred);

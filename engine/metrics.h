@@ -23,9 +23,11 @@ struct RankingScores {
 };
 
 // Metrics at cut-off k for one video with true scores `truth` and predictions `pred`
-// (same length n >= 1, k >= 1). IDCG = 0 (every true score in the top k' is 0) leaves
-// the NDCG values undefined: the paper leaves such a video out of the mean, so this
-// returns false and the caller skips it. Throws hl::Error for empty or mismatched input.
+// (same length n >= 1, k >= 1, every true score finite and >= 0: the gains). IDCG = 0
+// (every true score in the top k' is 0) leaves the NDCG values undefined: the paper
+// leaves such a video out of the mean, so this returns false and the caller skips it.
+// Throws hl::Error for empty or mismatched input and for a negative or non-finite true
+// score.
 bool ranking_scores(std::span<const double> truth, std::span<const double> pred, int k, RankingScores* out);
 
 // Cronbach's α with annotators as items and segments as cases (sample variances,

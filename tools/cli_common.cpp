@@ -2,10 +2,13 @@
 
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <charconv>
 #include <string>
 #include <exception>
+#include <filesystem>
 
 #include "engine/error.h"
 #include "engine/log.h"
@@ -55,7 +58,39 @@ void restart_with_better_blas_kernels(char** argv) {
 
 }  // namespace
 
+// "runs/a: cannot create directories: Not a directory", not the library's
+// "filesystem error: ... [runs/a]" as an unexpected failure: a file-system refusal is
+// an ordinary failure of the user's paths.
+std::string filesystem_error_message(const std::filesystem::filesystem_error& e) {
+  std::string what = e.what();
+  // libstdc++ writes "filesystem error: <operation>: <reason> [path1] [path2]": keep the operation.
+  const std::string prefix = "filesystem error: ", reason = ": " + e.code().message();
+  std::string operation;
+  const size_t at = what.find(reason);
+  if (what.rfind(prefix, 0) == 0 && at != std::string::npos) operation = what.substr(prefix.size(), at - prefix.size());
+  std::string out = e.path1().empty() ? std::string() : e.path1().string() + ": ";
+  if (!operation.empty()) out += operation + ": ";
+  out += e.code().message();
+  if (!e.path2().empty()) out += " (with " + e.path2().string() + ")";
+  return out;
+}
+
+CLI::Validator positive_integer(int64_t max) {
+  return CLI::Validator(
+      [max](const std::string& text) -> std::string {
+        int64_t value = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (ec == std::errc() && end == text.data() + text.size() && value >= 1 && value <= max) return "";
+        return "'" + text + "' is not a whole number from 1 to " + std::to_string(max);
+      },
+      "INT in [1, " + std::to_string(max) + "]");
+}
+
 int Tool::run(int argc, char** argv, const std::function<int()>& work) {
+  // A file-size limit (ulimit -f) would otherwise kill the tool with SIGXFSZ in the
+  // middle of a write: no message, a temporary file left. Ignored, the write fails with
+  // EFBIG, which the writers (engine/atomic_file.h) report, naming the file.
+  std::signal(SIGXFSZ, SIG_IGN);
   restart_with_better_blas_kernels(argv);
   try {
     app_.parse(argc, argv);
@@ -77,6 +112,8 @@ int Tool::run(int argc, char** argv, const std::function<int()>& work) {
     print_error(e.what());
   } catch (const std::bad_alloc&) {
     print_error("out of memory");
+  } catch (const std::filesystem::filesystem_error& e) {
+    print_error(filesystem_error_message(e));
   } catch (const std::exception& e) {
     print_error(std::string("unexpected failure: ") + e.what());
   }

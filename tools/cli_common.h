@@ -15,6 +15,8 @@
 // from its work function.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <string>
 
@@ -49,6 +51,15 @@ class Tool {
   CLI::App app_;
   std::string log_level_;
 };
+
+// Checks an option's value is a whole number from 1 to `max`, with a plain message
+// ("'0' is not a whole number from 1 to 1000000"), where CLI::PositiveNumber would
+// print the range of a double. Used for --k by hl-eval and hl-train.
+CLI::Validator positive_integer(int64_t max = 1000000);
+
+// The message of a std::filesystem::filesystem_error (which Tool::run reports as any
+// other failure): "<path>: <operation>: <reason>".
+std::string filesystem_error_message(const std::filesystem::filesystem_error& e);
 
 // Adds "--weights DIR" bound to `dir` (left empty when not given). Resolve it with
 // hl::weights_dir(dir) from weights/weights_dir.h, which applies the shared rule:

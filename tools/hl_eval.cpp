@@ -14,6 +14,9 @@
 // A video is skipped (and listed with the reason) when it has labels but no
 // predictions, a different number of segments, or IDCG = 0 at some k (every true score
 // in its top k is 0; the paper leaves such videos out of the mean).
+// Labels must be >= 0 (they are NDCG's gains); predictions may be any finite number.
+// Kendall's tau-b compares the mean annotations exactly as their decimal text says
+// (ties are ties whatever the annotators' order; engine/segment_scores.h).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -74,7 +77,8 @@ int compare(const Options& opt) {
   std::vector<double> chance;
   for (size_t i = 0; i < opt.preds.size(); ++i) {
     const hl::Evaluation ev =
-        hl::evaluate_rankings(labels, hl::read_segment_scores(opt.preds[i]), opt.ks, opt.labels, opt.preds[i]);
+        hl::evaluate_rankings(labels, hl::read_segment_scores(opt.preds[i], hl::ScoreKind::Predictions), opt.ks,
+                              opt.labels, opt.preds[i]);
     if (ev.videos.empty()) throw hl::Error(opt.preds[i] + ": no video could be evaluated");
     std::vector<std::string> row = {names[i], std::to_string(ev.videos.size())};
     for (int k : opt.ks)
@@ -113,7 +117,7 @@ int evaluate(const Options& opt) {
   if (opt.preds.size() > 1 || !opt.boxplot.empty()) return compare(opt);
   const std::string& pred = opt.preds[0];
   const hl::SegmentScores labels = hl::read_segment_scores(opt.labels);
-  const hl::SegmentScores preds = hl::read_segment_scores(pred);
+  const hl::SegmentScores preds = hl::read_segment_scores(pred, hl::ScoreKind::Predictions);
   const hl::Evaluation ev = hl::evaluate_rankings(labels, preds, opt.ks, opt.labels, pred);
   const std::vector<std::string>& names = ev.keys;
   const int count = static_cast<int>(ev.videos.size());
@@ -182,10 +186,9 @@ int agreement(const Options& opt) {
         skipped.push_back({{"video", video}, {"reason", it == labels.end() ? "not in " + opt.labels
                                                                             : "segment counts differ from " + opt.labels}});
       } else {
-        std::vector<double> mean_annotation(n, 0.0);
-        for (const auto& a : ratings)
-          for (size_t s = 0; s < n; ++s) mean_annotation[s] += a[s] / static_cast<double>(ratings.size());
-        tau = hl::metrics::kendall_tau_b(mean_annotation, it->second);
+        // tau-b needs only the order of the mean annotations and their ties: the exact
+        // ranks (engine/segment_scores.h), not a mean rounded in the annotators' order.
+        tau = hl::metrics::kendall_tau_b(ann.mean_ranks.at(video), it->second);
         if (!std::isnan(tau)) taus.push_back(tau);
       }
       entry["kendall_tau_b"] = std::isnan(tau) ? ordered_json() : ordered_json(tau);
@@ -235,7 +238,7 @@ int main(int argc, char** argv) {
   hl::cli::Tool tool("eval", "Evaluate predicted segment scores against labels (NDCG@k, P@k), or annotator agreement.");
   Options opt;
   CLI::App& app = tool.app();
-  app.add_option("--labels", opt.labels, "label CSV: video,segment,score (segments numbered 0..n-1)")
+  app.add_option("--labels", opt.labels, "label CSV: video,segment,score (segments numbered 0..n-1, scores >= 0)")
       ->check(CLI::ExistingFile)
       ->option_text("CSV");
   auto* pred = app.add_option("--pred", opt.preds,
@@ -251,7 +254,7 @@ int main(int argc, char** argv) {
   app.add_option("--histogram", opt.histogram,
                  "with --agreement: write PREFIX-alpha.svg (and PREFIX-kendall.svg with --labels) histograms")
       ->option_text("PREFIX");
-  app.add_option("--k", opt.ks, "cut-offs, comma-separated")->delimiter(',')->check(CLI::PositiveNumber)
+  app.add_option("--k", opt.ks, "cut-offs, comma-separated")->delimiter(',')->check(hl::cli::positive_integer())
       ->option_text("K,... (default 5,10)");
   auto* agree = app.add_option("--agreement", opt.agreement,
                                "annotation CSV: video,segment,<one column per annotator>; prints Cronbach's alpha "

@@ -296,6 +296,11 @@ bool looks_like_safetensors(const std::string& path, const uint8_t* head, size_t
 
 // Reads and checks one file completely before anything of it is printed.
 Inspected inspect_file(const std::string& path) {
+  // A directory opens and reads as nothing: say what it is, not "unknown file format".
+  std::error_code dir_error;
+  if (std::filesystem::is_directory(path, dir_error))
+    throw hl::FormatError(path, "is a directory; give the files inside it (e.g. " +
+                                    (std::filesystem::path(path) / "*.safetensors").string() + ")");
   uint8_t head[16] = {};
   size_t n = 0;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -306,7 +311,7 @@ Inspected inspect_file(const std::string& path) {
   }
   Inspected out;
   out.path = path;
-  // Unreadable files (missing, a directory, ...) go to the safetensors reader, which says why.
+  // Unreadable files (missing, no permission, ...) go to the safetensors reader, which says why.
   if (fd < 0 || looks_like_safetensors(path, head, n)) {
     const hl::SafetensorsFile file = hl::SafetensorsFile::open(path);
     out.format = "safetensors";

@@ -74,6 +74,21 @@ TEST(Metrics, KendallTauB) {
   EXPECT_TRUE(std::isnan(kendall_tau_b(std::vector<double>{1, 1}, std::vector<double>{1, 2})));
 }
 
+TEST(Metrics, NegativeTrueScoresAreRefused) {
+  // With gains {1, -1} and k = 1 the ideal DCG is 1, the DCG of a prediction that puts
+  // segment 1 first is -1: NDCG -1, no longer in [0, 1]. So the metric refuses them.
+  RankingScores m;
+  const std::vector<double> r = {1, -1}, p = {0, 1};
+  try {
+    ranking_scores(r, p, 1, &m);
+    ADD_FAILURE() << "a negative true score was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the true score of segment 1 is -1"), std::string::npos) << e.what();
+  }
+  const std::vector<double> nan_truth = {1, NAN};
+  EXPECT_THROW(ranking_scores(nan_truth, p, 1, &m), Error);
+}
+
 TEST(Metrics, CronbachAlpha) {
   // Two annotators agreeing exactly: item variances v, v; total variance 4v -> alpha 1.
   EXPECT_DOUBLE_EQ(cronbach_alpha({{1, 2, 3}, {1, 2, 3}}), 1.0);

@@ -128,5 +128,61 @@ TEST_F(HlEval, BadInput) {
   EXPECT_NE(r.out.find("--agreement"), std::string::npos);
 }
 
+// Mean annotations that tie only in exact arithmetic: {0.1, 0.2} and {0.3, 0} both
+// average 0.15, but 0.1/2 + 0.2/2 is 0.15000000000000002 in double while 0.3/2 + 0/2 is
+// 0.15, which made the first segment rank above the second.
+TEST_F(HlEval, KendallTiesOfMeanAnnotationsAreExact) {
+  const auto ann = write("a.csv", "video,segment,ann1,ann2\nv,0,0.1,0.2\nv,1,0.3,0\nv,2,0.5,0.5\n");
+  const auto labels = write("l.csv", "video,segment,score\nv,0,1\nv,1,2\nv,2,3\n");
+  const auto r = run_command({HL_EVAL_PATH, "--agreement", ann, "--labels", labels, "--json", dir.file("a.json")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // Means {0.15, 0.15, 0.5} against {1, 2, 3}: (0,1) tied in x, (0,2) and (1,2)
+  // concordant: tau_b = 2 / sqrt((3 - 1)(3 - 0)). (With the tie lost: (2 - 1) / 3.)
+  EXPECT_NEAR(read_json("a.json")["videos"]["v"]["kendall_tau_b"].get<double>(), 2 / std::sqrt(6.0), 1e-15);
+}
+
+TEST_F(HlEval, NegativeLabelsAreRefusedNegativePredictionsAreNot) {
+  const auto labels = write("l.csv", "video,segment,score\nv,0,1\nv,1,-2\n");
+  const auto good = write("good.csv", "video,segment,score\nv,0,1\nv,1,2\n");
+  const auto negative = write("neg.csv", "video,segment,score\nv,0,-1\nv,1,-2\n");
+  auto r = run_command({HL_EVAL_PATH, "--labels", labels, "--pred", good});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("hl-eval: error: " + labels + ":3: column 'score': the label -2 is negative"),
+            std::string::npos) << r.err;
+  r = run_command({HL_EVAL_PATH, "--labels", good, "--pred", negative, "--k", "1", "--json", dir.file("m.json")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // p = {-1, -2} puts segment 0 (gain 1) first, the ideal is segment 1 (gain 2): NDCG@1 = 1/2.
+  EXPECT_DOUBLE_EQ(read_json("m.json")["mean"]["ndcg@1"].get<double>(), 0.5);
+}
+
+TEST_F(HlEval, HostileFilesAndOptionsGetPlainMessages) {
+  const auto good = write("good.csv", "video,segment,score\nv,0,1\nv,1,2\n");
+  // An endless device: refused at once, not read into memory.
+  auto r = run_command({HL_EVAL_PATH, "--labels", "/dev/zero", "--pred", good});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("/dev/zero:1: a NUL byte: this is binary data, not a text file"), std::string::npos) << r.err;
+  // A byte-order mark, as spreadsheet programs write.
+  const auto bom = write("bom.csv", "\xEF\xBB\xBFvideo,segment,score\r\nv,0,1\r\nv,1,2\r\n");
+  r = run_command({HL_EVAL_PATH, "--labels", bom, "--pred", good, "--k", "1"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  // An id that would leave the features folder, one that rewrites the terminal.
+  const auto escape = write("escape.csv", "video,segment,score\n../../outside/escaped,0,1\n");
+  r = run_command({HL_EVAL_PATH, "--labels", escape, "--pred", good});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(escape + ":2: video id '../../outside/escaped' contains '/'"), std::string::npos) << r.err;
+  const auto terminal = write("terminal.csv", "video,segment,score\n\"\x1b[2J\",0,1\n");
+  r = run_command({HL_EVAL_PATH, "--labels", good, "--pred", terminal});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("video id '\\x1b[2J' contains a control character"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\x1b'), std::string::npos);
+  // --k 0: a plain message, not the range of a double (309 digits).
+  for (const char* k : {"0", "-3", "1.5", "5,0"}) {
+    r = run_command({HL_EVAL_PATH, "--labels", good, "--pred", good, "--k", k});
+    EXPECT_EQ(r.exit_code, 2) << k;
+    EXPECT_NE(r.err.find("is not a whole number from 1 to 1000000"), std::string::npos) << k << ": " << r.err;
+    EXPECT_LT(r.err.size(), 200u) << r.err;
+  }
+}
+
 }  // namespace
 }  // namespace hl
