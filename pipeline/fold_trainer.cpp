@@ -25,11 +25,15 @@ uint64_t stream_id(Stream s, int fold, int epoch) {
   return (static_cast<uint64_t>(s) << 24) | (static_cast<uint64_t>(fold) << 12) | static_cast<uint64_t>(epoch);
 }
 
-FoldRun begin_fold(const TrainConfig& config, const FoldPlan& plan, const std::string& fold_dir) {
+FoldRun begin_fold(const TrainConfig& config, const FoldPlan& plan, const std::string& fold_dir,
+                   const SegmentDataset& data, const InputRecord& inputs) {
   fs::create_directories(fold_dir);
-  return {(fs::path(fold_dir) / "checkpoint.safetensors").string(), (fs::path(fold_dir) / "model.safetensors").string(),
-          (fs::path(fold_dir) / "test.pred.csv").string(), config.fingerprint() + " fold=" + std::to_string(plan.fold),
-          fold_seed(config.seed, plan.fold)};
+  FoldRun run{(fs::path(fold_dir) / "checkpoint.safetensors").string(),
+              (fs::path(fold_dir) / "model.safetensors").string(), (fs::path(fold_dir) / "test.pred.csv").string(),
+              config.fingerprint() + " fold=" + std::to_string(plan.fold),
+              inputs.labels.empty() ? record_labels(data, inputs.labels_name) : inputs, fold_seed(config.seed, plan.fold)};
+  run.inputs.fold = fold_digest(plan);
+  return run;
 }
 
 std::vector<size_t> segments_of(const SegmentDataset& data, const std::vector<std::string>& videos) {

@@ -5,10 +5,13 @@
 //          fold's training, validation and test segments; the parameters moved to the
 //          device, Adam; resumed from the checkpoint, or started (input statistics of the
 //          training segments);
-//   epoch  a seeded order, then steps: each one loss, backward, Adam step; after the
-//          epoch the mean NDCG@k on the validation videos, the model kept when it is the
-//          best so far, the checkpoint, the report;
-//   end    the best epoch's model predicts the test videos (test.pred.csv).
+//   epoch  a seeded order, then steps: each one loss, backward, Adam step, the loss and
+//          the updated parameters checked finite (pipeline/finite_guard.h: a step that
+//          turns non-finite stops the run before anything of its epoch is saved); after
+//          the epoch the mean NDCG@k on the validation videos, the model kept when it is
+//          the best so far, the checkpoint (with the record of the run's inputs,
+//          pipeline/run_inputs.h, which --resume compares), the report;
+//   end    the best epoch's model predicts the test videos (test.pred.csv; checked finite).
 // What differs between models is a Task (pipeline/highlight_fold.h, pipeline/vasnet_fold.h),
 // a class with:
 //   using Model = ...;                              // named_parameters(), parameters(),
@@ -22,13 +25,15 @@
 //   int begin_epoch(int epoch);                     // the epoch's steps (draws its order)
 //   std::optional<ag::Variable> step_loss(const Model&, int epoch, int step,
 //                                         uint64_t& dropout_offset);  // nullopt: no step
+//   std::vector<size_t> step_segments(int epoch, int step) const;  // what a step reads (messages)
 //   std::vector<float> predict(const Model&, const std::vector<size_t>&) const;
 // A network to come trains by adding its Task and one line to train_fold.
 //
 // Every random draw is a function of (seed, fold, epoch, step): Philox streams per purpose
 // (stream_id), so a run killed anywhere and resumed writes the same files.
 // Tests: tests/tools/test_hl_train.cpp (both models: selection, resume bit-identical,
-// fine-tuning, refusals), tests/pipeline/test_trainer_inputs.cpp, tests/cuda/test_cuda_train.cpp.
+// fine-tuning, refusals, changed inputs, non-finite training), tests/pipeline/test_trainer_inputs.cpp,
+// tests/pipeline/test_training_guards.cpp, tests/cuda/test_cuda_train.cpp.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -44,7 +49,9 @@
 #include "engine/optim/adam.h"
 #include "engine/progress.h"
 #include "pipeline/checkpoint.h"
+#include "pipeline/finite_guard.h"
 #include "pipeline/input_statistics.h"
+#include "pipeline/run_inputs.h"
 #include "pipeline/segment_dataset.h"
 #include "pipeline/trainer.h"
 
@@ -63,13 +70,16 @@ struct Fold {
   std::vector<size_t> train, validation, test;  // segment indices, in video then segment order
 };
 
-// The fold's files, the fingerprint its checkpoint must carry, and its seed.
+// The fold's files, the fingerprint and the record of inputs its checkpoint must carry,
+// and its seed.
 struct FoldRun {
   std::string checkpoint_path, model_path, predictions_path, fingerprint;
+  InputRecord inputs;  // `inputs` of begin_fold (labels only from the dataset when it has none) + the fold's videos
   uint64_t seed = 0;
 };
 // Creates `fold_dir`.
-FoldRun begin_fold(const TrainConfig& config, const FoldPlan& plan, const std::string& fold_dir);
+FoldRun begin_fold(const TrainConfig& config, const FoldPlan& plan, const std::string& fold_dir,
+                   const SegmentDataset& data, const InputRecord& inputs);
 
 // Segment indices of `data` for the given videos, in video then segment order.
 std::vector<size_t> segments_of(const SegmentDataset& data, const std::vector<std::string>& videos);
@@ -109,7 +119,7 @@ TrainingProgress resume_or_start(const FoldRun& run, const Fold& fold, typename 
     outcome.resumed = true;
     InputNormalisation normalisation;
     const TrainingProgress p = load_checkpoint(run.checkpoint_path, model.named_parameters(), adam, run.fingerprint,
-                                               Task::features(model), normalisation);
+                                               Task::features(model), normalisation, run.inputs);
     model.set_input_normalisation(std::move(normalisation));
     return p;
   }
@@ -138,7 +148,7 @@ void end_epoch(const Model& model, EpochReport& report, TrainingProgress& progre
   }
   progress.epochs_done = report.epoch;
   save_checkpoint(run.checkpoint_path, model.named_parameters(), adam, progress, run.fingerprint,
-                  model.input_normalisation());
+                  model.input_normalisation(), run.inputs);
   if (on_epoch) on_epoch(report);
 }
 
@@ -146,10 +156,10 @@ void end_epoch(const Model& model, EpochReport& report, TrainingProgress& progre
 template <typename Task>
 FoldOutcome train_fold_of(const SegmentDataset& data, const FoldPlan& plan, const TrainConfig& config,
                           const std::string& fold_dir, bool resume,
-                          const std::function<void(const EpochReport&)>& on_epoch) {
+                          const std::function<void(const EpochReport&)>& on_epoch, const InputRecord& inputs) {
   using Model = typename Task::Model;
   Task::check(data, config);
-  const FoldRun run = begin_fold(config, plan, fold_dir);
+  const FoldRun run = begin_fold(config, plan, fold_dir, data, inputs);
 
   Model model = Task::make(config, run.seed);
   InputNormalisation init_normalisation;
@@ -180,10 +190,20 @@ FoldOutcome train_fold_of(const SegmentDataset& data, const FoldPlan& plan, cons
       maybe_simulate_kill(plan.fold + 1, epoch, step);
       const std::optional<ag::Variable> loss = task.step_loss(model, epoch, step, progress.dropout_offset);
       if (!loss) continue;  // nothing to learn from (e.g. no strictly ordered pair)
+      const float loss_value = loss->value().to(Device::cpu()).data<float>()[0];
+      if (!std::isfinite(loss_value))
+        stop_non_finite(data, plan.fold + 1, epoch, step + 1, steps,
+                        std::string("the training loss is ") + (std::isnan(loss_value) ? "NaN" : "infinite"),
+                        task.step_segments(epoch, step), progress);
       loss->backward();
       adam.step();
+      // The step's result is checked before the gradients are dropped: they say why.
+      if (!all_finite(parameter_values(model.named_parameters())))
+        stop_non_finite(data, plan.fold + 1, epoch, step + 1, steps,
+                        describe_non_finite_parameters(model.named_parameters(), config.lr),
+                        task.step_segments(epoch, step), progress);
       adam.zero_grad();
-      loss_sum += loss->value().to(Device::cpu()).data<float>()[0];
+      loss_sum += loss_value;
       ++loss_count;
       char postfix[64];
       std::snprintf(postfix, sizeof postfix, "loss %.4f", loss_sum / loss_count);
@@ -203,7 +223,9 @@ FoldOutcome train_fold_of(const SegmentDataset& data, const FoldPlan& plan, cons
   move_parameters(best.named_parameters(), config.device);
   outcome.best_epoch = progress.best_epoch;
   outcome.best_validation = progress.best_validation;
-  outcome.test_predictions = group_by_video(data, fold.test, task.predict(best, fold.test));
+  const std::vector<float> test_scores = task.predict(best, fold.test);
+  check_predictions(data, plan.fold + 1, fold.test, test_scores, progress.best_epoch);
+  outcome.test_predictions = group_by_video(data, fold.test, test_scores);
   write_predictions_csv(run.predictions_path, outcome.test_predictions);
   return outcome;
 }

@@ -39,29 +39,41 @@ std::optional<ag::Variable> HighlightFold::step_loss(const Model& model, int epo
                                             : ranking_step(model, epoch, step, dropout_offset);
 }
 
-// CCC over the step's batch of segments in the epoch's order.
-std::optional<ag::Variable> HighlightFold::ccc_step(const Model& model, int step, uint64_t& dropout_offset) const {
+std::vector<size_t> HighlightFold::step_segments(int epoch, int step) const {
+  if (fold_.config.loss == LossKind::Ccc) return ccc_batch(step);
+  std::vector<size_t> hi, lo;
+  ranking_pairs(epoch, step, hi, lo);
+  hi.insert(hi.end(), lo.begin(), lo.end());
+  return hi;
+}
+
+std::vector<size_t> HighlightFold::ccc_batch(int step) const {
   const std::vector<size_t>& train = fold_.train;
   const size_t start = static_cast<size_t>(step) * static_cast<size_t>(fold_.config.batch);
   const size_t n = std::min(train.size() - start, static_cast<size_t>(fold_.config.batch));
-  if (n < 2) return std::nullopt;  // CCC of one segment is undefined: the last batch is dropped
   std::vector<size_t> idx;
   for (size_t i = 0; i < n; ++i) idx.push_back(train[order_[start + i]]);
+  return idx;
+}
+
+// CCC over the step's batch of segments in the epoch's order.
+std::optional<ag::Variable> HighlightFold::ccc_step(const Model& model, int step, uint64_t& dropout_offset) const {
+  const std::vector<size_t> idx = ccc_batch(step);
+  const size_t n = idx.size();
+  if (n < 2) return std::nullopt;  // CCC of one segment is undefined: the last batch is dropped
   const SegmentBatch b = fold_.data.batch(idx, fold_.config.device, model.input_normalisation());
   const ag::Variable scores = model.forward(b.inputs, true, {fold_.seed, dropout_offset});
   dropout_offset += model.dropout_words(static_cast<int64_t>(n), kTicksPerSegment);
   return ag::ccc_loss(scores, ag::Variable(b.labels));
 }
 
-// Margin ranking over the step's pairs: draw 2k picks a training segment, draw 2k+1 another
-// segment of its video; the higher-labelled one should score higher.
-std::optional<ag::Variable> HighlightFold::ranking_step(const Model& model, int epoch, int step,
-                                                        uint64_t& dropout_offset) const {
+// The step's pairs: draw 2k picks a training segment, draw 2k+1 another segment of its
+// video; the higher-labelled one should score higher.
+void HighlightFold::ranking_pairs(int epoch, int step, std::vector<size_t>& hi, std::vector<size_t>& lo) const {
   const std::vector<size_t>& train = fold_.train;
   const SegmentDataset& data = fold_.data;
   const int batch = fold_.config.batch;
   const uint64_t stream = stream_id(kPairs, fold_.plan.fold, epoch);
-  std::vector<size_t> hi, lo;
   for (int p = 0; p < batch; ++p) {
     const uint64_t draw = static_cast<uint64_t>(step) * static_cast<uint64_t>(batch) + static_cast<uint64_t>(p);
     const size_t a = train[seeded_index(train.size(), fold_.seed, stream, 2 * draw)];
@@ -72,6 +84,14 @@ std::optional<ag::Variable> HighlightFold::ranking_step(const Model& model, int 
     hi.push_back(la > lb ? a : b);
     lo.push_back(la > lb ? b : a);
   }
+}
+
+// Margin ranking over the step's pairs.
+std::optional<ag::Variable> HighlightFold::ranking_step(const Model& model, int epoch, int step,
+                                                        uint64_t& dropout_offset) const {
+  const SegmentDataset& data = fold_.data;
+  std::vector<size_t> hi, lo;
+  ranking_pairs(epoch, step, hi, lo);
   if (hi.empty()) return std::nullopt;
   const InputNormalisation& normalisation = model.input_normalisation();
   const SegmentBatch bh = data.batch(hi, fold_.config.device, normalisation),

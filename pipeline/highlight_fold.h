@@ -34,8 +34,14 @@ class HighlightFold {
   int begin_epoch(int epoch);
   std::optional<ag::Variable> step_loss(const Model& model, int epoch, int step, uint64_t& dropout_offset) const;
   std::vector<float> predict(const Model& model, const std::vector<size_t>& indices) const;
+  // The segments step `step` of `epoch` (the current one) reads: its batch, or both sides of its pairs.
+  std::vector<size_t> step_segments(int epoch, int step) const;
 
  private:
+  // The step's batch of segments in the epoch's order (fewer than 2: no step).
+  std::vector<size_t> ccc_batch(int step) const;
+  // The step's strictly ordered pairs: `hi` should score above `lo`.
+  void ranking_pairs(int epoch, int step, std::vector<size_t>& hi, std::vector<size_t>& lo) const;
   std::optional<ag::Variable> ccc_step(const Model& model, int step, uint64_t& dropout_offset) const;
   std::optional<ag::Variable> ranking_step(const Model& model, int epoch, int step, uint64_t& dropout_offset) const;
 

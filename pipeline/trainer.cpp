@@ -17,12 +17,14 @@ namespace hl {
 
 FoldOutcome train_fold(const SegmentDataset& data, const FoldPlan& plan, const TrainConfig& config,
                        const std::string& fold_dir, bool resume,
-                       const std::function<void(const EpochReport&)>& on_epoch) {
+                       const std::function<void(const EpochReport&)>& on_epoch, const InputRecord& inputs) {
   switch (config.kind) {
     case ModelKind::Highlight:
-      return fold_training::train_fold_of<fold_training::HighlightFold>(data, plan, config, fold_dir, resume, on_epoch);
+      return fold_training::train_fold_of<fold_training::HighlightFold>(data, plan, config, fold_dir, resume, on_epoch,
+                                                                        inputs);
     case ModelKind::Vasnet:
-      return fold_training::train_fold_of<fold_training::VasnetFold>(data, plan, config, fold_dir, resume, on_epoch);
+      return fold_training::train_fold_of<fold_training::VasnetFold>(data, plan, config, fold_dir, resume, on_epoch,
+                                                                     inputs);
   }
   throw Error("internal: unknown model kind");
 }

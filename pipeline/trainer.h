@@ -15,10 +15,12 @@
 //
 // Files in the fold's folder: checkpoint.safetensors (written atomically after every
 // epoch: parameters, Adam's moments and steps, the dropout stream position, the best
-// epoch so far and the input statistics; pipeline/checkpoint.h), model.safetensors (the
+// epoch so far, the input statistics and the record of the run's inputs that --resume
+// compares; pipeline/checkpoint.h, pipeline/run_inputs.h), model.safetensors (the
 // best epoch's model) and test.pred.csv. Every random draw is a function of (seed, fold,
 // epoch, step), so a run killed at any point and restarted with resume produces files
-// bit-identical to an uninterrupted run.
+// bit-identical to an uninterrupted run. A step whose loss or updated parameters are not
+// finite stops the run before anything of its epoch is saved (pipeline/finite_guard.h).
 //
 // One fold trainer serves every model (pipeline/fold_trainer.h: setup, epochs, model
 // selection, checkpoints, test predictions); what is a model's own (its steps and loss,
@@ -33,6 +35,7 @@
 #include "engine/evaluation.h"
 #include "engine/segment_scores.h"
 #include "nets/highlight_model.h"
+#include "pipeline/run_inputs.h"
 #include "pipeline/segment_dataset.h"
 #include "nets/vasnet.h"
 
@@ -107,11 +110,14 @@ struct FoldOutcome {
 
 // Trains fold `plan` in `fold_dir` (created if needed). With `resume`, continues from
 // the folder's checkpoint (a finished fold only recomputes its test predictions); the
-// checkpoint must have been made with the same configuration and fold. Throws hl::Error
-// on a mismatch or a bad checkpoint.
+// checkpoint must have been made with the same configuration, fold and `inputs`
+// (pipeline/run_inputs.h: record_inputs; without one, the labels of `data`, and the
+// feature files are not compared). Throws hl::Error on a mismatch or a bad checkpoint,
+// and when a step's loss or updated parameters, or a held-out prediction, are not
+// finite (pipeline/finite_guard.h): nothing of that epoch is saved then.
 FoldOutcome train_fold(const SegmentDataset& data, const FoldPlan& plan, const TrainConfig& config,
                        const std::string& fold_dir, bool resume,
-                       const std::function<void(const EpochReport&)>& on_epoch = {});
+                       const std::function<void(const EpochReport&)>& on_epoch = {}, const InputRecord& inputs = {});
 
 // Scores of the segments `indices` of `data` (evaluation mode: no dropout), inputs
 // standardised with the model's input_normalisation().

@@ -41,13 +41,17 @@ int VasnetFold::begin_epoch(int epoch) {
   return static_cast<int>(videos_.size());
 }
 
-std::optional<ag::Variable> VasnetFold::step_loss(const Model& model, int, int step, uint64_t& dropout_offset) const {
+std::vector<size_t> VasnetFold::step_segments(int, int step) const {
+  const auto [begin, end] = videos_[order_[static_cast<size_t>(step)]];
+  return {fold_.train.begin() + static_cast<std::ptrdiff_t>(begin), fold_.train.begin() + static_cast<std::ptrdiff_t>(end)};
+}
+
+std::optional<ag::Variable> VasnetFold::step_loss(const Model& model, int epoch, int step,
+                                                  uint64_t& dropout_offset) const {
   const SegmentDataset& data = fold_.data;
   const TrainConfig& config = fold_.config;
   const int64_t step_frames = config.vasnet.frame_step;
-  const auto [begin, end] = videos_[order_[static_cast<size_t>(step)]];
-  const std::vector<size_t> idx(fold_.train.begin() + static_cast<std::ptrdiff_t>(begin),
-                                fold_.train.begin() + static_cast<std::ptrdiff_t>(end));
+  const std::vector<size_t> idx = step_segments(epoch, step);
   const Tensor x =
       segment_frames(data, idx, model.input_normalisation(), step_frames).to(config.device);  // [T / step, 1024]
   const int64_t frames = x.size(0);

@@ -35,6 +35,8 @@ class VasnetFold {
   int begin_epoch(int epoch);
   std::optional<ag::Variable> step_loss(const Model& model, int epoch, int step, uint64_t& dropout_offset) const;
   std::vector<float> predict(const Model& model, const std::vector<size_t>& indices) const;
+  // The segments step `step` of the current epoch reads: its video's.
+  std::vector<size_t> step_segments(int epoch, int step) const;
 
  private:
   const Fold& fold_;

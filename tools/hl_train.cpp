@@ -6,7 +6,11 @@
 // table on the terminal. --resume continues a killed run where it stopped, with results
 // bit-identical to an uninterrupted run.
 #include <algorithm>
+#include <cfloat>
+#include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstdlib>
 #include <cstdio>
 #include <map>
 #include <filesystem>
@@ -50,6 +54,37 @@ struct Options {
 };
 
 
+
+// A real option's check: the whole text a finite number that a float holds, at least
+// `lo` (above it when `above`) and at most `hi`; `what` says so in the message ("'nan'
+// is not a number above 0"). CLI::PositiveNumber and CLI::Range let "nan" through (every
+// comparison with NaN is false: --lr nan trained with the default rate) and "1e39"
+// (a float's inf), and print a double's range.
+CLI::Validator real_in(double lo, bool above, double hi, const std::string& what) {
+  return CLI::Validator(
+      [=](const std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        const bool whole = !text.empty() && end == text.c_str() + text.size();
+        if (whole && std::isfinite(v) && !std::isfinite(static_cast<float>(v)))
+          return "'" + text + "' is too large: it is held as a float, at most 3.4e38";
+        if (whole && std::isfinite(v) && (above ? v > lo : v >= lo) && v <= hi) return "";
+        return "'" + text + "' is not " + what;
+      },
+      "NUMBER");
+}
+
+// --seed: a whole number from 0 to 2^64 - 1 ("-1" would wrap around to 2^64 - 1).
+CLI::Validator seed_number() {
+  return CLI::Validator(
+      [](const std::string& text) -> std::string {
+        uint64_t v = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (ec == std::errc() && end == text.data() + text.size()) return "";
+        return "'" + text + "' is not a whole number from 0 to 18446744073709551615";
+      },
+      "UINT");
+}
 
 hl::SegmentScores subset(const hl::SegmentScores& all, const std::vector<std::string>& videos) {
   hl::SegmentScores out;
@@ -104,6 +139,8 @@ hl::TrainConfig make_config(const Options& opt, const std::vector<hl::Feature>& 
 hl::Evaluation run_experiment(const Options& opt, const hl::TrainConfig& config, const hl::SegmentScores& labels,
                               const std::string& out, const std::string& loss_name) {
   const hl::SegmentDataset data = hl::SegmentDataset::open(opt.features, labels, config.model.features, opt.labels);
+  // What every fold's checkpoint records and --resume compares (pipeline/run_inputs.h).
+  const hl::InputRecord inputs = hl::record_inputs(data, opt.features, opt.labels);
   const std::vector<hl::FoldPlan> plans = hl::plan_folds(data.videos(), opt.folds, opt.seed, opt.val_fraction);
   if (config.kind == hl::ModelKind::Vasnet)
     HL_LOG(Info) << out << ": " << data.videos().size() << " videos, " << data.size()
@@ -126,10 +163,13 @@ hl::Evaluation run_experiment(const Options& opt, const hl::TrainConfig& config,
   }
   for (const hl::FoldPlan& plan : plans) {
     const std::string dir = (fs::path(out) / ("fold-" + std::to_string(plan.fold + 1))).string();
-    const hl::FoldOutcome outcome = hl::train_fold(data, plan, config, dir, opt.resume, [](const hl::EpochReport& r) {
-      HL_LOG(Info) << "fold " << r.fold + 1 << " epoch " << r.epoch << ": loss " << fixed(r.loss)
-                   << ", validation ndcg@10 " << fixed(r.validation) << (r.best ? " (best so far)" : "");
-    });
+    const hl::FoldOutcome outcome = hl::train_fold(
+        data, plan, config, dir, opt.resume,
+        [](const hl::EpochReport& r) {
+          HL_LOG(Info) << "fold " << r.fold + 1 << " epoch " << r.epoch << ": loss " << fixed(r.loss)
+                       << ", validation ndcg@10 " << fixed(r.validation) << (r.best ? " (best so far)" : "");
+        },
+        inputs);
     const hl::Evaluation ev = hl::evaluate_rankings(subset(labels, plan.test), outcome.test_predictions, opt.ks,
                                                     opt.labels, dir + "/test.pred.csv");
     ordered_json fold = {{"fold", plan.fold + 1},
@@ -324,29 +364,30 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100000));
   app.add_option("--batch", opt.batch, "segments (ccc) or pairs (ranking) per step (default: 300 / 64)")
       ->check(CLI::Range(2, 1000000));
-  app.add_option("--lr", opt.lr, "Adam learning rate (default: 1e-3; vasnet 5e-5)")->check(CLI::PositiveNumber);
+  app.add_option("--lr", opt.lr, "Adam learning rate (default: 1e-3; vasnet 5e-5)")
+      ->check(real_in(0, true, FLT_MAX, "a number above 0"));
   app.add_option("--weight-decay", opt.weight_decay, "Adam L2 weight decay (default: 0; vasnet 1e-5)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(real_in(0, false, FLT_MAX, "a number of 0 or more"));
   app.add_option("--target-scale", opt.target_scale,
                  "vasnet: a frame's MSE target is its segment's label times this (labels [0, 2] -> the sigmoid's (0, 1))")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(real_in(0, true, FLT_MAX, "a number above 0"))->capture_default_str();
   app.add_option("--frame-step", opt.frame_step,
                  "vasnet: attend over every N-th 30-fps frame (15: 2 fps, as the published VASNet); at most 150 so "
                  "that every 5-s segment keeps a frame; a segment's score is the mean over its kept frames")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(hl::cli::positive_integer())->capture_default_str();
   app.add_option("--normalise", opt.normalise,
                  "standardise each input channel with the mean and std of the fold's training videos (stored in the "
                  "model file; fine-tuning keeps the initial model's), or off")
       ->check(CLI::IsMember({"on", "off"}))->capture_default_str();
   app.add_option("--seed", opt.seed, "seed of everything random (folds, init, dropout, order, pairs)")
-      ->capture_default_str();
+      ->check(seed_number())->capture_default_str();
   app.add_option("--val-fraction", opt.val_fraction, "part of each fold's training videos used for model selection")
-      ->check(CLI::Range(0.0, 0.9))->capture_default_str();
+      ->check(real_in(0, false, 0.9, "a number from 0 to 0.9"))->capture_default_str();
   app.add_option("--hidden", opt.hidden, "BiLSTM units per direction (default: the paper's rule for --use)")
       ->check(CLI::Range(1, 4096));
   app.add_option("--init", opt.init, "fine-tune: start every fold from this model file")->check(CLI::ExistingFile)
       ->option_text("MODEL");
-  app.add_option("--k", opt.ks, "cut-offs to report")->delimiter(',')->check(CLI::PositiveNumber)
+  app.add_option("--k", opt.ks, "cut-offs to report")->delimiter(',')->check(hl::cli::positive_integer())
       ->option_text("K,... (default 5,10)");
   hl::cli::add_device_option(app, opt.device,
                              "where to train: cpu (default), or a CUDA device: cuda (device 0) or cuda:N "

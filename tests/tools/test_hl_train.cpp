@@ -2,12 +2,18 @@
 // NDCG beats chance clearly) from standardised inputs, a run killed at any point and
 // resumed gives files bit-identical to an uninterrupted run (input statistics
 // included), --normalise off writes the model files of before, fine-tuning keeps the
-// initial model's statistics, VASNet runs at a frame step, and bad options fail clearly.
+// initial model's statistics, VASNet runs at a frame step, and bad options fail clearly;
+// a resume against changed inputs is refused naming them, and a run whose loss turns
+// NaN stops saying where, saving nothing non-finite.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <filesystem>
+#include <map>
 #include <sstream>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 #include "engine/device.h"
@@ -192,7 +198,125 @@ TEST_F(HlTrain, ResumeRefusesOtherOptions) {
   args.push_back("--resume");
   const auto r = run_command(args);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("the checkpoint was made with other options"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("the checkpoint was made with other options (seed 9 in the checkpoint, 10 now)"),
+            std::string::npos)
+      << r.err;
+}
+
+// A run records its inputs in every checkpoint: --resume against other labels, another
+// feature file or another number of folds is refused, naming what changed (before, it
+// silently continued the old model on the new data); the same inputs under another
+// path resume as before.
+TEST_F(HlTrain, ResumeRefusesChangedInputs) {
+  const std::string out = runs.file("inputs");
+  auto killed = train_args(out);
+  killed.insert(killed.begin(), {"env", "HL_TEST_KILL_AT=2:2:1"});
+  ASSERT_EQ(run_command(killed).exit_code, 137);
+  auto resume_with = [&](const std::string& features, const std::string& labels, const std::string& folds) {
+    auto a = train_args(out);
+    a[2] = features;  // --features DIR
+    a[4] = labels;    // --labels CSV
+    a[10] = folds;    // --folds N
+    a.push_back("--resume");
+    return run_command(a);
+  };
+
+  // One score of one video changed (the third row: video synth_0000).
+  const auto bytes = test::read_file(data_->file("labels.csv"));
+  std::string text(bytes.begin(), bytes.end());
+  const size_t row = text.find('\n', text.find('\n', text.find('\n') + 1) + 1) + 1;  // after two data rows
+  ASSERT_EQ(text.substr(row, 13), "synth_0000,2,");
+  text.replace(row, text.find('\n', row) - row, "synth_0000,2,1.5");
+  const std::string labels = runs.file("other-labels.csv");
+  test::write_file(labels, text);
+  auto r = resume_with(data_->file("features"), labels, "3");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("checkpoint.safetensors: the run's inputs changed since the checkpoint was written: the "
+                       "labels of video 'synth_0000' changed"),
+            std::string::npos)
+      << r.err;
+
+  // The features of one video made with another seed (hl-synth writes it in the metadata).
+  test::TempDir other;
+  ASSERT_EQ(run_command({HL_SYNTH_PATH, "--out", other.path().string(), "--videos", "12", "--seconds", "60,80", "--seed",
+                         "5", "--features", "affect,faces", "--strength", "affect=2.5,faces=1"})
+                .exit_code,
+            0);
+  const std::string features = runs.file("other-features");
+  fs::copy(data_->file("features"), features);
+  fs::copy_file(other.file("features/synth_0007.safetensors"), features + "/synth_0007.safetensors",
+                fs::copy_options::overwrite_existing);
+  r = resume_with(features, data_->file("labels.csv"), "3");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("the feature file of video 'synth_0007' changed"), std::string::npos) << r.err;
+
+  // Another number of folds: fold 1 would train on other videos.
+  r = resume_with(data_->file("features"), data_->file("labels.csv"), "4");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("the fold's training, validation or test videos differ"), std::string::npos) << r.err;
+
+  // The same labels and features in other places: resumed, as an uninterrupted run.
+  const std::string copied = runs.file("same-labels.csv");
+  fs::copy_file(data_->file("labels.csv"), copied);
+  fs::copy_file(data_->file("features/synth_0007.safetensors"), features + "/synth_0007.safetensors",
+                fs::copy_options::overwrite_existing);
+  r = resume_with(features, copied, "3");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(run_command(train_args(runs.file("inputs-whole"))).exit_code, 0);
+  for (const std::string f : {"predictions.csv", "fold-2/model.safetensors", "fold-3/checkpoint.safetensors"})
+    EXPECT_EQ(test::read_file(out + "/" + f), test::read_file(runs.file("inputs-whole/" + f))) << f;
+}
+
+// Every tensor of every safetensors file under `dir` (models and checkpoints) is finite.
+void expect_all_files_finite(const std::string& dir) {
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.path().extension() != ".safetensors") continue;
+    const SafetensorsFile file = SafetensorsFile::open(e.path().string());
+    for (const std::string& name : file.names()) {
+      const Tensor t = file.get(name).cast(DType::F32);
+      for (int64_t i = 0; i < t.numel(); ++i)
+        ASSERT_TRUE(std::isfinite(t.data<float>()[i])) << e.path() << " " << name << "[" << i << "]";
+    }
+  }
+}
+
+// A learning rate so large that the first Adam step throws the weights to ~1e30, from
+// finite, standardised inputs: the next step's loss is NaN. The run stops there, naming
+// the fold, epoch, step and the batch's videos, exits 1 and saves nothing (before: every
+// weight NaN, "-nan" predictions, and exit 0 or a crash in the evaluation).
+TEST_F(HlTrain, NonFiniteTrainingStopsAndSavesNothing) {
+  auto args = train_args(runs.file("nan"), 2);
+  args.insert(args.end(), {"--lr", "1e30"});
+  const auto r = run_command(args);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("fold 1, epoch 1, step "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(": the training loss is NaN; the step's batch holds the videos 'synth_00"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("nothing of this fold was saved"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(runs.file("nan/fold-1/model.safetensors")));
+  EXPECT_FALSE(fs::exists(runs.file("nan/fold-1/checkpoint.safetensors")));
+  EXPECT_FALSE(fs::exists(runs.file("nan/predictions.csv")));
+  EXPECT_FALSE(fs::exists(runs.file("nan/summary.json")));
+
+  // Smaller, the weights grow over a few epochs before the loss turns NaN (epoch 3 of
+  // fold 1 with this suite's data and OpenBLAS kernels): what the fold's folder holds
+  // then is the last good epoch's checkpoint and model, every value finite.
+  auto later = train_args(runs.file("nan-later"), 4);
+  later.insert(later.end(), {"--lr", "4e17"});
+  const auto rl = run_command(later);
+  ASSERT_EQ(rl.exit_code, 1) << rl.err;
+  ASSERT_NE(rl.err.find("error: fold "), std::string::npos) << rl.err;
+  const std::string message = rl.err.substr(rl.err.find("error: fold "));  // "error: fold F, epoch E, step ..."
+  const std::string fold = message.substr(12, message.find(',') - 12);
+  const int epoch = std::stoi(message.substr(message.find(", epoch ") + 8));
+  expect_all_files_finite(runs.file("nan-later"));
+  if (epoch > 1) {
+    EXPECT_NE(message.find("the fold's checkpoint holds epoch " + std::to_string(epoch - 1)), std::string::npos)
+        << message;
+    const SafetensorsFile ckpt = SafetensorsFile::open(runs.file("nan-later/fold-" + fold + "/checkpoint.safetensors"));
+    EXPECT_EQ(ckpt.metadata().at("epochs_done"), std::to_string(epoch - 1));
+  }
+  EXPECT_FALSE(fs::exists(runs.file("nan-later/predictions.csv")));
 }
 
 TEST_F(HlTrain, BadInput) {
@@ -207,6 +331,60 @@ TEST_F(HlTrain, BadInput) {
   r = run_command({HL_TRAIN_PATH, "--labels", data_->file("labels.csv"), "--out", runs.file("x")});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--features is required"), std::string::npos) << r.err;
+}
+
+// Real options are finite numbers a float holds (CLI11's checks let "nan" through: --lr
+// nan trained with the default rate, --val-fraction nan reached the fold split), the
+// seed is not negative (-1 wrapped around), and each refusal says what is wanted.
+TEST_F(HlTrain, NumericOptionsAreCheckedWithPlainMessages) {
+  for (const auto& [option, value, message] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"--lr", "nan", "--lr: 'nan' is not a number above 0"},
+           {"--lr", "0", "--lr: '0' is not a number above 0"},
+           {"--lr", "1e39", "--lr: '1e39' is too large: it is held as a float, at most 3.4e38"},
+           {"--weight-decay", "nan", "--weight-decay: 'nan' is not a number of 0 or more"},
+           {"--weight-decay", "-1", "--weight-decay: '-1' is not a number of 0 or more"},
+           {"--val-fraction", "nan", "--val-fraction: 'nan' is not a number from 0 to 0.9"},
+           {"--target-scale", "inf", "--target-scale: 'inf' is not a number above 0"},
+           {"--frame-step", "0", "--frame-step: '0' is not a whole number from 1 to 1000000"},
+           {"--seed", "-1", "--seed: '-1' is not a whole number from 0 to 18446744073709551615"}}) {
+    auto args = train_args(runs.file("opt"), 1);
+    args.insert(args.end(), {option, value});
+    const auto r = run_command(args);
+    EXPECT_EQ(r.exit_code, 2) << option << " " << value;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(runs.file("opt"))) << option << " " << value;
+  }
+}
+
+// A checkpoint written before checkpoints recorded their inputs still resumes (its
+// inputs cannot be checked, which a warning says), bit-identically.
+TEST_F(HlTrain, CheckpointWithoutARecordOfInputsResumesWithAWarning) {
+  const std::string out = runs.file("old");
+  auto killed = train_args(out);
+  killed.insert(killed.begin(), {"env", "HL_TEST_KILL_AT=2:2:1"});
+  ASSERT_EQ(run_command(killed).exit_code, 137);
+  for (const std::string fold : {"1", "2"}) {  // rewritten as the builds before wrote them: no "inputs"
+    const std::string path = out + "/fold-" + fold + "/checkpoint.safetensors";
+    std::vector<std::pair<std::string, Tensor>> tensors;
+    std::map<std::string, std::string> meta;
+    {
+      const SafetensorsFile f = SafetensorsFile::open(path);
+      for (const std::string& name : f.names()) tensors.emplace_back(name, f.get(name).clone());
+      meta = f.metadata();
+    }
+    ASSERT_EQ(meta.erase("inputs"), 1u);
+    write_safetensors(path, tensors, meta);
+  }
+  auto args = train_args(out);
+  args.push_back("--resume");
+  const auto r = run_command(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("fold-1/checkpoint.safetensors: written before checkpoints recorded their inputs"),
+            std::string::npos)
+      << r.err;
+  ASSERT_EQ(run_command(train_args(runs.file("old-whole"))).exit_code, 0);
+  for (const std::string f : {"predictions.csv", "fold-2/model.safetensors", "fold-3/model.safetensors"})
+    EXPECT_EQ(test::read_file(out + "/" + f), test::read_file(runs.file("old-whole/" + f))) << f;
 }
 
 // --device cuda without a usable GPU stops before any data is read, saying why; an
