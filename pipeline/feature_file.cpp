@@ -76,11 +76,21 @@ FrameRate feature_file_fps(const SafetensorsFile& file, const std::string& path)
   const auto it = file.metadata().find(feature_meta::kFps);
   if (it == file.metadata().end())
     throw FormatError(path, "no 'fps' in the metadata (a feature file from hl-extract has it)");
+  FrameRate fps;
   try {
-    return parse_frame_rate(it->second);
+    fps = parse_frame_rate(it->second);
   } catch (const Error& e) {
     throw FormatError(path, std::string("metadata 'fps': ") + e.what());
   }
+  // Reduced, a rate must fit ffmpeg's AVRational (32-bit numerator and denominator):
+  // every real one does, and the segment arithmetic (frames × den, tick × num) then
+  // cannot overflow for any file that fits on a disk.
+  const int64_t g = std::gcd(fps.num, fps.den);
+  fps = {fps.num / g, fps.den / g};
+  if (fps.num > kMaxFrameRateTerm || fps.den > kMaxFrameRateTerm)
+    throw FormatError(path, "metadata 'fps': " + frame_rate_string(fps) + " has a numerator or denominator above " +
+                                std::to_string(kMaxFrameRateTerm) + " (reduced)");
+  return fps;
 }
 
 int64_t feature_file_frames(const SafetensorsFile& file) {

@@ -57,8 +57,9 @@ std::map<std::string, std::string> feature_file_metadata(const std::vector<Featu
 void write_feature_file(const std::string& path, const std::map<Feature, Tensor>& tensors,
                         const std::map<std::string, std::string>& metadata);
 
-// The frame rate of an open feature file: hl::FormatError naming `path` when "fps" is
-// missing or not a frame rate.
+// The frame rate of an open feature file, reduced: hl::FormatError naming `path` when
+// "fps" is missing, not a frame rate, or (reduced) has a term above kMaxFrameRateTerm.
+inline constexpr int64_t kMaxFrameRateTerm = 2147483647;  // 2^31 − 1, as ffmpeg's AVRational
 FrameRate feature_file_fps(const SafetensorsFile& file, const std::string& path);
 // T from the metadata, or -1 when "frames" is missing or not a positive integer.
 int64_t feature_file_frames(const SafetensorsFile& file);

@@ -1,22 +1,28 @@
 #include "pipeline/segment_dataset.h"
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
 #include "engine/error.h"
 #include "engine/safetensors.h"
+#include "engine/video_id.h"
 #include "pipeline/feature_file.h"
+#include "pipeline/feature_rows.h"
 
 namespace hl {
 
 int64_t held_row_at_tick(int64_t tick, int64_t ticks_per_second, FrameRate rate, int64_t count) {
   if (count < 1) throw Error("held_row_at_tick: no rows");
-  // j / rate <= tick / tps  <=>  j * den * tps <= tick * num: integers, no drift.
-  const int64_t j = (tick * rate.num) / (rate.den * ticks_per_second);
-  return std::min(j, count - 1);
+  // j / rate <= tick / tps  <=>  j * den * tps <= tick * num: integers, no drift; in
+  // 128 bits, so that no tick and rate (each term below 2^63) can overflow.
+  const __int128 j = (static_cast<__int128>(tick) * rate.num) / (static_cast<__int128>(rate.den) * ticks_per_second);
+  return j < count - 1 ? static_cast<int64_t>(j) : count - 1;
 }
 
 namespace {
+
+constexpr int64_t kMaxFrames = int64_t{1} << 31;  // 2.3 years at 30 fps
 
 std::string shape_string(const Shape& s) {
   std::string out = "[";
@@ -38,6 +44,21 @@ int64_t check_shape(const std::string& path, const FeatureSpec& spec, const Tens
   return t.size(0);
 }
 
+// The error for a feature tensor that holds NaN or ±inf: the file, the feature, the first
+// frame that has one (found by reading the whole tensor: this is the error path) and how
+// many frames do.
+FormatError non_finite_error(const std::string& path, const FeatureSpec& spec, const Tensor& stored) {
+  const NonFiniteRows bad = find_non_finite_rows(stored);
+  const int64_t per_frame = spec.rows_per_frame;
+  const std::string value = std::isnan(bad.value) ? "NaN" : (bad.value > 0 ? "+inf" : "-inf");
+  std::string where = "frame " + std::to_string(bad.first_row / per_frame);
+  if (per_frame > 1) where = "row " + std::to_string(bad.first_row) + " (" + where + ")";
+  return FormatError(path, std::string("feature '") + spec.name + "' holds a non-finite value (" + value + ") at " +
+                               where + ", element " + std::to_string(bad.element) + " of the row; " +
+                               std::to_string(bad.rows) + " of its " + std::to_string(stored.size(0)) +
+                               " rows hold one. Extract the video again, or remove its labels");
+}
+
 }  // namespace
 
 SegmentDataset SegmentDataset::open(const std::string& features_dir, const SegmentScores& labels,
@@ -47,12 +68,16 @@ SegmentDataset SegmentDataset::open(const std::string& features_dir, const Segme
   ds.dir_ = features_dir;
   ds.use_ = use;
   for (const auto& [video, scores] : labels) {
+    // The label readers check ids too; checked again because the id becomes a path here,
+    // which must not leave the features folder ("../x", "/etc/x").
+    validate_video_id(video, labels_name);
     const std::string path = feature_file_path(features_dir, video);
     if (!std::filesystem::exists(path))
       throw FormatError(path, "no feature file for video '" + video + "' (it has labels in " + labels_name +
                                   "); run hl-extract on it, or remove its labels");
     VideoFeatures vf;
     vf.file = std::make_shared<SafetensorsFile>(SafetensorsFile::open(path));
+    vf.path = path;
     vf.fps = feature_file_fps(*vf.file, path);
     vf.frames = -1;
     for (Feature f : use) {
@@ -60,17 +85,25 @@ SegmentDataset SegmentDataset::open(const std::string& features_dir, const Segme
       if (!vf.file->contains(spec.name))
         throw FormatError(path, std::string("no '") + spec.name + "' tensor (the model uses " +
                                     feature_list_string(use) + "); run hl-extract --features " + spec.name);
-      Tensor t = vf.file->get(spec.name);
-      if (t.dtype() != DType::F32) t = t.cast(DType::F32);
+      // Kept as stored (f16 from hl-extract and hl-synth), a view of the mapping: batch()
+      // converts the rows it uses, so memory does not grow with the dataset.
+      const Tensor t = vf.file->get(spec.name);
       const int64_t rows = check_shape(path, spec, t);
       if (rows % spec.rows_per_frame != 0)
         throw FormatError(path, std::string("tensor '") + spec.name + "' has " + std::to_string(rows) +
                                     " rows, not a multiple of " + std::to_string(spec.rows_per_frame));
       const int64_t frames = rows / spec.rows_per_frame;
+      // With the rate's terms below 2^31 (feature_file_fps), frames × den stays in 64 bits.
+      if (frames > kMaxFrames)
+        throw FormatError(path, std::string("tensor '") + spec.name + "' covers " + std::to_string(frames) +
+                                    " frames, more than " + std::to_string(kMaxFrames));
       if (vf.frames >= 0 && frames != vf.frames)
         throw FormatError(path, std::string("tensor '") + spec.name + "' covers " + std::to_string(frames) +
                                     " frames but the other features cover " + std::to_string(vf.frames));
       vf.frames = frames;
+      // get() views the mapping (read-only storage) unless the file's data is misaligned,
+      // when it copies into ordinary memory, whose pages must never be dropped.
+      if (t.storage() && t.storage()->read_only()) vf.mapping = t.storage();
       vf.tensors.emplace(f, t);
     }
     const int64_t complete = complete_segments(vf.frames, vf.fps);
@@ -110,21 +143,37 @@ SegmentBatch SegmentDataset::batch(std::span<const size_t> indices, Device devic
     for (int64_t i = 0; i < b; ++i) {
       const SegmentRef& ref = segments_.at(indices[static_cast<size_t>(i)]);
       const VideoFeatures& vf = data_[static_cast<size_t>(ref.video)];
-      const Tensor& src_t = vf.tensors.at(f);
-      const float* src = src_t.data<float>();
+      const Tensor& stored = vf.tensors.at(f);
       // Rows of the source at rows_per_frame × the video rate.
       const FrameRate rate{vf.fps.num * spec.rows_per_frame, vf.fps.den};
+      const size_t row_bytes = static_cast<size_t>(row_elems) * sizeof(float);
+      int64_t previous = -1;  // the source row last converted: held rows never go back
+      const float* previous_row = nullptr;
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t tick = ref.segment * rows + r;
-        const int64_t j = held_row_at_tick(tick, ticks_per_second, rate, src_t.size(0));
+        const int64_t j = held_row_at_tick(tick, ticks_per_second, rate, stored.size(0));
         float* row = dst + (i * rows + r) * row_elems;
-        if (standardise)
-          normalisation.normalise_rows(f, src + j * row_elems, row, 1);
-        else
-          std::memcpy(row, src + j * row_elems, static_cast<size_t>(row_elems) * sizeof(float));
+        if (j == previous) {  // a held frame shown again (videos below 30 fps)
+          std::memcpy(row, previous_row, row_bytes);
+          continue;
+        }
+        // Every value a model sees is checked here, as the row is converted
+        // (docs/training.md, "Data").
+        if (row_to_f32(stored, j, row) >= 0) throw non_finite_error(vf.path, spec, stored);
+        if (standardise) normalisation.normalise_rows(f, row, row, 1);
+        previous = j;
+        previous_row = row;
       }
     }
     out.inputs.emplace(f, host.to(device));
+  }
+  // The pages this batch read go back to the page cache: resident memory stays that of
+  // a batch however large the dataset (pipeline/feature_rows.h, release_mapping).
+  std::vector<bool> read(data_.size(), false);
+  for (const size_t i : indices) {
+    const VideoFeatures& vf = data_[static_cast<size_t>(segments_.at(i).video)];
+    if (!read[static_cast<size_t>(segments_.at(i).video)] && vf.mapping) release_mapping(*vf.mapping);
+    read[static_cast<size_t>(segments_.at(i).video)] = true;
   }
   std::vector<float> labels(static_cast<size_t>(b));
   for (int64_t i = 0; i < b; ++i) labels[static_cast<size_t>(i)] = segments_.at(indices[static_cast<size_t>(i)]).label;

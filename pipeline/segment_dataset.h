@@ -3,8 +3,12 @@
 // latest native frame at or before each 1/30-s tick) and MFCC as 600 rows at 120 Hz (the
 // latest MFCC row at or before each 1/120-s sub-tick: 4 rows per tick).
 //
-// Feature files are <dir>/<video>.safetensors, memory-mapped; only the tensors of the
-// used features are read, and only the pages a batch touches.
+// Feature files are <dir>/<video>.safetensors, memory-mapped and kept as stored (f16 as
+// hl-extract writes them); only the tensors of the used features are read, only the
+// pages a batch touches, and those are converted to f32 row by row as the batch is
+// assembled and then handed back to the page cache (madvise), so the resident memory is
+// bounded by the batch, not by the dataset (docs/training.md, "Data";
+// bench/dataset-memory.sh measures it).
 #pragma once
 #include <cstdint>
 #include <map>
@@ -51,7 +55,13 @@ class SegmentDataset {
   const std::vector<Feature>& features() const { return use_; }
 
   // The segments `indices` as one batch, assembled in host memory (pinned when a CUDA
-  // device is the destination) and placed on `device`. With statistics in
+  // device is the destination) and placed on `device`. Every row is checked as it is
+  // converted: a NaN or infinity throws hl::FormatError naming the feature file, the
+  // feature, the first frame of the file holding one and how many do (checked here,
+  // lazily, rather than at open(): the rows are read and converted here anyway, so the
+  // check costs one pass over data in cache, where a check at open would read the whole
+  // dataset once more; the statistics of the input normalisation go through batch(), so
+  // with normalisation on a bad training video stops hl-train before its first step). With statistics in
   // `normalisation` (a model's input_normalisation()), every row is standardised as it
   // is copied (it must have every feature of the dataset); without, rows are copied as
   // they are.
@@ -61,9 +71,15 @@ class SegmentDataset {
  private:
   struct VideoFeatures {
     std::shared_ptr<SafetensorsFile> file;
+    std::string path;
     FrameRate fps;
     int64_t frames = 0;
-    std::map<Feature, Tensor> tensors;  // f32 views (or converted copies) [T or 4T, ...]
+    // As stored (f16, f32, ...), views of the mapped file [T or 4T, ...]; batch()
+    // converts the rows it uses to f32 (pipeline/feature_rows.h).
+    std::map<Feature, Tensor> tensors;
+    // The file mapping the tensors view, released after every batch that read from it;
+    // null when none does (get() copies data that is misaligned).
+    std::shared_ptr<Storage> mapping;
   };
   std::string dir_;
   std::vector<Feature> use_;

@@ -71,5 +71,30 @@ TEST(FeatureFile, MissingOrBadFrameRateNamesTheFile) {
   EXPECT_EQ(feature_file_frames(file), -1) << "frames must be a positive integer";
 }
 
+// A rate with a term above 2^31 − 1 (reduced) is refused, naming the file: with it the
+// segment arithmetic (frames × den) could overflow 64 bits. Reduction comes first, so
+// 60000000000/2000000000 is 30 and allowed.
+TEST(FeatureFile, FrameRateTermsAboveInt32AreRefused) {
+  test::TempDir dir;
+  auto fps_of = [&](const std::string& text) {
+    const std::string path = dir.file("r.safetensors");
+    write_safetensors(path, {{"faces", Tensor::zeros(Shape{4}, DType::F32)}}, {{"fps", text}});
+    std::string message;
+    FrameRate fps{0, 0};
+    message = test::error_of([&] { fps = feature_file_fps(SafetensorsFile::open(path), path); });
+    return std::make_pair(fps, message);
+  };
+  const auto [ok, none] = fps_of("60000000000/2000000000");
+  EXPECT_EQ(none, "(no error)");
+  EXPECT_EQ(ok.num, 30);
+  EXPECT_EQ(ok.den, 1);
+  EXPECT_EQ(fps_of("2147483647/1").second, "(no error)");
+  for (const char* bad : {"1/9223372036854775807", "2147483648/1", "9223372036854775807/3"}) {
+    const std::string message = fps_of(bad).second;
+    EXPECT_EQ(message.rfind(dir.file("r.safetensors") + ": metadata 'fps': ", 0), 0u) << bad << ": " << message;
+    EXPECT_NE(message.find("above 2147483647"), std::string::npos) << message;
+  }
+}
+
 }  // namespace
 }  // namespace hl

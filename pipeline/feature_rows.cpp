@@ -1,0 +1,137 @@
+#include "pipeline/feature_rows.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <vector>
+
+#include "engine/error.h"
+#include "kernels/cpu/cast.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#include <immintrin.h>
+#define HL_FEATURE_ROWS_F16C 1
+#endif
+
+namespace hl {
+
+namespace {
+
+#if HL_FEATURE_ROWS_F16C
+// f16 -> f32 with the F16C instruction, 8 at a time (the hot path of every batch: the
+// stored features are f16). Exact like the scalar kernel for every non-NaN value; NaNs
+// stay NaN (and are refused by the caller anyway). Returns whether any value converted
+// by the vector loop is non-finite (its exponent bits all ones); the tail is the caller's.
+__attribute__((target("avx,f16c"))) bool f16_to_f32_f16c(const uint16_t* x, float* y, int64_t n, int64_t* done) {
+  const __m256 exponent = _mm256_castsi256_ps(_mm256_set1_epi32(0x7f800000));
+  __m256 bad = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i)));
+    _mm256_storeu_ps(y + i, v);
+    // (bits & exponent) == exponent, compared as floats: +inf == +inf.
+    bad = _mm256_or_ps(bad, _mm256_cmp_ps(_mm256_and_ps(v, exponent), exponent, _CMP_EQ_OQ));
+  }
+  *done = i;
+  return _mm256_movemask_ps(bad) != 0;
+}
+
+// CPUID leaf 1 says AVX and F16C, and XCR0 says the system saves the YMM registers
+// (clang's __builtin_cpu_supports does not know "f16c").
+bool have_f16c() {
+  static const bool yes = [] {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+    if (!(c & bit_OSXSAVE) || !(c & bit_AVX) || !(c & bit_F16C)) return false;
+    unsigned lo = 0, hi = 0;
+    __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (lo & 6u) == 6u;  // XMM and YMM state
+  }();
+  return yes;
+}
+#endif
+
+// Converts x[0, n) into y and returns the index of the first non-finite value, or -1.
+int64_t f16_to_f32_checked(const uint16_t* x, float* y, int64_t n) {
+#if HL_FEATURE_ROWS_F16C
+  if (have_f16c()) {
+    int64_t done = 0;
+    const bool bad = f16_to_f32_f16c(x, y, n, &done);
+    cpu::f16_to_f32(x + done, y + done, n - done);
+    if (!bad) {
+      const int64_t tail = first_non_finite(y + done, n - done);
+      return tail < 0 ? -1 : done + tail;
+    }
+    return first_non_finite(y, n);
+  }
+#endif
+  cpu::f16_to_f32(x, y, n);
+  return first_non_finite(y, n);
+}
+
+}  // namespace
+
+int64_t row_elements(const Tensor& stored) {
+  int64_t n = 1;
+  for (int i = 1; i < stored.ndim(); ++i) n *= stored.size(i);
+  return stored.ndim() == 0 ? 0 : n;
+}
+
+int64_t row_to_f32(const Tensor& stored, int64_t row, float* dst) {
+  const int64_t n = row_elements(stored);
+  const auto* base = static_cast<const uint8_t*>(stored.raw()) + static_cast<size_t>(row * n) * dtype_size(stored.dtype());
+  switch (stored.dtype()) {
+    case DType::F16: return f16_to_f32_checked(reinterpret_cast<const uint16_t*>(base), dst, n);
+    case DType::F32: std::memcpy(dst, base, static_cast<size_t>(n) * sizeof(float)); break;
+    case DType::BF16: cpu::bf16_to_f32(reinterpret_cast<const uint16_t*>(base), dst, n); break;
+    case DType::I32: cpu::i32_to_f32(reinterpret_cast<const int32_t*>(base), dst, n); return -1;
+    case DType::I64: cpu::i64_to_f32(reinterpret_cast<const int64_t*>(base), dst, n); return -1;
+    case DType::U8: cpu::u8_to_f32(base, dst, n); return -1;
+  }
+  return first_non_finite(dst, n);
+}
+
+int64_t first_non_finite(const float* x, int64_t n) {
+  // All-ones exponent = inf or NaN. The loop ORs a flag (vectorisable); the position is
+  // looked for only when something was found.
+  uint32_t any = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t u;
+    std::memcpy(&u, x + i, 4);
+    any |= static_cast<uint32_t>((u & 0x7f800000u) == 0x7f800000u);
+  }
+  if (!any) return -1;
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t u;
+    std::memcpy(&u, x + i, 4);
+    if ((u & 0x7f800000u) == 0x7f800000u) return i;
+  }
+  return -1;
+}
+
+NonFiniteRows find_non_finite_rows(const Tensor& stored) {
+  NonFiniteRows out;
+  if (stored.ndim() == 0) return out;
+  std::vector<float> row(static_cast<size_t>(row_elements(stored)));
+  for (int64_t r = 0; r < stored.size(0); ++r) {
+    const int64_t e = row_to_f32(stored, r, row.data());
+    if (e < 0) continue;
+    if (out.rows == 0) out = {r, e, row[static_cast<size_t>(e)], 0};
+    ++out.rows;
+  }
+  return out;
+}
+
+void release_mapping(const Storage& mapping) {
+  if (!mapping.read_only() || mapping.data() == nullptr || mapping.nbytes() == 0) return;
+  static const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  // mmap returns page-aligned memory; aligning again costs nothing and guards the call.
+  const auto begin = reinterpret_cast<uintptr_t>(mapping.data());
+  const uintptr_t a = begin & ~(page - 1), b = (begin + mapping.nbytes() + page - 1) & ~(page - 1);
+  // Advice only: a failure leaves the pages resident, which is still correct.
+  (void)::madvise(reinterpret_cast<void*>(a), b - a, MADV_DONTNEED);
+}
+
+}  // namespace hl
