@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 
@@ -23,12 +24,10 @@ AtomicFile::AtomicFile(std::string target) : target_(std::move(target)) {
     const int e = errno;
     fail("cannot create the temporary file " + temp_, e);
   }
+  created_ = true;
 }
 
-AtomicFile::~AtomicFile() {
-  if (fd_ >= 0) ::close(fd_);
-  if (!committed_) ::unlink(temp_.c_str());
-}
+AtomicFile::~AtomicFile() { discard(); }
 
 void AtomicFile::write(const void* data, size_t n) {
   const char* p = static_cast<const char*>(data);
@@ -70,8 +69,28 @@ void AtomicFile::commit() {
   }
 }
 
-void AtomicFile::fail(const std::string& what, int err) const {
-  throw FormatError(target_, what + ": " + std::strerror(err));
+void AtomicFile::discard() noexcept {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  // Only a temporary this object created: after a failed exclusive create, the name
+  // is someone else's.
+  if (created_ && !committed_) ::unlink(temp_.c_str());
+  created_ = false;
+}
+
+void AtomicFile::fail(const std::string& what, int err) {
+  // The temporary goes now, not only in the destructor, so that no "*.tmp.*" file is
+  // left even if the caller ends the process without unwinding.
+  const bool removed = created_ && !committed_;
+  discard();
+  std::string reason = std::strerror(err);
+  if (err == EFBIG)
+    reason += " (the file-size limit, see ulimit -f, or the largest file the file system allows was reached)";
+  else if (err == ENOSPC || err == EDQUOT)
+    reason += " (the disk or the user's quota is full)";
+  if (!committed_)
+    reason += std::string(removed ? "; the temporary file was removed and " : "; ") + target_ + " was not changed";
+  throw FormatError(target_, what + ": " + reason);
 }
 
 void write_text_atomic(const std::string& path, const std::string& text) {

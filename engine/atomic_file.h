@@ -3,6 +3,10 @@
 // On any failure (or when commit() is never called) the temporary is removed and an
 // existing file at the target is left exactly as it was. Used by every writer of
 // outputs a long job depends on (feature files, checkpoints, reports).
+//
+// A file-size limit (ulimit -f) makes a write fail with EFBIG once the tools ignore
+// SIGXFSZ (tools/cli_common.cpp does for every hl tool); a program that does not is
+// killed by that signal instead, as the kernel does by default.
 #pragma once
 #include <cstddef>
 #include <string>
@@ -27,10 +31,15 @@ class AtomicFile {
   const std::string& temp_path() const { return temp_; }
 
  private:
-  [[noreturn]] void fail(const std::string& what, int err) const;
+  // Closes and removes the temporary (unless committed).
+  void discard() noexcept;
+  // Removes the temporary, then throws hl::FormatError naming the target, what failed
+  // and why (EFBIG, a file-size limit, and ENOSPC are spelt out).
+  [[noreturn]] void fail(const std::string& what, int err);
   std::string target_;
   std::string temp_;
   int fd_ = -1;
+  bool created_ = false;  // the temporary exists and is ours
   bool committed_ = false;
 };
 

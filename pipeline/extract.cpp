@@ -93,20 +93,25 @@ void check_extractable(Feature f) {
   throw Error("unknown feature");
 }
 
-MfccParams mfcc_params_for(FrameRate fps) {
-  if (fps.num <= 0 || fps.den <= 0 || fps.num > 1'000'000'000 || fps.den > 1'000'000'000 ||
-      fps.num > 1000 * fps.den)
-    throw Error("frame rate " + std::to_string(fps.num) + "/" + std::to_string(fps.den) +
-                " is outside (0, 1000] fps");
-  MfccParams p = MfccParams::paper();
-  // step = sample_rate / (4 fps) samples = sample_rate · den / (4 · num).
-  int64_t num = int64_t{p.sample_rate} * fps.den;
-  int64_t den = kMfccRowsPerFrame * fps.num;
-  const int64_t g = std::gcd(num, den);
-  p.step_num = num / g;
-  p.step_den = den / g;
-  return p;
+void check_feature_rate(FrameRate fps) {
+  // Cross-multiplied in 128 bits: exact for any int64 numerator and denominator.
+  using Wide = __int128;
+  const bool positive = fps.num > 0 && fps.den > 0;
+  const bool above_min = positive && Wide{fps.num} * kMinFeatureRate.den >= Wide{kMinFeatureRate.num} * fps.den;
+  const bool below_max = positive && Wide{fps.num} * kMaxFeatureRate.den <= Wide{kMaxFeatureRate.num} * fps.den;
+  // The MFCC step's rational (mfcc_params_for) keeps numerator and denominator below 1e9.
+  const bool small_terms = fps.num <= 1'000'000'000 && fps.den <= 1'000'000'000;
+  if (!above_min || !below_max || !small_terms) {
+    const double value = positive ? static_cast<double>(fps.num) / static_cast<double>(fps.den) : 0.0;
+    char text[64];
+    std::snprintf(text, sizeof text, "%.6g", value);
+    throw Error("frame rate " + std::to_string(fps.num) + "/" + std::to_string(fps.den) + " (" + text +
+                " fps) is outside the range hl-extract accepts, 1/5 to 1000 fps (a 5-s segment needs at least "
+                "one frame)" +
+                (small_terms ? "" : "; numerator and denominator must be at most 1000000000"));
+  }
 }
+
 
 std::string extractor_name(Feature f, FrameRate fps, const std::string& precision) {
   check_extractable(f);
@@ -321,12 +326,24 @@ VisualFeatureExtractor::FrameSource image_frames(const std::string& input) {
 }
 
 #if HL_HAVE_FFMPEG
+// Decoded RGB frames the reader may hold ahead of the preprocessing: 8 (the default)
+// for ordinary sizes, fewer when 8 would pass 256 MiB (8K frames are ~100 MB each),
+// never under 2 so decoding and preprocessing still overlap.
+int video_queue_frames(const media::MediaInfo& info) {
+  constexpr int64_t kQueueBytes = 256LL << 20;
+  if (!info.video || info.video->width <= 0 || info.video->height <= 0) return media::VideoOptions{}.queue_frames;
+  const int64_t frame_bytes = int64_t{info.video->width} * info.video->height * 3;
+  return static_cast<int>(std::clamp<int64_t>(kQueueBytes / frame_bytes, 2, media::VideoOptions{}.queue_frames));
+}
+
 // *start_seconds receives the first frame's timestamp.
 VisualFeatureExtractor::FrameSource video_frames(const std::string& input, FrameRate fps,
-                                                 const media::Limits& limits, double* start_seconds) {
+                                                 const media::MediaInfo& info, const media::Limits& limits,
+                                                 double* start_seconds) {
   media::VideoOptions vo;
   vo.rate = {fps.num, fps.den};
   vo.limits = limits;  // width = height = 0: each frame at its own size, resized by the preprocessing
+  vo.queue_frames = video_queue_frames(info);
   auto reader = std::make_shared<media::VideoReader>(input, vo);
   return [reader, start_seconds](Tensor* rgb) {
     media::VideoFrame f;
@@ -425,7 +442,7 @@ void extract_visual(const ExtractPlan& plan, VisualFeatureExtractor& visual, con
     frames = image_frames(plan.input);
   } else {
 #if HL_HAVE_FFMPEG
-    frames = video_frames(plan.input, plan.fps, plan.limits, &x.video_start);
+    frames = video_frames(plan.input, plan.fps, plan.info, plan.limits, &x.video_start);
     x.have_video_start = true;
 #endif
   }
@@ -544,7 +561,7 @@ void assemble(const ExtractPlan& plan, const ExtractOptions& options, Extracted&
 ExtractResult extract_video(const std::string& input, const std::string& out_dir, const ExtractOptions& options) {
   if (options.features.empty()) throw Error("no features requested");
   for (Feature f : options.features) check_extractable(f);
-  (void)mfcc_params_for(options.fps);  // validates the rate
+  check_feature_rate(options.fps);
 
   // The visual networks: the caller's, or loaded here for this one input.
   std::unique_ptr<VisualFeatureExtractor> own_visual;

@@ -22,6 +22,7 @@
 #include "engine/sha256.h"
 #include "kernels/common/mfcc_params.h"
 #include "nets/features.h"
+#include "nets/mfcc.h"
 #include "nets/segments.h"
 #include "pipeline/feature_file.h"
 #include "pipeline/visual_features.h"
@@ -67,9 +68,13 @@ bool in_shard(const std::string& id, const Shard& shard);
 // what adds it. (Whether the weights of a visual feature exist is checked when its
 // network is loaded.)
 void check_extractable(Feature f);
-// MFCC parameters for `fps`: the paper's front end with a step of exactly 1/(4 fps) s
-// (2002/15 samples at 30000/1001), so row 4f starts at video frame f.
-MfccParams mfcc_params_for(FrameRate fps);
+// The feature frame rates hl-extract accepts: from one frame per 5-s segment (1/5 fps;
+// below it a segment would hold no frame) to 1000 fps. The rationals of parse_frame_rate
+// are compared exactly. Throws hl::Error naming the rate and the range otherwise.
+inline constexpr FrameRate kMinFeatureRate{1, 5};
+inline constexpr FrameRate kMaxFeatureRate{1000, 1};
+void check_feature_rate(FrameRate fps);
+// mfcc_params_for(fps) (the MFCC step for a frame rate) is in nets/mfcc.h.
 // What goes into "<feature>.extractor": names the algorithm and every parameter, so a
 // stored tensor made differently is recomputed. Stable across hl versions. `precision`
 // is VisualFeatureExtractor::precision() for the visual features (f32 on the CPU and

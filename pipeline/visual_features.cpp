@@ -120,31 +120,60 @@ std::map<Feature, Tensor> VisualFeatureExtractor::run(const FrameSource& next_fr
 
   std::thread producer([&] {
     try {
-      std::vector<Tensor> frames;  // u8 [H, W, 3] each
-      auto hand_over = [&] {
-        if (frames.empty()) return;
-        PreparedBatch b;
-        b.n = static_cast<int64_t>(frames.size());
-        const Shape shape{b.n, kPreprocessCrop, kPreprocessCrop, 3};
+      // Decoded frames (u8 [H, W, 3], native size: ~100 MB each at 8K) are preprocessed
+      // into their slots of the batch a few at a time, as soon as kPendingBytes of them
+      // are waiting, not once the batch is full: memory per batch slot is the 224x224
+      // network input (0.6 MB per network), whatever the video's size. Smaller frames
+      // still go to preprocess_batch many at a time (on CUDA: one upload and one resize
+      // per run of equal-sized frames).
+      constexpr int64_t kPendingBytes = 64LL << 20;
+      std::vector<Tensor> pending;
+      int64_t pending_bytes = 0;
+      PreparedBatch b;  // b.n slots filled so far
+      auto preprocess_pending = [&] {
+        if (pending.empty()) return;
+        const auto n = static_cast<int64_t>(pending.size());
+        if (b.n == 0) {  // a new batch: its network inputs, [batch, 224, 224, 3]
+          const Shape shape{batch_size, kPreprocessCrop, kPreprocessCrop, 3};
+          if (want_googlenet) b.googlenet = Tensor::empty(shape, DType::F32, device);
+          if (want_places) b.places = Tensor::empty(shape, DType::F32, device);
+        }
         if (want_googlenet) {
-          b.googlenet = Tensor::empty(shape, DType::F32, device);
-          preprocess_batch(frames, Preprocess::GoogLeNet, b.googlenet);
+          Tensor slots = b.googlenet.narrow(b.n, n);
+          preprocess_batch(pending, Preprocess::GoogLeNet, slots);
         }
         if (want_places) {
-          b.places = Tensor::empty(shape, DType::F32, device);
-          preprocess_batch(frames, Preprocess::Places365, b.places);
+          Tensor slots = b.places.narrow(b.n, n);
+          preprocess_batch(pending, Preprocess::Places365, slots);
         }
-        frames.clear();
+        b.n += n;
+        pending.clear();
+        pending_bytes = 0;
+      };
+      auto hand_over = [&] {
+        preprocess_pending();
+        if (b.n == 0) return;
+        if (b.n < batch_size) {  // the last batch: only its filled slots go to the networks
+          if (want_googlenet) b.googlenet = b.googlenet.narrow(0, b.n);
+          if (want_places) b.places = b.places.narrow(0, b.n);
+        }
         std::unique_lock<std::mutex> lock(mutex);
         changed.wait(lock, [&] { return ready.size() < kAhead || stop; });
         if (stop) return;
         ready.push_back(std::move(b));
+        b = PreparedBatch{};
         changed.notify_all();
       };
       Tensor rgb;
       while (!stop && next_frame(&rgb)) {
-        frames.push_back(rgb);
-        if (static_cast<int64_t>(frames.size()) == batch_size) hand_over();
+        pending_bytes += rgb.nbytes();
+        pending.push_back(std::move(rgb));
+        rgb = Tensor();
+        if (b.n + static_cast<int64_t>(pending.size()) == batch_size) {
+          hand_over();
+        } else if (pending_bytes >= kPendingBytes) {
+          preprocess_pending();
+        }
       }
       if (!stop) hand_over();
     } catch (...) {

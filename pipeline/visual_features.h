@@ -58,6 +58,8 @@ class VisualFeatureExtractor {
   // Pulls frames from next_frame (u8 [H, W, 3] CPU, any size; false at the end) and
   // returns one f32 tensor [T, dim] per feature. next_frame and the preprocessing run on
   // a thread of their own, a batch or two ahead of the networks (on this thread).
+  // Frames are preprocessed into their batch slot as they arrive (once 64 MiB of them
+  // wait), so a batch never holds `batch` decoded frames: ~100 MB each at 8K.
   // progress(frames) is called after every batch, on this thread. Throws hl::Error when
   // there are no frames, and whatever next_frame throws.
   using FrameSource = std::function<bool(Tensor* rgb)>;

@@ -18,7 +18,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +25,8 @@
 #include "engine/error.h"
 #include "engine/log.h"
 #include "engine/progress.h"
+#include "engine/text_file.h"
+#include "engine/video_id.h"
 #include "pipeline/extract.h"
 #include "pipeline/segment_dataset.h"
 #include "tools/cli_common.h"
@@ -39,19 +40,23 @@ struct Failure {
 
 // Lines of a --list file: one path each; blank lines and lines starting with '#' are
 // ignored; a trailing '\r' is dropped. Paths are used as written (relative ones are
-// relative to the current folder, as on the command line).
+// relative to the current folder, as on the command line). Read with limits (a list of a
+// million paths fits; /dev/zero or an endless pipe does not): engine/text_file.h.
 std::vector<std::string> read_list(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw hl::Error(path + ": cannot open the list");
+  constexpr hl::TextFileLimits kListLimits{256ull << 20, 16u << 10};  // whole file; one path
+  const std::string text = hl::read_text_file(path, kListLimits);
   std::vector<std::string> out;
-  std::string line;
-  while (std::getline(in, line)) {
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    start = end + 1;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     const size_t first = line.find_first_not_of(" \t");
     if (first == std::string::npos || line[first] == '#') continue;
     out.push_back(line);
   }
-  if (in.bad()) throw hl::Error(path + ": cannot read the list");
   return out;
 }
 
@@ -81,7 +86,8 @@ int main(int argc, char** argv) {
                              "where the networks and the MFCC run: cpu (f32, default), or a CUDA device: cuda "
                              "(device 0) or cuda:N (f16 tensor cores, cuFFT)");
   app.add_option("--fps", fps_text,
-                 "frame rate of the features, a rational (default 30000/1001, the paper's; 4 MFCC rows per frame)")
+                 "frame rate of the features, a rational or decimal from 1/5 to 1000 (default 30000/1001, the "
+                 "paper's; 4 MFCC rows per frame)")
       ->option_text("RATE");
   app.add_option("--shard", shard_text,
                  "process only the inputs whose id hashes to I mod N (FNV-1a 64 of the id; 0 <= I < N), "
@@ -116,7 +122,7 @@ int main(int argc, char** argv) {
     hl::Shard shard;
     try {
       options.fps = hl::parse_frame_rate(fps_text);
-      (void)hl::mfcc_params_for(options.fps);
+      hl::check_feature_rate(options.fps);
       if (!shard_text.empty()) shard = hl::parse_shard(shard_text);
     } catch (const hl::Error& e) {
       return usage(e.what());
@@ -127,6 +133,13 @@ int main(int argc, char** argv) {
       inputs.insert(inputs.end(), more.begin(), more.end());
     }
     if (inputs.empty()) return usage("no inputs: give INPUT files or --list FILE");
+    // The id (file name without extension) names the feature file: one that could not be
+    // a label file's id (engine/video_id.h) is refused before any work, like duplicates.
+    for (const std::string& in : inputs) {
+      const std::string problem = hl::video_id_problem(hl::video_id(in));
+      if (!problem.empty())
+        return usage(hl::quoted_for_message(in) + ": its video id (the file name without extension) " + problem);
+    }
     const auto duplicates = hl::find_duplicate_ids(inputs);
     if (!duplicates.empty()) {
       std::string message = "inputs with the same video id would write the same feature file; rename them:";

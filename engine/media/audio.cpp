@@ -64,8 +64,12 @@ class Resampler {
     a.start_seconds = start;
     a.samples = Tensor::empty({opt_.channels, count_}, DType::F32);
     float* dst = a.samples.data<float>();
-    for (int c = 0; c < opt_.channels; ++c)
-      std::memcpy(dst + static_cast<size_t>(c) * count_, planes_[c].data(), sizeof(float) * count_);
+    // No samples (a stream whose frames were all empty): nothing to copy, and the empty
+    // planes' data() may be null, which memcpy must not get even for 0 bytes (UBSan
+    // finding of tests/fuzz/fuzz_media.cpp, corpus file finding_audio_without_samples).
+    if (count_ > 0)
+      for (int c = 0; c < opt_.channels; ++c)
+        std::memcpy(dst + static_cast<size_t>(c) * count_, planes_[c].data(), sizeof(float) * count_);
     return a;
   }
 

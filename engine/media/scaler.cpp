@@ -8,13 +8,27 @@ extern "C" {
 }
 
 #include <cstring>
+#include <type_traits>
 
 #include "engine/error.h"
 
 namespace hl::media::detail {
 namespace {
 constexpr int kRowAlign = 64;
+
+// The value of a C enum field of an AVFrame as FFmpeg stored it. A damaged stream can
+// put values outside the enum's declared range there (colorspace 65 from an H.264 VUI:
+// a finding of tests/fuzz/fuzz_media.cpp, corpus file finding_colorspace_out_of_range),
+// and loading such a value as the C++ enum type is undefined behaviour, so the bytes
+// are read as the enum's underlying integer instead.
+template <typename E>
+int enum_value(const E& field) {
+  std::underlying_type_t<E> v;
+  static_assert(sizeof v == sizeof field);
+  std::memcpy(&v, &field, sizeof v);
+  return static_cast<int>(v);
 }
+}  // namespace
 
 RgbScaler::~RgbScaler() {
   for (auto& [key, ctx] : contexts_) sws_freeContext(ctx);
@@ -22,8 +36,8 @@ RgbScaler::~RgbScaler() {
 }
 
 SwsContext* RgbScaler::context_for(const AVFrame* f, int out_w, int out_h) {
-  const Key key{f->width, f->height, f->format, static_cast<int>(f->colorspace), static_cast<int>(f->color_range),
-                out_w, out_h};
+  const int colorspace = enum_value(f->colorspace), color_range = enum_value(f->color_range);
+  const Key key{f->width, f->height, f->format, colorspace, color_range, out_w, out_h};
   if (auto it = contexts_.find(key); it != contexts_.end()) return it->second;
   if (contexts_.size() >= 16) {  // sizes keep changing: drop the old ones
     for (auto& [k, c] : contexts_) sws_freeContext(c);
@@ -57,10 +71,10 @@ SwsContext* RgbScaler::context_for(const AVFrame* f, int out_w, int out_h) {
   int *inv_table = nullptr, *table = nullptr;
   int in_full = 0, out_full = 0, brightness = 0, contrast = 0, saturation = 0;
   sws_getColorspaceDetails(s, &inv_table, &in_full, &table, &out_full, &brightness, &contrast, &saturation);
-  int cs = static_cast<int>(f->colorspace);
+  int cs = colorspace;
   if (cs < 1 || cs > 10 || cs == 8) cs = AVCOL_SPC_BT470BG;
   const int* coefficients = sws_getCoefficients(cs);
-  if (f->color_range != AVCOL_RANGE_UNSPECIFIED) in_full = f->color_range == AVCOL_RANGE_JPEG;
+  if (color_range != AVCOL_RANGE_UNSPECIFIED) in_full = color_range == AVCOL_RANGE_JPEG;
   sws_setColorspaceDetails(s, coefficients, in_full, coefficients, out_full, brightness, contrast, saturation);
 
   contexts_.emplace(key, s);

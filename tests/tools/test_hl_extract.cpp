@@ -19,6 +19,7 @@
 #include "pipeline/extract.h"
 #include "nets/mfcc.h"
 #include "support/test_support.h"
+#include "tools/file_size_limit.h"
 
 namespace hl {
 namespace {
@@ -330,12 +331,63 @@ TEST_F(HlExtract, UsageErrors) {
   EXPECT_EQ(r.exit_code, 2);
   r = extract({in, "--features", "mfcc", "--out", out(), "--fps", "fast"});
   EXPECT_EQ(r.exit_code, 2);
+  // Rates outside 1/5 ... 1000 fps: refused up front, saying the range (1/1000000 used
+  // to pass and then fail every input with a message about timestamps).
+  for (const char* fps : {"1/1000000", "0.19", "1/6", "1001", "5000/3"}) {
+    r = extract({in, "--features", "mfcc", "--out", out(), "--fps", fps});
+    EXPECT_EQ(r.exit_code, 2) << fps;
+    EXPECT_TRUE(Contains(r.err, "is outside the range hl-extract accepts, 1/5 to 1000 fps")) << fps;
+  }
+  EXPECT_THROW(check_feature_rate(FrameRate{1, 1000000}), Error);
+  EXPECT_THROW(check_feature_rate(FrameRate{1000000001, 1000000000}), Error);  // 1.000000001 fps, terms too big
+  EXPECT_NO_THROW(check_feature_rate(FrameRate{1, 5}));
+  EXPECT_NO_THROW(check_feature_rate(FrameRate{1000, 1}));
   r = extract({"--list", dir.file("no-such-list.txt"), "--features", "mfcc", "--out", out()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_FALSE(fs::exists(out()));  // nothing was done
+  // An endless list is refused with its name (it used to be read until memory ran out).
+  r = extract({"--list", "/dev/zero", "--features", "mfcc", "--out", out()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(Contains(r.err, "/dev/zero")) << r.err;
+  EXPECT_FALSE(fs::exists(out()));
+  // A file name that cannot be a video id (it would be written unquoted into CSV files).
+  fs::copy_file(in, dir.file("a,b.mp4"));
+  r = extract({dir.file("a,b.mp4"), "--features", "mfcc", "--out", out()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.err, "its video id (the file name without extension) contains ','")) << r.err;
+  EXPECT_FALSE(fs::exists(out()));
   r = extract({"--help"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_TRUE(Contains(r.out, "--shard"));
+  EXPECT_TRUE(Contains(r.out, "from 1/5 to 1000"));
+}
+
+TEST_F(HlExtract, RatesAtTheEdgesOfTheRangeWork) {
+  // 1/5 fps: 2 s of video hold one frame (ceil(2 / 5)); 1000 fps: 2000 frames.
+  const std::string in = media("a.mp4");
+  auto r = extract({in, "--features", "mfcc", "--out", out(), "--fps", "1/5"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(SafetensorsFile::open(feature_file("a")).metadata().at("frames"), "1");
+  r = extract({in, "--features", "mfcc", "--out", out(), "--fps", "1000"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(SafetensorsFile::open(feature_file("a")).metadata().at("frames"), "2000");
+}
+
+TEST_F(HlExtract, FileSizeLimitFailsThatFileAndTheRunContinues) {
+  // Under ulimit -f 48 (KiB) the MFCC file of 60 s of audio (1799 frames x 4 rows x 13
+  // values) cannot be written; that of a.mp4 (60 frames) can. The first input fails
+  // with a message naming its feature file, the second is done, no temporary is left.
+  const std::string big = dir.file("long.flac"), small = media("a.mp4");
+  test::make_media(big, {"sine=frequency=300:sample_rate=16000:duration=60"}, {"-c:a", "flac"});
+  const auto r = test::run_with_file_size_limit(48, {HL_EXTRACT_PATH, big, small, "--features", "mfcc", "--out", out()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;  // not 153 (killed by SIGXFSZ)
+  EXPECT_TRUE(Contains(r.err, "hl-extract: error: " + feature_file("long") + ": cannot write")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "File too large"));
+  EXPECT_TRUE(Contains(r.err, "ulimit -f"));
+  EXPECT_TRUE(Contains(r.out, "1 ok, 0 skipped (up to date), 1 failed")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "  failed: " + big + ": " + feature_file("long") + ": cannot write"));
+  EXPECT_EQ(out_files(), std::set<std::string>({"a.safetensors"}));  // no *.tmp.* either
+  expect_mfcc_matches(feature_file("a"), small, 60);
 }
 
 TEST_F(HlExtract, DamagedOrStaleOutputsAreRecomputed) {

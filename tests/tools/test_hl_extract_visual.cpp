@@ -6,17 +6,23 @@
 // opened by PIL, with the publishers' transforms. We convert the files with hl-convert,
 // extract with hl-extract, and compare (f32 whole networks: 1e-4 relative, DESIGN
 // section 6). Also: the converted files' metadata, up-to-date reruns, and the errors a
-// user meets (missing weights, a still image asked for mfcc, the wrong file for a net).
+// user meets (missing weights, a still image asked for mfcc, the wrong file for a net,
+// a file-size limit), and that decoded frames are not held for a whole batch.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/safetensors.h"
 #include "engine/sha256.h"
 #include "media/media_fixtures.h"
+#include "pipeline/visual_features.h"
 #include "support/test_support.h"
+#include "tools/file_size_limit.h"
 
 namespace hl {
 namespace {
@@ -153,6 +159,46 @@ void ConvertRefusesAnotherNetsFile() {
   EXPECT_EQ(unknown.exit_code, 2);
 }
 
+void ConvertUnderAFileSizeLimitFailsCleanly() {
+  // googlenet.safetensors is ~26 MB; under ulimit -f 1024 (KiB) its write fails with
+  // EFBIG: exit 1 and a message naming the file, not death by SIGXFSZ (exit 153) with a
+  // temporary left behind.
+  const std::string out = ExtractVisual::file("limited/googlenet.safetensors");
+  const auto r = test::run_with_file_size_limit(
+      1024, {HL_CONVERT_PATH, "googlenet", ExtractVisual::file("ref/googlenet-0a1b2c3d.pth"), "-o", out});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(Contains(r.err, "hl-convert: error: " + out + ": cannot write")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "File too large"));
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_TRUE(test::temporaries_under(ExtractVisual::file("limited")).empty());
+}
+
+void DecodedFramesAreReleasedBeforeTheBatchIsFull() {
+  // Frames of 4800x4800 (69 MB, like an 8K frame) are preprocessed into their batch slot
+  // as they arrive, so a batch of 8 does not hold 8 decoded frames (docs/extract.md,
+  // "Memory"). The source counts the frames it made that are still alive when it is
+  // asked for the next one.
+  VisualFeatureOptions options;
+  options.weights_dir = ExtractVisual::file("weights");
+  options.batch = 8;
+  VisualFeatureExtractor visual({Feature::GoogLeNet}, options);
+  std::vector<std::weak_ptr<Storage>> made;
+  size_t most_alive = 0;
+  const auto source = [&](Tensor* rgb) {
+    size_t alive = 0;
+    for (const auto& w : made) alive += w.expired() ? 0 : 1;
+    most_alive = std::max(most_alive, alive);
+    if (made.size() == 10) return false;
+    *rgb = Tensor::empty({4800, 4800, 3}, DType::U8);
+    std::memset(rgb->raw(), static_cast<int>(made.size() * 20), rgb->nbytes());
+    made.push_back(rgb->storage());
+    return true;
+  };
+  const std::map<Feature, Tensor> out = visual.run(source);
+  EXPECT_EQ(out.at(Feature::GoogLeNet).shape(), Shape({10, 1024}));  // 8 + 2
+  EXPECT_LE(most_alive, 1u) << "decoded frames held while a batch of 8 fills";
+}
+
 TEST_F(ExtractVisual, ConvertAndExtractAgainstTorchvision) {
   const std::pair<const char*, void (*)()> parts[] = {
       {"ConvertWritesTheStandardFilesWithTheirProvenance", ConvertWritesTheStandardFilesWithTheirProvenance},
@@ -160,6 +206,8 @@ TEST_F(ExtractVisual, ConvertAndExtractAgainstTorchvision) {
       {"StillImagesAreOneFrame", StillImagesAreOneFrame},
       {"MissingWeightsNameTheFileAndTheCommand", MissingWeightsNameTheFileAndTheCommand},
       {"ConvertRefusesAnotherNetsFile", ConvertRefusesAnotherNetsFile},
+      {"ConvertUnderAFileSizeLimitFailsCleanly", ConvertUnderAFileSizeLimitFailsCleanly},
+      {"DecodedFramesAreReleasedBeforeTheBatchIsFull", DecodedFramesAreReleasedBeforeTheBatchIsFull},
   };
   for (const auto& [name, part] : parts) {
     SCOPED_TRACE(name);
