@@ -15,8 +15,9 @@
 #   gpu-tests   every gpu test program, several at once, HL_CUDA_SYNC_CHECK=1, JUnit XML
 #   train-e2e   hl-synth + hl-train --device cuda against --device cpu (same seed)
 #   memcheck    compute-sanitizer memcheck over the test programs (not the whole-network
-#               CNN tests: far too slow under memcheck; their ops are tested one by one)
-#   racecheck   the programs whose kernels use shared memory or warp shuffles
+#               CNN tests nor whole training runs: far too slow under memcheck; their ops
+#               are tested one by one)
+#   racecheck   the tests of the kernels that use shared memory or warp shuffles
 #   bench-*     hl-bench-cuda, then the PyTorch peers (JSON written row by row), without
 #               HL_CUDA_SYNC_CHECK; torch.compile last, optional and time-boxed
 # Results: $OUT/gpu-report.md, $OUT/summary.json, $OUT/logs.tar.gz (every raw log, JUnit
@@ -256,6 +257,11 @@ export HL_SOURCE_DIR=$root HL_BINARY_DIR=$work HL_PYTHON=$python
 per_program_limit() {  # the whole-network and training programs need longer
   case $1 in test_cuda_cnn|test_cuda_train|test_cuda_extract) echo 240 ;; *) echo 150 ;; esac
 }
+# racecheck is far slower than memcheck: only the tests of the kernels that use shared
+# memory or warp shuffles (reduce, transpose, lstm, mfcc).
+racecheck_filter() {
+  case $1 in test_cuda_kernels) echo 'CudaReduce.*:CudaTranspose.*' ;; *) echo '*' ;; esac
+}
 # run_programs STEP_LIMIT KIND PROGRAM...: runs every program (as "KIND"), `parallel` at
 # once; each writes logs/<dir>/<name>.log and .rc (and JUnit XML for gpu-tests).
 run_programs() {
@@ -276,7 +282,8 @@ run_programs() {
                  --report-api-errors no --error-exitcode 99 --print-limit 20 "$carry/bin/$name" --gtest_brief=1 \
                  --gtest_filter=-CudaCnnNets.*:CudaExtract.* >"$logs/$kind/$name.log" 2>&1 ;;
         sanitizer/racecheck) timeout --kill-after=5 "$own" $sanitizer_cmd --tool racecheck --error-exitcode 99 \
-                 --print-limit 20 "$carry/bin/$name" --gtest_brief=1 >"$logs/$kind/$name.log" 2>&1 ;;
+                 --print-limit 20 "$carry/bin/$name" --gtest_brief=1 --gtest_filter="$(racecheck_filter "$name")" \
+                 >"$logs/$kind/$name.log" 2>&1 ;;
       esac
       echo $? >"$logs/$kind/$name.rc"
     ) &
@@ -364,13 +371,14 @@ if [[ -z $sanitizer_cmd && $mode == dry-run ]]; then
   fact "sanitizer stand-in" "dry run: a script that runs the programs directly"
 fi
 racecheck_programs=()  # kernels with shared memory or warp shuffles: reduce, transpose, loss, lstm, mfcc
-for t in test_cuda_kernels test_cuda_autograd test_cuda_autograd_lstm test_cuda_mfcc; do
+for t in test_cuda_kernels test_cuda_autograd_lstm test_cuda_mfcc; do
   [[ " ${programs[*]} " == *" $t "* ]] && racecheck_programs+=("$t")
 done
-# memcheck: every program but the whole-network extraction; test_cuda_cnn runs with its
-# whole networks filtered out (--gtest_filter in run_programs), its ops under memcheck.
+# memcheck: every program but the whole-network extraction and whole training runs (their
+# ops are under memcheck in the other programs: the op table, test_cuda_cnn's ops);
+# test_cuda_cnn runs with its whole networks filtered out (--gtest_filter in run_programs).
 memcheck_programs=()
-for t in "${programs[@]}"; do [[ $t == test_cuda_extract ]] || memcheck_programs+=("$t"); done
+for t in "${programs[@]}"; do [[ $t == test_cuda_extract || $t == test_cuda_train ]] || memcheck_programs+=("$t"); done
 for tool in memcheck racecheck; do
   t0=$(date +%s)
   if [[ -z $sanitizer_cmd ]]; then
