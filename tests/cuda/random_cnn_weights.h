@@ -2,8 +2,9 @@
 // (nets/cnn_weights.h; weights/googlenet_map.h, weights/resnet50_map.h): He-uniform convs,
 // BatchNorm statistics away from the identity, folded or not; ResNet50's residual branches
 // at a reduced gain so that the activations of its 16 blocks stay well inside f16's range.
-// The same fixture as tests/cuda/test_cuda_cnn.cpp's (seeds 5000 and 7000), whose
-// RandomWeightFixtureIsSoundOnCpu checks that it gives finite, non-vanishing logits;
+// Shared by tests/cuda/test_cuda_cnn.cpp (seeds 5000 and 7000), whose
+// RandomWeightFixtureIsSoundOnCpu checks that it gives finite, non-vanishing logits, and
+// tests/cuda/test_cuda_extract.cpp;
 // write_cnn_weight_file() saves it as hl-convert would (the "hl.net" metadata that
 // GoogLeNet::load / ResNet50::load check).
 #pragma once

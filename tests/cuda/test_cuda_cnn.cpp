@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "cuda/cuda_test_util.h"
+#include "cuda/random_cnn_weights.h"
 #include "engine/cuda_backend.h"
 #include "nets/cnn_backend.h"
 #include "nets/cnn_backend_cuda.h"
@@ -255,77 +256,10 @@ TEST(CudaCnnOps, WrongTensorsAreErrors) {
   EXPECT_NE(test::error_of([&] { b->channel_affine(x, narrow, {1}, {0}); }).find("channel_affine"), std::string::npos);
 }
 
-// Random weights with our names and layouts (nets/cnn_weights.h): He-uniform convs,
-// BatchNorm statistics away from the identity, folded or not.
-class RandomWeights {
- public:
-  RandomWeights(bool folded, uint32_t seed) : folded_(folded), seed_(seed) {}
-  // gain scales the layer's output (ResNet50's residual branches at a reduced gain keep
-  // the activations of its 16 blocks from growing towards f16's range).
-  void conv(const std::string& name, int64_t c_in, int64_t c_out, int64_t k, float gain = 1.0f) {
-    const float a = gain * std::sqrt(6.0f / static_cast<float>(k * k * c_in));
-    add(name + ".weight", {k, k, c_in, c_out}, -a, a);
-    if (folded_) {
-      add(name + ".bias", {c_out}, -0.1f * gain, 0.1f * gain);
-      return;
-    }
-    add(name + ".bn.weight", {c_out}, 0.8f, 1.2f);
-    add(name + ".bn.bias", {c_out}, -0.1f, 0.1f);
-    add(name + ".bn.running_mean", {c_out}, -0.1f, 0.1f);
-    add(name + ".bn.running_var", {c_out}, 0.5f, 1.5f);
-  }
-  void linear(const std::string& name, int64_t in, int64_t out) {
-    const float a = std::sqrt(3.0f / static_cast<float>(in));
-    add(name + ".weight", {in, out}, -a, a);
-    add(name + ".bias", {out}, -0.1f, 0.1f);
-  }
-  const std::vector<std::pair<std::string, Tensor>>& tensors() const { return tensors_; }
-
- private:
-  void add(const std::string& name, const Shape& shape, float lo, float hi) {
-    tensors_.emplace_back(name, random_cpu(shape, ++seed_, lo, hi));
-  }
-  bool folded_;
-  uint32_t seed_;
-  std::vector<std::pair<std::string, Tensor>> tensors_;
-};
-
-std::vector<std::pair<std::string, Tensor>> googlenet_weights(bool folded) {
-  RandomWeights w(folded, 5000);
-  w.conv("conv1", 3, 64, 7);
-  w.conv("conv2", 64, 64, 1);
-  w.conv("conv3", 64, 192, 3);
-  for (const InceptionWidths& b : kGoogLeNetInception) {
-    const std::string p = b.name;
-    w.conv(p + ".branch1", b.in, b.ch1x1, 1);
-    w.conv(p + ".branch2.0", b.in, b.ch3x3red, 1);
-    w.conv(p + ".branch2.1", b.ch3x3red, b.ch3x3, 3);
-    w.conv(p + ".branch3.0", b.in, b.ch5x5red, 1);
-    w.conv(p + ".branch3.1", b.ch5x5red, b.ch5x5, 3);
-    w.conv(p + ".branch4.1", b.in, b.pool_proj, 1);
-  }
-  w.linear("fc", kGoogLeNetEmbedding, 1000);
-  return w.tensors();
-}
-
-std::vector<std::pair<std::string, Tensor>> resnet50_weights(bool folded) {
-  RandomWeights w(folded, 7000);
-  w.conv("conv1", 3, 64, 7);
-  int64_t in = 64;
-  for (size_t s = 0; s < kResNet50Blocks.size(); ++s) {
-    const int64_t width = kResNet50Widths[s], out = width * kResNet50Expansion;
-    for (int64_t b = 0; b < kResNet50Blocks[s]; ++b) {
-      const std::string p = "layer" + std::to_string(s + 1) + "." + std::to_string(b);
-      w.conv(p + ".conv1", in, width, 1);
-      w.conv(p + ".conv2", width, width, 3);
-      w.conv(p + ".conv3", width, out, 1, 0.5f);
-      if (b == 0) w.conv(p + ".downsample", in, out, 1, 0.5f);
-      in = out;
-    }
-  }
-  w.linear("fc", kResNet50Embedding, 365);
-  return w.tensors();
-}
+// Random weights with our names and layouts: the fixture shared with test_cuda_extract
+// (cuda/random_cnn_weights.h).
+test::NamedTensors googlenet_weights(bool folded) { return test::random_googlenet_weights(folded); }
+test::NamedTensors resnet50_weights(bool folded) { return test::random_resnet50_weights(folded); }
 
 // The fixture must give a well-conditioned net (finite, neither vanishing nor huge
 // logits) for the CUDA comparisons to mean something; checked on the CPU, with no GPU.
