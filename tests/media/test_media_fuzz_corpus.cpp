@@ -25,15 +25,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<fs::path> corpus_files() {
-  std::vector<fs::path> files;
-  const fs::path dir = test::source_dir() / "tests" / "fuzz" / "corpus" / "media";
-  if (fs::is_directory(dir))
-    for (const auto& e : fs::directory_iterator(dir))
-      if (e.is_regular_file()) files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  return files;
-}
+std::vector<fs::path> corpus_files() { return test::fuzz_corpus_files("media"); }
 
 // The fuzz target's caps that matter for accepting or refusing a seed (1 Mpixel frames).
 media::Limits fuzz_caps() {

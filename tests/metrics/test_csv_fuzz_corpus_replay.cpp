@@ -18,13 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<fs::path> corpus_files() {
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(test::source_dir() / "tests" / "fuzz" / "corpus" / "csv"))
-    if (e.is_regular_file()) files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  return files;
-}
+std::vector<fs::path> corpus_files() { return test::fuzz_corpus_files("csv"); }
 
 // Reads `bytes` as the fuzz target does; throws what the reader throws.
 void read_as_the_target_does(const std::vector<uint8_t>& bytes, const std::string& name) {

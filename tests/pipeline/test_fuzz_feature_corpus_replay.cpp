@@ -20,13 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<fs::path> corpus_files() {
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(test::source_dir() / "tests" / "fuzz" / "corpus" / "features"))
-    if (e.is_regular_file()) files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  return files;
-}
+std::vector<fs::path> corpus_files() { return test::fuzz_corpus_files("features"); }
 
 TEST(FuzzFeatureCorpusReplay, EveryCorpusFileRunsCleanly) {
   const auto files = corpus_files();

@@ -16,13 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<fs::path> corpus_files() {
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(test::source_dir() / "tests" / "fuzz" / "corpus" / "safetensors"))
-    if (e.is_regular_file()) files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  return files;
-}
+std::vector<fs::path> corpus_files() { return test::fuzz_corpus_files("safetensors"); }
 
 TEST(FuzzCorpusReplay, EveryCorpusFileRunsCleanly) {
   const auto files = corpus_files();

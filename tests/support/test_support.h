@@ -31,6 +31,10 @@ class TempDir {
 // The source tree root (from HL_SOURCE_DIR, set by ctest).
 std::filesystem::path source_dir();
 
+// The files of the fuzz seed corpus tests/fuzz/corpus/<name>, sorted (empty when the
+// folder is missing: the replay tests then fail on their minimum count).
+std::vector<std::filesystem::path> fuzz_corpus_files(const std::string& name);
+
 // Runs tests/golden/<script> with the reference Python (HL_PYTHON: the project's
 // virtual environment, which sees Debian's torch) and the given arguments. Returns the
 // exit status; the script's output goes to the test log.

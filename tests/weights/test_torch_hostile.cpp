@@ -504,13 +504,7 @@ TEST(TorchHostile, StackAndMemoBombs) {
 
 // --- the seed corpus, through the fuzz target's entry point ---------------------------------
 
-std::vector<fs::path> corpus_files() {
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(test::source_dir() / "tests" / "fuzz" / "corpus" / "torch"))
-    if (e.is_regular_file()) files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  return files;
-}
+std::vector<fs::path> corpus_files() { return test::fuzz_corpus_files("torch"); }
 
 TEST(TorchFuzzCorpusReplay, EveryCorpusFileRunsCleanly) {
   const auto files = corpus_files();
