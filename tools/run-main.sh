@@ -18,6 +18,7 @@ cmake --build build -j "$(nproc)" --target hl-synth hl-inspect hl-train hl-eval
 ./build/tools/hl-inspect out/synth/features/synth_0000.safetensors
 ./build/tools/hl-train --features out/synth/features --labels out/synth/labels.csv --out out/train \
   --folds 5 --epochs 8 --batch 32 --seed 1
+# hl-eval's header and its two summary lines (the per-video rows are in out/train/eval.json).
 ./build/tools/hl-eval --labels out/synth/labels.csv --pred out/train/predictions.csv --json out/train/eval.json \
-  | tail -n 2
+  | awk 'NR == 1 { print } { last2 = last1; last1 = $0 } END { print last2; print last1 }'
 echo "main job done: models and predictions in out/train, metrics in out/train/summary.json and out/train/eval.json"
