@@ -2,7 +2,7 @@
 //
 //   hl-extract INPUT... | --list FILE  --features LIST --out DIR
 //              [--device cpu|cuda] [--weights DIR] [--batch N] [--fps 30000/1001]
-//              [--shard I/N] [--force]
+//              [--shard I/N|auto|auto/N] [--force]
 //
 // Features: mfcc (audio), googlenet and places365 (frames, from weights that hl-convert
 // makes; a still PNG/JPEG image is a one-frame input). --device cuda runs the visual
@@ -29,6 +29,7 @@
 #include "engine/video_id.h"
 #include "pipeline/extract.h"
 #include "pipeline/segment_dataset.h"
+#include "pipeline/shard_env.h"
 #include "tools/cli_common.h"
 
 namespace {
@@ -91,8 +92,11 @@ int main(int argc, char** argv) {
       ->option_text("RATE");
   app.add_option("--shard", shard_text,
                  "process only the inputs whose id hashes to I mod N (FNV-1a 64 of the id; 0 <= I < N), "
-                 "so N machines split a dataset without coordination")
-      ->option_text("I/N");
+                 "so N machines split a dataset without coordination; auto: I and N from a Slurm array "
+                 "(SLURM_ARRAY_TASK_ID/_MIN/_MAX); auto/N: I is the element's number (SLURM_ARRAY_TASK_ID, or "
+                 "JOB_COMPLETION_INDEX of a Kubernetes Indexed Job), so a resubmitted element keeps its shard "
+                 "(docs/scale-out.md)")
+      ->option_text("I/N|auto|auto/N");
   hl::cli::add_weights_option(app, weights);
   app.add_option("--batch", batch, "frames per network call for the visual features (default 16)")
       ->check(CLI::Range(int64_t{1}, int64_t{4096}))
@@ -120,10 +124,15 @@ int main(int argc, char** argv) {
       return usage(std::string("--features: ") + e.what());
     }
     hl::Shard shard;
+    std::string shard_source;
     try {
       options.fps = hl::parse_frame_rate(fps_text);
       hl::check_feature_rate(options.fps);
-      if (!shard_text.empty()) shard = hl::parse_shard(shard_text);
+      if (!shard_text.empty()) {
+        const hl::ShardChoice choice = hl::resolve_shard(shard_text);
+        shard = choice.shard;
+        shard_source = choice.source;
+      }
     } catch (const hl::Error& e) {
       return usage(e.what());
     }
@@ -218,7 +227,7 @@ int main(int argc, char** argv) {
     std::string summary = "hl-extract: " + std::to_string(written) + " ok, " + std::to_string(up_to_date) +
                           " skipped (up to date), " + std::to_string(failures.size()) + " failed";
     if (!shard_text.empty())
-      summary += " (shard " + shard_text + ": " + plural(mine.size(), "input") + " of " +
+      summary += " (" + shard_source + ": " + plural(mine.size(), "input") + " of " +
                  std::to_string(inputs.size()) + ")";
     std::printf("%s\n", summary.c_str());
     for (const Failure& f : failures) std::printf("  failed: %s: %s\n", f.input.c_str(), f.reason.c_str());

@@ -24,9 +24,12 @@
 #include "engine/log.h"
 #include "engine/segment_scores.h"
 #include "pipeline/segment_dataset.h"
+#include "pipeline/shard_env.h"
 #include "pipeline/trainer.h"
 #include "tools/cli_common.h"
 #include "tools/report.h"
+#include "tools/train_study.h"
+#include "tools/train_final.h"
 
 namespace {
 
@@ -48,9 +51,12 @@ struct Options {
   uint64_t seed = 1;
   double val_fraction = 0.1;
   bool resume = false;
+  bool final_model = false;  // --final: one model on every labelled video (tools/train_final.h)
   std::vector<int> ks{5, 10};
   std::string study;                        // "", "single" or "ablation"
   std::vector<std::string> study_losses{"ccc"};
+  std::string shard;     // --study --shard I/N|auto|auto/N: this array element's parts (tools/train_study.h)
+  bool collect = false;  // --study --collect: the study from the parts
 };
 
 
@@ -137,7 +143,8 @@ hl::TrainConfig make_config(const Options& opt, const std::vector<hl::Feature>& 
 // evaluation. Prints the per-fold table and writes OUT/predictions.csv and
 // OUT/summary.json. Returns the pooled evaluation.
 hl::Evaluation run_experiment(const Options& opt, const hl::TrainConfig& config, const hl::SegmentScores& labels,
-                              const std::string& out, const std::string& loss_name) {
+                              const std::string& out, const std::string& loss_name,
+                              const hl::study::FoldSelection& selection = {}) {
   const hl::SegmentDataset data = hl::SegmentDataset::open(opt.features, labels, config.model.features, opt.labels);
   // What every fold's checkpoint records and --resume compares (pipeline/run_inputs.h).
   const hl::InputRecord inputs = hl::record_inputs(data, opt.features, opt.labels);
@@ -162,9 +169,10 @@ hl::Evaluation run_experiment(const Options& opt, const hl::TrainConfig& config,
     rows[0].insert(rows[0].end(), {"ndcg@" + s, "p@" + s});
   }
   for (const hl::FoldPlan& plan : plans) {
+    if (selection.only && !selection.only->count(plan.fold)) continue;  // another array element's part
     const std::string dir = (fs::path(out) / ("fold-" + std::to_string(plan.fold + 1))).string();
     const hl::FoldOutcome outcome = hl::train_fold(
-        data, plan, config, dir, opt.resume,
+        data, plan, config, dir, opt.resume || selection.resume,
         [](const hl::EpochReport& r) {
           HL_LOG(Info) << "fold " << r.fold + 1 << " epoch " << r.epoch << ": loss " << fixed(r.loss)
                        << ", validation ndcg@10 " << fixed(r.validation) << (r.best ? " (best so far)" : "");
@@ -192,6 +200,7 @@ hl::Evaluation run_experiment(const Options& opt, const hl::TrainConfig& config,
     rows.push_back(row);
   }
 
+  if (selection.only) return {};  // a part of a study: --collect pools the folds
   // Every held-out prediction together: the cross-validated result, as the paper reports it.
   hl::write_predictions_csv((fs::path(out) / "predictions.csv").string(), all_predictions);
   const hl::Evaluation pooled = hl::evaluate_rankings(labels, all_predictions, opt.ks, opt.labels, "predictions.csv");
@@ -235,77 +244,6 @@ hl::Evaluation run_experiment(const Options& opt, const hl::TrainConfig& config,
   return pooled;
 }
 
-// The paper's tables: one row per model, the metrics at each k per loss, and chance.
-// Written as OUT/study.md (markdown, the paper's layout) and OUT/study.json.
-void run_study(const Options& opt, const hl::SegmentScores& labels) {
-  const std::vector<hl::Feature> use = hl::parse_feature_list(opt.use);
-  std::vector<std::pair<std::string, std::vector<hl::Feature>>> models;  // row label, features
-  if (opt.study == "single") {
-    for (hl::Feature f : use) models.push_back({hl::feature_spec(f).name, {f}});
-  } else {
-    models.push_back({"all", use});
-    for (hl::Feature f : use) {
-      std::vector<hl::Feature> rest;
-      for (hl::Feature g : use)
-        if (g != f) rest.push_back(g);
-      models.push_back({std::string("no ") + hl::feature_spec(f).name, rest});
-    }
-  }
-  std::vector<std::string> losses = opt.study_losses;
-  std::vector<std::string> metric_names;
-  for (int k : opt.ks) metric_names.push_back("ndcg@" + std::to_string(k));
-  for (int k : opt.ks) metric_names.push_back("p@" + std::to_string(k));
-
-  ordered_json table = ordered_json::object();
-  std::string md = "| model | hidden |";
-  std::string rule = "|---|---|";
-  for (const auto& loss : losses)
-    for (const auto& m : metric_names) {
-      md += " " + m + (losses.size() > 1 ? " (" + loss + ")" : "") + " |";
-      rule += "---|";
-    }
-  md += "\n" + rule + "\n";
-  std::map<std::string, hl::Evaluation> last;  // per loss: for the chance row (chance depends only on the labels)
-  for (const auto& [row, features] : models) {
-    std::string line;
-    ordered_json entry = ordered_json::object();
-    int64_t hidden = 0;
-    for (const auto& loss : losses) {
-      const hl::TrainConfig config = make_config(opt, features, loss);
-      hidden = config.model.hidden;
-      std::string folder = row;  // "no googlenet" -> "no-googlenet"
-      std::replace(folder.begin(), folder.end(), ' ', '-');
-      const std::string out = (fs::path(opt.out) / loss / folder).string();
-      const hl::Evaluation ev = run_experiment(opt, config, labels, out, loss);
-      ordered_json metrics = ordered_json::object();
-      for (const auto& m : metric_names) {
-        metrics[m] = ev.mean_of(m);
-        line += " " + fixed(ev.mean_of(m)) + " |";
-      }
-      entry[loss] = metrics;
-      last.insert_or_assign(loss, ev);
-    }
-    entry["hidden"] = hidden;
-    entry["features"] = hl::feature_list_string(features);
-    table[row] = entry;
-    md += "| " + row + " | " + std::to_string(hidden) + " |" + line + "\n";
-  }
-  std::string chance_line = "| chance | |";
-  ordered_json chance = ordered_json::object();
-  for (const auto& loss : losses)
-    for (const auto& m : metric_names) {
-      const double c = last.at(loss).mean_of("chance_" + m);
-      chance_line += " " + fixed(c) + " |";
-      chance[m] = c;
-    }
-  md += chance_line + "\n";
-  table["chance"] = chance;
-  hl::write_text_atomic((fs::path(opt.out) / "study.md").string(), md);
-  hl::write_text_atomic((fs::path(opt.out) / "study.json").string(),
-                        ordered_json({{"study", opt.study}, {"rows", table}}).dump(2) + "\n");
-  std::printf("\n%s", md.c_str());
-}
-
 int train(const Options& opt) {
   if (opt.model == "vasnet") {
     // VASNet is one fixed network over GoogLeNet frames: the highlight model's options do not apply.
@@ -329,8 +267,29 @@ int train(const Options& opt) {
     }
   }
   const hl::SegmentScores labels = hl::read_segment_scores(opt.labels);
+  if (opt.final_model) {
+    if (!opt.study.empty()) throw hl::Error("--final trains one model; --study does not apply");
+    if (opt.model == "vasnet") throw hl::Error("--final trains the highlight model (hl-highlights scores with it), not vasnet");
+    return hl::cli::train_final(make_config(opt, hl::parse_feature_list(opt.use), opt.loss), opt.features, opt.labels,
+                                labels, opt.out, opt.resume);
+  }
+  if ((!opt.shard.empty() || opt.collect) && opt.study.empty())
+    throw hl::Error("--shard and --collect split a --study into array-job parts; a single model trains on one machine");
   if (!opt.study.empty()) {
-    run_study(opt, labels);
+    const hl::study::StudyOptions study{opt.study, opt.use, opt.study_losses, opt.ks, opt.folds, opt.out};
+    const auto config_for = [&](const std::vector<hl::Feature>& features, const std::string& loss) {
+      return make_config(opt, features, loss);
+    };
+    const auto run = [&](const hl::TrainConfig& config, const std::string& out, const std::string& loss,
+                         const hl::study::FoldSelection& selection) {
+      return run_experiment(opt, config, labels, out, loss, selection);
+    };
+    if (opt.collect) return hl::study::collect_study(study, config_for, run);
+    if (!opt.shard.empty()) {
+      const hl::ShardChoice shard = hl::resolve_shard(opt.shard);
+      return hl::study::run_study_shard(study, shard.shard, shard.source, config_for, run);
+    }
+    hl::study::run_study(study, config_for, run, opt.resume);
     return 0;
   }
   const std::vector<hl::Feature> use =
@@ -393,12 +352,23 @@ int main(int argc, char** argv) {
                              "where to train: cpu (default), or a CUDA device: cuda (device 0) or cuda:N "
                              "(not yet verified on a GPU)");
   app.add_flag("--resume", opt.resume, "continue a previous run in --out from its checkpoints");
+  app.add_flag("--final", opt.final_model,
+               "train one deployment model on every labelled video (--val-fraction of them picks the epoch; --folds "
+               "unused): OUT/model.safetensors for hl-highlights, OUT/predictions.csv");
   app.add_option("--study", opt.study,
                  "run a paper study instead of one model: single (Table 1: one model per feature of --use) or "
                  "ablation (Table 2: all of --use, and each leave-one-out); writes OUT/study.md and OUT/study.json")
       ->check(CLI::IsMember({"single", "ablation"}));
   app.add_option("--study-losses", opt.study_losses, "losses of the study's columns, e.g. ccc,ranking")
       ->delimiter(',')->check(CLI::IsMember({"ccc", "ranking"}))->option_text("LOSS,... (default ccc)");
+  app.add_option("--shard", opt.shard,
+                 "with --study: train only this array element's (model, fold) parts into OUT (part i of the study is "
+                 "shard i mod N; auto: from a Slurm array or, as auto/N, a Kubernetes Indexed Job; docs/scale-out.md)")
+      ->option_text("I/N|auto|auto/N");
+  app.add_flag("--collect", opt.collect,
+               "with --study: once every shard is done, write OUT/study.md and OUT/study.json from the parts (the "
+               "same files as an unsharded study); lists the missing parts and exits 1 otherwise")
+      ->excludes("--shard");
   app.footer("Example:\n  hl-synth --out data --videos 40\n  hl-train --features data/features --labels data/labels.csv "
              "--out runs/all --folds 5\n");
   return tool.run(argc, argv, [&] { return train(opt); });

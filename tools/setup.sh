@@ -16,6 +16,7 @@ DEBIAN_PACKAGES=(
   clang espeak-ng
   clang-22 libc++-22-dev libc++abi-22-dev  # tools/check-headers.sh: libc++ >= 20
   ffmpeg libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev
+  slurm-wlm munge  # tests/scale_out: a single-node Slurm cluster
 )
 PYPI_REQUIREMENTS=tests/golden/requirements.txt
 

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <set>
@@ -299,6 +300,20 @@ TEST_F(HlExtract, ShardsPartitionAListedDataset) {
   r = extract({"--list", dir.file("list.txt"), "--features", "mfcc", "--out", out()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(Contains(r.out, "0 ok, 4 skipped (up to date), 0 failed"));
+  // --shard auto as element 1 of a Slurm array 0-1 (pipeline/shard_env.h): shard 1/2.
+  setenv("SLURM_ARRAY_TASK_ID", "1", 1);
+  setenv("SLURM_ARRAY_TASK_MIN", "0", 1);
+  setenv("SLURM_ARRAY_TASK_MAX", "1", 1);
+  r = extract({"--list", dir.file("list.txt"), "--features", "mfcc", "--out", out(), "--shard", "auto"});
+  for (const char* v : {"SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX"}) unsetenv(v);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(Contains(r.out, "0 ok, " + std::to_string(want1.size()) +
+                                  " skipped (up to date), 0 failed (Slurm array task 1: shard 1/2: "))
+      << r.out;
+  // Without a scheduler's variables: a usage error naming them.
+  r = extract({"--list", dir.file("list.txt"), "--features", "mfcc", "--out", out(), "--shard", "auto"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.err, "neither SLURM_ARRAY_TASK_ID")) << r.err;
 }
 
 TEST_F(HlExtract, UsageErrors) {
