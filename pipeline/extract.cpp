@@ -82,13 +82,13 @@ void check_extractable(Feature f) {
     case Feature::Mfcc:
     case Feature::GoogLeNet:
     case Feature::Places365:
+    case Feature::Faces:
       return;
     case Feature::Affect:
     case Feature::Cam:
-    case Feature::Faces:
       throw Error(std::string("feature '") + feature_spec(f).name +
                   "' is not available yet: no issue adds its network so far (DESIGN section 4); "
-                  "hl-extract computes googlenet, places365 and mfcc");
+                  "hl-extract computes googlenet, places365, faces and mfcc");
   }
   throw Error("unknown feature");
 }
@@ -113,9 +113,17 @@ void check_feature_rate(FrameRate fps) {
 }
 
 
-std::string extractor_name(Feature f, FrameRate fps, const std::string& precision) {
+std::string extractor_name(Feature f, FrameRate fps, const std::string& precision, int64_t faces_step) {
   check_extractable(f);
   char text[320];
+  if (f == Feature::Faces) {  // MTCNN runs on the CPU in f32 whatever the device
+    std::snprintf(text, sizeof text,
+                  "hl faces v1: facenet-pytorch 2.6.0 MTCNN detect_face (min face 20, factor 0.709, thresholds "
+                  "0.6/0.7/0.7), area of the most confident face clipped to the frame / frame area, 0 without, "
+                  "frames at %s fps by pts, detected every %lld frames (held), f32 cpu",
+                  frame_rate_string(fps).c_str(), static_cast<long long>(faces_step));
+    return text;
+  }
   if (f == Feature::GoogLeNet || f == Feature::Places365) {
     const bool g = f == Feature::GoogLeNet;
     std::snprintf(text, sizeof text,
@@ -395,7 +403,8 @@ ExtractPlan plan_extraction(const std::string& input, const std::string& out_dir
   plan.identities = {{Feature::Mfcc, {extractor_name(Feature::Mfcc, plan.fps), "none"}}};
   if (visual)
     for (Feature f : visual->features())
-      plan.identities[f] = {extractor_name(f, plan.fps, visual->precision()), visual->weights_sha256(f)};
+      plan.identities[f] = {extractor_name(f, plan.fps, visual->precision(), visual->faces_step()),
+                            visual->weights_sha256(f)};
   for (Feature f : options.features)
     if (!plan.identities.count(f))
       throw Error(std::string("feature '") + feature_spec(f).name + "' was requested but its network was not loaded");

@@ -78,8 +78,11 @@ void check_feature_rate(FrameRate fps);
 // What goes into "<feature>.extractor": names the algorithm and every parameter, so a
 // stored tensor made differently is recomputed. Stable across hl versions. `precision`
 // is VisualFeatureExtractor::precision() for the visual features (f32 on the CPU and
-// f16 on CUDA give slightly different numbers) and ignored for mfcc.
-std::string extractor_name(Feature f, FrameRate fps, const std::string& precision = "f32 cpu");
+// f16 on CUDA give slightly different numbers) and ignored for mfcc and faces (MTCNN
+// always runs in f32 on the CPU); `faces_step` is VisualFeatureExtractor::faces_step()
+// (--faces-step), used only for faces.
+std::string extractor_name(Feature f, FrameRate fps, const std::string& precision = "f32 cpu",
+                           int64_t faces_step = 1);
 
 // ---------------------------------------------------------------------------------------
 // An existing feature file: what in it can be kept

@@ -195,7 +195,7 @@ FoldOutcome train_fold_of(const SegmentDataset& data, const FoldPlan& plan, cons
         stop_non_finite(data, plan.fold + 1, epoch, step + 1, steps,
                         std::string("the training loss is ") + (std::isnan(loss_value) ? "NaN" : "infinite"),
                         task.step_segments(epoch, step), progress);
-      loss->backward();
+      loss->backward_releasing_graph();  // the step's activations go as the backward pass passes them
       adam.step();
       // The step's result is checked before the gradients are dropped: they say why.
       if (!all_finite(parameter_values(model.named_parameters())))

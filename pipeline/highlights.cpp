@@ -81,6 +81,24 @@ void check_feature_file_matches(const ModelRequirements& needs, const std::strin
   }
 }
 
+void check_visual_extractor_matches(const ModelRequirements& needs, const VisualFeatureExtractor& visual,
+                                    const std::string& model_path) {
+  if (!needs.has_provenance) return;
+  for (Feature f : needs.features) {
+    if (!is_visual_feature(f)) continue;
+    const ExtractorIdentity& want = needs.identity.at(f);
+    const std::string name = feature_spec(f).name;
+    if (extractor_name(f, needs.fps, visual.precision()) != want.extractor)
+      throw Error(model_path + ": its '" + name + "' features were made by '" + want.extractor +
+                  "'; this run would make them with " + visual.precision() +
+                  " (use the device the training features were extracted on)");
+    if (visual.weights_sha256(f) != want.weights)
+      throw Error(model_path + ": its '" + name + "' features were made with weights of SHA-256 " + want.weights +
+                  "; the weights in use have " + visual.weights_sha256(f) +
+                  " (use the weights folder the training features were extracted with)");
+  }
+}
+
 std::vector<float> score_feature_file(const HighlightModel& model, const std::string& features_dir,
                                       const std::string& id, int batch) {
   const std::string path = feature_file_path(features_dir, id);

@@ -38,6 +38,12 @@ ModelRequirements model_requirements(const std::map<std::string, std::string>& m
 void check_feature_file_matches(const ModelRequirements& needs, const std::string& feature_path,
                                 const std::string& model_path);
 
+// Before any video: throws hl::Error naming `model_path` when a final model's visual
+// features were made by another extractor (precision and device) or from other weights
+// than `visual` would make them with.
+void check_visual_extractor_matches(const ModelRequirements& needs, const VisualFeatureExtractor& visual,
+                                    const std::string& model_path);
+
 // The segment batch hl-train predicts with (its default CCC batch): predictions are the
 // same bits whatever the batch only if the products sum in the same order, so the same
 // batch is used.

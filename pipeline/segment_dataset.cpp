@@ -148,6 +148,7 @@ SegmentBatch SegmentDataset::batch(std::span<const size_t> indices, Device devic
       const FrameRate rate{vf.fps.num * spec.rows_per_frame, vf.fps.den};
       const size_t row_bytes = static_cast<size_t>(row_elems) * sizeof(float);
       int64_t previous = -1;  // the source row last converted: held rows never go back
+      int64_t first_row = -1;  // the first source row converted
       const float* previous_row = nullptr;
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t tick = ref.segment * rows + r;
@@ -161,19 +162,22 @@ SegmentBatch SegmentDataset::batch(std::span<const size_t> indices, Device devic
         // (docs/training.md, "Data").
         if (row_to_f32(stored, j, row) >= 0) throw non_finite_error(vf.path, spec, stored);
         if (standardise) normalisation.normalise_rows(f, row, row, 1);
+        if (first_row < 0) first_row = j;
         previous = j;
         previous_row = row;
       }
+      // The pages this segment's rows were read from go back to the page cache at once,
+      // not at the end of the batch: the file pages mapped while a batch of 300 is
+      // assembled reached 1 GB (the kernel maps more than the rows read, see
+      // release_mapping), on top of the batch itself (pipeline/feature_rows.h).
+      if (vf.mapping && first_row >= 0) {
+        const auto* base = static_cast<const unsigned char*>(stored.raw());
+        const size_t stored_row_bytes = static_cast<size_t>(row_elems) * dtype_size(stored.dtype());
+        release_mapped_range(*vf.mapping, base + static_cast<size_t>(first_row) * stored_row_bytes,
+                             base + static_cast<size_t>(previous + 1) * stored_row_bytes);
+      }
     }
     out.inputs.emplace(f, host.to(device));
-  }
-  // The pages this batch read go back to the page cache: resident memory stays that of
-  // a batch however large the dataset (pipeline/feature_rows.h, release_mapping).
-  std::vector<bool> read(data_.size(), false);
-  for (const size_t i : indices) {
-    const VideoFeatures& vf = data_[static_cast<size_t>(segments_.at(i).video)];
-    if (!read[static_cast<size_t>(segments_.at(i).video)] && vf.mapping) release_mapping(*vf.mapping);
-    read[static_cast<size_t>(segments_.at(i).video)] = true;
   }
   std::vector<float> labels(static_cast<size_t>(b));
   for (int64_t i = 0; i < b; ++i) labels[static_cast<size_t>(i)] = segments_.at(indices[static_cast<size_t>(i)]).label;

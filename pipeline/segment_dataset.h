@@ -6,9 +6,9 @@
 // Feature files are <dir>/<video>.safetensors, memory-mapped and kept as stored (f16 as
 // hl-extract writes them); only the tensors of the used features are read, only the
 // pages a batch touches, and those are converted to f32 row by row as the batch is
-// assembled and then handed back to the page cache (madvise), so the resident memory is
-// bounded by the batch, not by the dataset (docs/training.md, "Data";
-// bench/dataset-memory.sh measures it).
+// assembled and handed back to the page cache (madvise) after each segment, so the
+// resident memory is bounded by the batch, not by the dataset (docs/training.md,
+// "Data"; bench/dataset-memory.sh measures it).
 #pragma once
 #include <cstdint>
 #include <map>
@@ -77,7 +77,7 @@ class SegmentDataset {
     // As stored (f16, f32, ...), views of the mapped file [T or 4T, ...]; batch()
     // converts the rows it uses to f32 (pipeline/feature_rows.h).
     std::map<Feature, Tensor> tensors;
-    // The file mapping the tensors view, released after every batch that read from it;
+    // The file mapping the tensors view, released after every segment read from it;
     // null when none does (get() copies data that is misaligned).
     std::shared_ptr<Storage> mapping;
   };

@@ -14,13 +14,16 @@
 #include "engine/sha256.h"
 #include "nets/cnn_backend_cuda.h"
 #include "nets/googlenet.h"
+#include "nets/mtcnn.h"
 #include "nets/preprocess.h"
 #include "nets/resnet50.h"
 #include "weights/weights_dir.h"
 
 namespace hl {
 
-bool is_visual_feature(Feature f) { return f == Feature::GoogLeNet || f == Feature::Places365; }
+bool is_visual_feature(Feature f) {
+  return f == Feature::GoogLeNet || f == Feature::Places365 || f == Feature::Faces;
+}
 
 const char* visual_weights_file(Feature f) {
   switch (f) {
@@ -28,6 +31,8 @@ const char* visual_weights_file(Feature f) {
       return "googlenet.safetensors";
     case Feature::Places365:
       return "places365-resnet50.safetensors";
+    case Feature::Faces:
+      return "mtcnn.safetensors";
     default:
       throw Error(std::string("feature '") + feature_spec(f).name + "' has no visual network");
   }
@@ -39,6 +44,9 @@ const char* visual_weights_hint(Feature f) {
       return "hl-convert googlenet googlenet-1378be20.pth (docs/weights.md says where to download it)";
     case Feature::Places365:
       return "hl-convert places365-resnet50 resnet50_places365.pth.tar (docs/weights.md says where to download it)";
+    case Feature::Faces:
+      return "hl-convert mtcnn facenet_pytorch-2.6.0-py3-none-any.whl (pip download facenet-pytorch==2.6.0 --no-deps; "
+             "docs/weights.md)";
     default:
       throw Error(std::string("feature '") + feature_spec(f).name + "' has no visual network");
   }
@@ -66,6 +74,7 @@ VisualFeatureExtractor::VisualFeatureExtractor(const std::vector<Feature>& featu
                                                const VisualFeatureOptions& options)
     : options_(options) {
   if (options_.batch < 1) throw Error("the visual feature batch must be at least 1");
+  if (options_.faces_step < 1) throw Error("--faces-step must be at least 1");
   for (Feature f : features)
     if (is_visual_feature(f)) features_.push_back(f);
   for (Feature f : features_) {
@@ -74,6 +83,13 @@ VisualFeatureExtractor::VisualFeatureExtractor(const std::vector<Feature>& featu
     weights_sha256_[f] = sha256_file(path);
     if (f == Feature::GoogLeNet) googlenet_ = std::make_unique<GoogLeNet>(GoogLeNet::load(path, make_backend(options_)));
     if (f == Feature::Places365) places_ = std::make_unique<ResNet50>(ResNet50::load(path, make_backend(options_)));
+    if (f == Feature::Faces) {
+      mtcnn_ = std::make_unique<Mtcnn>(Mtcnn::load(path));
+      HL_LOG(Info) << "faces: weights " << path << " on cpu f32 (MTCNN runs on the CPU on every device), detection on "
+                   << (options_.faces_step == 1 ? std::string("every frame")
+                                                : "every " + std::to_string(options_.faces_step) + " frames");
+      continue;
+    }
     HL_LOG(Info) << feature_spec(f).name << ": weights " << path << " on " << (options_.device.is_cpu() ? "cpu f32" : options_.device.str() + " f16");
   }
 }
@@ -96,6 +112,7 @@ struct PreparedBatch {
   int64_t n = 0;
   Tensor googlenet;
   Tensor places;
+  std::vector<float> faces;  // [n]: the faces feature of each frame (when wanted)
 };
 
 }  // namespace
@@ -164,8 +181,27 @@ std::map<Feature, Tensor> VisualFeatureExtractor::run(const FrameSource& next_fr
         b = PreparedBatch{};
         changed.notify_all();
       };
+      // faces: MTCNN on the decoded frame, here on the producer thread (it needs the
+      // frame at its own size), every faces_step-th frame; the others hold the value.
+      int64_t frame_index = 0;
+      float held_face = 0.0f;
       Tensor rgb;
       while (!stop && next_frame(&rgb)) {
+        if (mtcnn_) {
+          if (frame_index % options_.faces_step == 0) {
+            if (rgb.ndim() != 3 || rgb.size(2) != 3 || rgb.dtype() != DType::U8 || !rgb.device().is_cpu())
+              throw Error("faces: a frame is not u8 [H, W, 3] on the CPU");
+            const auto faces = mtcnn_->detect(rgb.data<uint8_t>(), rgb.size(0), rgb.size(1));
+            held_face = most_confident_face_area(faces, rgb.size(0), rgb.size(1));
+          }
+          b.faces.push_back(held_face);
+        }
+        ++frame_index;
+        if (!want_googlenet && !want_places) {  // faces alone: the frame is done with
+          rgb = Tensor();
+          if (++b.n == batch_size) hand_over();
+          continue;
+        }
         pending_bytes += rgb.nbytes();
         pending.push_back(std::move(rgb));
         rgb = Tensor();
@@ -199,6 +235,7 @@ std::map<Feature, Tensor> VisualFeatureExtractor::run(const FrameSource& next_fr
       }
       if (googlenet_) append_rows(rows[Feature::GoogLeNet], googlenet_->forward(b.googlenet).embedding);
       if (places_) append_rows(rows[Feature::Places365], places_->forward(b.places).embedding);
+      if (mtcnn_) rows[Feature::Faces].insert(rows[Feature::Faces].end(), b.faces.begin(), b.faces.end());
       frames += b.n;
       if (progress) progress(frames);
     }
@@ -216,6 +253,10 @@ std::map<Feature, Tensor> VisualFeatureExtractor::run(const FrameSource& next_fr
   if (frames == 0) throw Error("no video frames to compute visual features from");
   std::map<Feature, Tensor> out;
   for (Feature f : features_) {
+    if (f == Feature::Faces) {  // [T]: frame_shape is empty
+      out[f] = Tensor::from_vector({frames}, rows[f]);
+      continue;
+    }
     const int64_t dim = feature_spec(f).frame_shape.at(0);
     out[f] = Tensor::from_vector({frames, dim}, rows[f]);
   }

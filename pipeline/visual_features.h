@@ -1,15 +1,20 @@
 // The per-frame visual features of the paper that hl computes from published weights:
 // googlenet (torchvision GoogLeNet, 1024-d) and places365 (Places365 ResNet50, 2048-d),
 // each the global-average-pool embedding of the publisher's preprocessing of a frame
-// (nets/preprocess.h). Frames come one at a time (u8 RGB of any size, e.g. from
-// engine/media's VideoReader or a still image) and go to the networks in batches: on
-// the CPU (f32), or on CUDA (preprocessed on the device, networks in f16).
+// (nets/preprocess.h), and faces (facenet-pytorch's MTCNN, nets/mtcnn.h: the area of the
+// most confident face over the frame's area, 0 without one; always on the CPU in f32,
+// on the frame as decoded, every faces_step-th frame with the value held in between).
+// Frames come one at a time (u8 RGB of any size, e.g. from engine/media's VideoReader
+// or a still image) and go to the networks in batches: on the CPU (f32), or on CUDA
+// (preprocessed on the device, networks in f16).
 //
 // The networks load from the weights folder (weights/weights_dir.h):
-// googlenet.safetensors and places365-resnet50.safetensors, made by hl-convert; a
-// missing file is an hl::Error naming it and the hl-convert command that makes it.
+// googlenet.safetensors, places365-resnet50.safetensors and mtcnn.safetensors, made by
+// hl-convert; a missing file is an hl::Error naming it and the hl-convert command that
+// makes it.
 // Tests: tests/tools/test_hl_extract_visual.cpp (features of a generated video equal
-// torchvision's on the same decoded frames).
+// torchvision's on the same decoded frames), tests/tools/test_hl_extract_faces.cpp
+// (faces of a generated video equal facenet-pytorch's, with and without --faces-step).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -24,6 +29,7 @@
 namespace hl {
 
 class GoogLeNet;
+class Mtcnn;
 class ResNet50;
 
 // True for the features this class computes.
@@ -38,6 +44,7 @@ struct VisualFeatureOptions {
   std::string weights_dir;  // --weights ("" = $HL_WEIGHTS, else the per-user folder)
   Device device = Device::cpu();  // cpu: f32; a CUDA device: f16 tensor cores
   int64_t batch = 16;       // frames per network call
+  int64_t faces_step = 1;   // faces: detect on every N-th frame (0, N, 2N, ...), the value held between
 };
 
 class VisualFeatureExtractor {
@@ -54,6 +61,7 @@ class VisualFeatureExtractor {
   const std::string& weights_sha256(Feature f) const;
   // "f32 cpu" or "f16 cuda": part of the extractor name, since the two differ slightly.
   std::string precision() const;
+  int64_t faces_step() const { return options_.faces_step; }
 
   // Pulls frames from next_frame (u8 [H, W, 3] CPU, any size; false at the end) and
   // returns one f32 tensor [T, dim] per feature. next_frame and the preprocessing run on
@@ -71,6 +79,7 @@ class VisualFeatureExtractor {
   VisualFeatureOptions options_;
   std::unique_ptr<GoogLeNet> googlenet_;
   std::unique_ptr<ResNet50> places_;
+  std::unique_ptr<Mtcnn> mtcnn_;
   std::map<Feature, std::string> weights_sha256_;
 };
 

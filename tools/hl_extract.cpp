@@ -2,10 +2,11 @@
 //
 //   hl-extract INPUT... | --list FILE  --features LIST --out DIR
 //              [--device cpu|cuda] [--weights DIR] [--batch N] [--fps 30000/1001]
-//              [--shard I/N|auto|auto/N] [--force]
+//              [--shard I/N|auto|auto/N] [--force] [--faces-step N]
 //
-// Features: mfcc (audio), googlenet and places365 (frames, from weights that hl-convert
-// makes; a still PNG/JPEG image is a one-frame input). --device cuda runs the visual
+// Features: mfcc (audio), googlenet, places365 and faces (frames, from weights that
+// hl-convert makes; a still PNG/JPEG image is a one-frame input; faces runs MTCNN on
+// the CPU every --faces-step frames). --device cuda runs the visual
 // networks on the GPU in f16 and the MFCC with cuFFT.
 //
 // Long-job behaviour: a progress bar over the videos; a video whose feature file is
@@ -74,12 +75,13 @@ int main(int argc, char** argv) {
   std::string list, features_text, out, fps_text = "30000/1001", shard_text, weights;
   hl::Device device = hl::Device::cpu();
   int64_t batch = 16;
+  int64_t faces_step = 1;
   bool force = false;
   app.add_option("INPUT", inputs, "video or audio files; the video id is the file name without extension");
   app.add_option("--list", list, "a file with one input path per line ('#' comments, blank lines ignored)")
       ->check(CLI::ExistingFile)
       ->option_text("FILE");
-  app.add_option("--features", features_text, "features to extract: googlenet, places365, mfcc (comma-separated)")
+  app.add_option("--features", features_text, "features to extract: googlenet, places365, faces, mfcc (comma-separated)")
       ->required()
       ->option_text("LIST");
   app.add_option("--out", out, "output folder: DIR/<video id>.safetensors")->required()->option_text("DIR");
@@ -101,6 +103,11 @@ int main(int argc, char** argv) {
   app.add_option("--batch", batch, "frames per network call for the visual features (default 16)")
       ->check(CLI::Range(int64_t{1}, int64_t{4096}))
       ->option_text("N");
+  app.add_option("--faces-step", faces_step,
+                 "faces: run the face detector on every N-th frame and hold its value in between (default 1: "
+                 "every frame, the paper's choice)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000000}))
+      ->option_text("N");
   app.add_flag("--force", force, "recompute the requested features even when the file has them");
   app.footer(
       "Exit codes: 0 every input done or up to date; 1 some input failed (each is reported, the "
@@ -108,7 +115,7 @@ int main(int argc, char** argv) {
       "Examples:\n  hl-extract --features mfcc --out data/features videos/*.mp4\n"
       "  hl-extract --features googlenet,places365,mfcc --device cuda --out data/features --list videos.txt\n"
       "The visual features need converted weights (docs/weights.md): hl-convert googlenet FILE, "
-      "hl-convert places365-resnet50 FILE.\n");
+      "hl-convert places365-resnet50 FILE, hl-convert mtcnn WHEEL (faces).\n");
 
   return tool.run(argc, argv, [&]() -> int {
     auto usage = [&](const std::string& message) {
@@ -171,6 +178,7 @@ int main(int argc, char** argv) {
     options.visual_options.device = device;
     options.mfcc_device = device;
     options.visual_options.batch = batch;
+    options.visual_options.faces_step = faces_step;
     if (std::any_of(options.features.begin(), options.features.end(), hl::is_visual_feature)) {
       visual = std::make_unique<hl::VisualFeatureExtractor>(options.features, options.visual_options);
       options.visual = visual.get();

@@ -2,14 +2,14 @@
 //
 //   hl-highlights VIDEO... --model MODEL [--out DIR] [--top K | --max-duration SECONDS]
 //                 [--weights DIR] [--device cpu|cuda[:N]] [--features-cache DIR]
-//                 [--format json,csv,edl,html]
+//                 [--format json,csv,edl,html] [--reel]
 //
 // Per video: the features the model needs, extracted through pipeline/extract.h (reusing
 // and filling --features-cache) and checked against how the model's training features
 // were made (pipeline/highlights.h); the score of every complete 5-s segment (the same
 // bits as hl-train's predictions on the CPU); the ranking; and DIR/<video id>/ with
 // segments.csv, highlights.json, highlights.edl (tools/edl.h) and report.html
-// (tools/highlights_report.h). The folder is written beside DIR first and renamed into
+// (tools/highlights_report.h), and with --reel reel.mp4 (engine/media/reel.h). The folder is written beside DIR first and renamed into
 // place whole, so a failed video leaves nothing of itself and an earlier result stays
 // until the new one is complete. Exit codes: 0 all videos done, 1 a video or the model
 // failed (one message per video), 2 a wrong command line.
@@ -40,6 +40,7 @@
 #include "tools/thumbnails.h"
 #ifdef HL_HAVE_FFMPEG
 #include "engine/media/media.h"
+#include "engine/media/reel.h"
 #endif
 
 namespace {
@@ -54,6 +55,7 @@ struct Options {
   double max_duration = 0;
   std::vector<std::string> formats{"json", "csv", "edl", "html"};
   hl::Device device = hl::Device::cpu();
+  bool reel = false;
 };
 
 // A folder removed (with what is in it) when the run ends, however it ends.
@@ -287,6 +289,7 @@ class Run {
       if (wants("json")) hl::write_text_atomic((staged / "highlights.json").string(), highlights_json(v, opt_.model, features_));
       if (wants("edl")) hl::write_text_atomic((staged / "highlights.edl").string(), highlights_edl(v));
       if (wants("html")) hl::write_text_atomic((staged / "report.html").string(), report_html(v));
+      if (opt_.reel) write_reel(v, (staged / "reel.mp4").string());
       if (fs::exists(fs::symlink_status(final_dir))) fs::rename(final_dir, old);
       fs::rename(staged, final_dir);
     } catch (...) {
@@ -297,6 +300,21 @@ class Run {
     }
     std::error_code ec;
     fs::remove_all(old, ec);
+  }
+
+  // The chosen segments joined into DIR/<video id>/reel.mp4, cut at the EDL's frames.
+  static void write_reel(const Scored& v, const std::string& path) {
+#ifdef HL_HAVE_FFMPEG
+    std::vector<hl::media::ReelCut> cuts;
+    for (int64_t s : v.chosen)
+      cuts.push_back({static_cast<double>(s * hl::kSegmentSeconds), static_cast<double>((s + 1) * hl::kSegmentSeconds)});
+    hl::media::ReelOptions options;
+    options.rate = {v.rate.num, v.rate.den};
+    (void)hl::media::write_reel(v.input, cuts, path, options);
+#else
+    (void)v, (void)path;
+    throw hl::Error("this hl was built without FFmpeg (-DHL_FFMPEG=OFF), so it cannot write a reel");
+#endif
   }
 
   std::string report_html(const Scored& v) const {
@@ -367,10 +385,13 @@ int main(int argc, char** argv) {
       ->option_text("DIR");
   app.add_option("--format", opt.formats, "outputs to write")
       ->delimiter(',')->check(CLI::IsMember({"json", "csv", "edl", "html"}))->option_text("LIST (default json,csv,edl,html)");
+  app.add_flag("--reel", opt.reel,
+               "also write reel.mp4: the chosen segments in time order joined into one H.264/AAC video (re-encoded, "
+               "frame-exact cuts)");
   app.footer(
       "Example:\n  hl-train --features feats --labels labels.csv --use mfcc --out model --final\n"
-      "  hl-highlights match.mp4 --model model/model.safetensors --out highlights --top 5\n"
-      "  -> highlights/match/{segments.csv,highlights.json,highlights.edl,report.html}\n");
+      "  hl-highlights match.mp4 --model model/model.safetensors --out highlights --top 5 --reel\n"
+      "  -> highlights/match/{segments.csv,highlights.json,highlights.edl,report.html,reel.mp4}\n");
   return tool.run(argc, argv, [&] {
     const auto duplicates = hl::find_duplicate_ids(opt.videos);
     if (!duplicates.empty()) {

@@ -6,7 +6,10 @@
 // torch.save files (weights/torch_file.h: .pth/.pt/.tar/.bin, or zip/pickle magic),
 // shown as "torch-zip" or "torch-legacy" with the checkpoint's non-tensor entries
 // ("epoch", "arch", ...) as metadata and each tensor as the reader returns it (f64
-// storages as F32, and so on).
+// storages as F32, and so on). TensorFlow V2 checkpoints (weights/tf_checkpoint.h), given
+// as the prefix or its .index file, are shown as "tf-checkpoint" with num_shards as
+// metadata and each tensor with TensorFlow's stored dtype (F32, F64, I64, STRING, ...);
+// every tensor's CRC-32C is checked as it is read for the statistics.
 //
 // Statistics are computed in long double (exact for every 64-bit integer, so min/max
 // of I64/U64 tensors are printed exactly) over the finite values only; NaN and Inf are
@@ -31,12 +34,14 @@
 #include "engine/safetensors.h"
 #include "kernels/common/half.h"
 #include "tools/cli_common.h"
+#include "weights/tf_checkpoint.h"
 #include "weights/torch_file.h"
 
 namespace {
 
 constexpr const char* kSupported =
-    "safetensors (.safetensors), PyTorch torch.save files (.pth, .pt, .tar, .bin; zip or legacy format)";
+    "safetensors (.safetensors), PyTorch torch.save files (.pth, .pt, .tar, .bin; zip or legacy format), "
+    "TensorFlow V2 checkpoints (the prefix, or its .index file)";
 
 // ---------------------------------------------------------------------------------
 // Statistics
@@ -153,7 +158,7 @@ struct TensorRow {
 
 struct Inspected {
   std::string path;
-  std::string format;  // "safetensors", "torch-zip", "torch-legacy"
+  std::string format;  // "safetensors", "torch-zip", "torch-legacy", "tf-checkpoint"
   uint64_t file_size = 0;
   std::map<std::string, std::string> metadata;
   std::vector<TensorRow> tensors;  // in file order
@@ -301,6 +306,22 @@ Inspected inspect_file(const std::string& path) {
   if (std::filesystem::is_directory(path, dir_error))
     throw hl::FormatError(path, "is a directory; give the files inside it (e.g. " +
                                     (std::filesystem::path(path) / "*.safetensors").string() + ")");
+  // A TensorFlow checkpoint is named by its prefix, which is no file itself.
+  if (hl::looks_like_tf_checkpoint(path)) {
+    const hl::TfCheckpoint ckpt = hl::TfCheckpoint::open(path);
+    Inspected out;
+    out.path = path;
+    out.format = "tf-checkpoint";
+    out.file_size = ckpt.total_bytes();
+    out.metadata["num_shards"] = std::to_string(ckpt.num_shards());
+    for (const auto& t : ckpt.tensors()) {
+      // Resources and variants have encodings of their own: listed, not read.
+      const bool readable = t.dtype_name != "RESOURCE" && t.dtype_name != "VARIANT";
+      const std::vector<uint8_t> bytes = readable ? ckpt.read_bytes(t.name) : std::vector<uint8_t>{};
+      out.tensors.push_back({t.name, t.dtype_name, t.shape, compute_stats(t.dtype_name, bytes)});
+    }
+    return out;
+  }
   uint8_t head[16] = {};
   size_t n = 0;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);

@@ -13,14 +13,15 @@ namespace {
 
 Variable activation(const Variable& x, cpu::Activation kind, const char* name) {
   dispatch::require_f32_same_device({&x.value()}, name);
-  const Tensor in = x.value();
+  const Tensor& in = x.value();
   Tensor y = kind == cpu::Activation::Relu      ? ops::relu(in)
              : kind == cpu::Activation::Sigmoid ? ops::sigmoid(in)
                                                 : ops::tanh(in);
-  return record(name, y, {x}, [in, y, kind](const Tensor& dy, const std::vector<bool>&) -> std::vector<Tensor> {
-    Tensor dx = Tensor::empty(in.shape(), DType::F32, in.device());
-    HL_DISPATCH(in, activation_backward, kind, in.data<float>(), y.data<float>(), dy.data<float>(), dx.data<float>(),
-                in.numel());
+  // The node keeps only y (every backward reads the output, kernels/cpu/act_grad.h), so
+  // the input is freed here when nothing else holds it.
+  return record(name, y, {x}, [y, kind](const Tensor& dy, const std::vector<bool>&) -> std::vector<Tensor> {
+    Tensor dx = Tensor::empty(y.shape(), DType::F32, y.device());
+    HL_DISPATCH(y, activation_backward, kind, y.data<float>(), dy.data<float>(), dx.data<float>(), y.numel());
     return {dx};
   });
 }

@@ -12,8 +12,8 @@ thread_local bool g_grad_enabled = true;
 thread_local uint64_t g_next_sequence = 0;
 
 void accumulate(VariableData& v, const Tensor& g, const std::string& op) {
-  if (!(g.shape() == v.value.shape()))
-    throw Error("autograd: " + op + " produced a gradient " + g.str() + " for a value " + v.value.str());
+  if (!(g.shape() == v.shape))
+    throw Error("autograd: " + op + " produced a gradient " + g.str() + " for a value of shape " + v.shape.str());
   if (!v.grad.defined())
     // A leaf keeps its gradient across backward() calls and an optimizer reads it, so it
     // gets its own copy rather than a tensor that may be shared with another input.
@@ -23,9 +23,11 @@ void accumulate(VariableData& v, const Tensor& g, const std::string& op) {
 }
 }  // namespace
 
-Variable::Variable(Tensor value, bool requires_grad) : data_(std::make_shared<VariableData>()) {
-  data_->value = std::move(value);
-  data_->requires_grad = requires_grad;
+Variable::Variable(Tensor value, bool requires_grad) : held_(std::make_shared<Held>()) {
+  held_->data = std::make_shared<VariableData>();
+  held_->data->shape = value.shape();
+  held_->data->requires_grad = requires_grad;
+  held_->value = std::move(value);
 }
 
 Variable record(const std::string& name, Tensor value, const std::vector<Variable>& inputs, BackwardFn backward) {
@@ -43,7 +45,10 @@ Variable record(const std::string& name, Tensor value, const std::vector<Variabl
   return out;
 }
 
-void Variable::backward(const Tensor& seed) const {
+void Variable::backward(const Tensor& seed) const { run_backward(seed, false); }
+void Variable::backward_releasing_graph(const Tensor& seed) const { run_backward(seed, true); }
+
+void Variable::run_backward(const Tensor& seed, bool release) const {
   if (!requires_grad()) throw Error("backward: this value does not depend on anything that requires a gradient");
   Tensor start = seed;
   if (!start.defined()) {
@@ -53,7 +58,7 @@ void Variable::backward(const Tensor& seed) const {
   // The reachable part of the tape, then its nodes in reverse creation order.
   std::vector<VariableData*> order;
   std::unordered_set<VariableData*> seen;
-  std::vector<VariableData*> stack{data_.get()};
+  std::vector<VariableData*> stack{data().get()};
   while (!stack.empty()) {
     VariableData* v = stack.back();
     stack.pop_back();
@@ -66,13 +71,20 @@ void Variable::backward(const Tensor& seed) const {
             [](const VariableData* a, const VariableData* b) { return a->node->sequence > b->node->sequence; });
   // Gradients of intermediate values are per call: start them from nothing.
   for (VariableData* v : order) v->grad = Tensor();
-  accumulate(*data_, start, "the seed");
+  accumulate(*data(), start, "the seed");
   for (VariableData* v : order) {
     if (!v->grad.defined()) continue;  // nothing flowed here
-    const Node& node = *v->node;
+    Node& node = *v->node;
+    if (!node.backward)
+      throw Error("backward: the graph through '" + node.name +
+                  "' was released by an earlier backward_releasing_graph(); build it again");
     std::vector<bool> needs;
     for (const auto& in : node.inputs) needs.push_back(in->requires_grad);
-    const std::vector<Tensor> grads = node.backward(v->grad, needs);
+    std::vector<Tensor> grads = node.backward(v->grad, needs);
+    if (release) {
+      node.backward = nullptr;  // and with it every tensor the op saved for its backward
+      v->grad = Tensor();
+    }
     if (grads.size() != node.inputs.size())
       throw Error("autograd: " + node.name + " returned the wrong number of gradients");
     for (size_t i = 0; i < grads.size(); ++i)

@@ -23,8 +23,13 @@ namespace hl::ag {
 
 struct Node;
 
+// The gradient side of a Variable: what the tape holds of each op's inputs. The value
+// itself is not here but in the Variable handles (and in what backward functions
+// capture), so an intermediate value that no backward function needs, such as a dense
+// layer's pre-activation under a ReLU, is freed as soon as the last handle goes, not kept
+// until the whole graph dies (issue 18: the training step's memory).
 struct VariableData {
-  Tensor value;
+  Shape shape;  // of the value, to check the gradients that arrive
   Tensor grad;  // undefined until a gradient arrives
   bool requires_grad = false;
   std::shared_ptr<Node> node;  // the op that made this value; null for leaves and constants
@@ -36,26 +41,42 @@ class Variable {
   // A leaf: a constant, or a parameter when requires_grad.
   explicit Variable(Tensor value, bool requires_grad = false);
 
-  bool defined() const { return data_ != nullptr; }
-  const Tensor& value() const { return data_->value; }
-  // The mutable value, for optimizers and initialisers (updates in place).
-  Tensor& value_mut() { return data_->value; }
-  const Tensor& grad() const { return data_->grad; }
-  bool requires_grad() const { return data_ && data_->requires_grad; }
-  bool is_leaf() const { return data_->node == nullptr; }
-  const Shape& shape() const { return data_->value.shape(); }
-  int64_t size(int i) const { return data_->value.size(i); }
-  int ndim() const { return data_->value.ndim(); }
-  void zero_grad() { data_->grad = Tensor(); }
+  bool defined() const { return held_ != nullptr; }
+  const Tensor& value() const { return held_->value; }
+  // The mutable value, for optimizers and initialisers (updates in place; every copy of
+  // this Variable sees a replaced value too). Keep the shape.
+  Tensor& value_mut() { return held_->value; }
+  const Tensor& grad() const { return held_->data->grad; }
+  bool requires_grad() const { return held_ && held_->data->requires_grad; }
+  bool is_leaf() const { return held_->data->node == nullptr; }
+  const Shape& shape() const { return held_->value.shape(); }
+  int64_t size(int i) const { return held_->value.size(i); }
+  int ndim() const { return held_->value.ndim(); }
+  void zero_grad() { held_->data->grad = Tensor(); }
 
   // Back-propagates from this value. seed is d(objective)/d(this value); when left
   // undefined this value must hold one element and the seed is 1.
   void backward(const Tensor& seed = Tensor()) const;
+  // The same, releasing the graph as it goes (what a training step wants, as PyTorch's
+  // backward() without retain_graph): each node's backward function, and the tensors it
+  // captured, is dropped as soon as it has run, and each intermediate gradient as soon as
+  // its node has consumed it, so the step's memory falls during the backward pass instead
+  // of peaking at its end with every saved activation and every gradient alive at once
+  // (issue 18). Leaves get their gradients as with backward(); intermediate values have
+  // none afterwards, and a second backward through the same graph throws.
+  void backward_releasing_graph(const Tensor& seed = Tensor()) const;
 
-  const std::shared_ptr<VariableData>& data() const { return data_; }
+  const std::shared_ptr<VariableData>& data() const { return held_->data; }
 
  private:
-  std::shared_ptr<VariableData> data_;
+  void run_backward(const Tensor& seed, bool release) const;
+
+  // Shared by the copies of one Variable: its value and its gradient side.
+  struct Held {
+    Tensor value;
+    std::shared_ptr<VariableData> data;
+  };
+  std::shared_ptr<Held> held_;
 };
 
 // Given d(objective)/d(output), returns one gradient per input (same order), or an

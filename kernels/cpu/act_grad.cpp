@@ -12,11 +12,10 @@ namespace {
 // The f32 backward (training) runs one vectorised loop per kind; the generic template
 // (double for the finite-difference checks, and the f32 forward, which only tests use:
 // training's forward is kernels/cpu/elementwise) keeps the plain formulas.
-HL_SIMD_CLONES void activation_backward_f32(Activation kind, const float* x, const float* y, const float* dy, float* dx,
-                                            int64_t n) {
+HL_SIMD_CLONES void activation_backward_f32(Activation kind, const float* y, const float* dy, float* dx, int64_t n) {
   switch (kind) {
     case Activation::Relu:
-      for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+      for (int64_t i = 0; i < n; ++i) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
       break;
     case Activation::Sigmoid:
       for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
@@ -47,11 +46,11 @@ void activation_forward(Activation kind, const T* x, T* y, int64_t n) {
 }
 
 template <typename T>
-void activation_backward(Activation kind, const T* x, const T* y, const T* dy, T* dx, int64_t n) {
+void activation_backward(Activation kind, const T* y, const T* dy, T* dx, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     switch (kind) {
       case Activation::Relu:
-        dx[i] = x[i] > T(0) ? dy[i] : T(0);
+        dx[i] = y[i] > T(0) ? dy[i] : T(0);
         break;
       case Activation::Sigmoid:
         dx[i] = dy[i] * y[i] * (T(1) - y[i]);
@@ -71,15 +70,14 @@ void broadcast_middle(const T* dy, T* dx, int64_t outer, int64_t n, int64_t inne
 }
 
 template <>
-void activation_backward<float>(Activation kind, const float* x, const float* y, const float* dy, float* dx,
-                                int64_t n) {
+void activation_backward<float>(Activation kind, const float* y, const float* dy, float* dx, int64_t n) {
   parallel_for(n, kElementwiseGrain,
-               [&](int64_t i, int64_t e) { activation_backward_f32(kind, x + i, y + i, dy + i, dx + i, e - i); });
+               [&](int64_t i, int64_t e) { activation_backward_f32(kind, y + i, dy + i, dx + i, e - i); });
 }
 
 #define HL_INSTANTIATE(T)                                                                      \
   template void activation_forward<T>(Activation, const T*, T*, int64_t);                      \
-  template void activation_backward<T>(Activation, const T*, const T*, const T*, T*, int64_t); \
+  template void activation_backward<T>(Activation, const T*, const T*, T*, int64_t);           \
   template void broadcast_middle<T>(const T*, T*, int64_t, int64_t, int64_t, T);
 template void activation_forward<float>(Activation, const float*, float*, int64_t);
 template void broadcast_middle<float>(const float*, float*, int64_t, int64_t, int64_t, float);

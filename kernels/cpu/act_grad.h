@@ -17,10 +17,13 @@ enum class Activation { Relu, Sigmoid, Tanh };
 template <typename T>
 void activation_forward(Activation kind, const T* x, T* y, int64_t n);
 
-// dx = dy * f'(x). ReLU reads x (f'(0) = 0, like PyTorch); sigmoid and tanh read the
-// output y, which is cheaper and what the forward pass already holds.
+// dx = dy * f'(x), from the forward's output y alone: ReLU passes dy where y > 0 (which
+// is where x > 0, so f'(0) = 0 like PyTorch; a NaN x gives y = 0 and dx = 0 either way),
+// sigmoid and tanh use y (1 - y) and 1 - y². Reading y rather than x lets the autograd
+// node keep only the output, so a pre-activation (a dense or conv layer's [B, T, C]
+// output) is freed as soon as the activation has run (issue 18: training memory).
 template <typename T>
-void activation_backward(Activation kind, const T* x, const T* y, const T* dy, T* dx, int64_t n);
+void activation_backward(Activation kind, const T* y, const T* dy, T* dx, int64_t n);
 
 // dx[o, j, i] = alpha * dy[o, i] for j in [0, n): the backward of a sum (alpha = 1) or
 // mean (alpha = 1/n) over the middle dimension of [outer, n, inner].

@@ -5,7 +5,11 @@
 // threshold (at most 32 MiB) with fresh mmaps, so every step paid for the kernel zeroing
 // every page again (`clear_page_erms` was 21% of the CPU training step in perf). Freed
 // blocks of at least kMinCachedBytes are kept here and handed out again for a request of
-// the same size (rounded up to whole pages); smaller blocks go to malloc, which reuses its own heap.
+// the same size (rounded up to whole pages), or of a size at least half the block's;
+// smaller blocks go to malloc, which reuses its own heap. A request the cache cannot
+// serve first returns cached blocks to the system (oldest first) until the cache plus the
+// blocks in use fit within the most the program has had in use at once, instead of
+// keeping the blocks of every shape it has seen (issue 18).
 //
 // The cache holds at most $HL_HOST_CACHE_MB MiB (default 4096) of free blocks; to make
 // room for a block given back, the blocks given back longest ago are returned to the
@@ -29,7 +33,8 @@ void* allocate(size_t nbytes);
 // Gives back a block from allocate(nbytes) (same nbytes).
 void release(void* p, size_t nbytes);
 
-// Bytes currently held free in the cache, and a way to give them all back.
+// Bytes currently held free in the cache, and a way to give them all back (which also
+// starts the high-water mark of blocks in use again from what is in use now).
 size_t cached_bytes();
 void trim();
 

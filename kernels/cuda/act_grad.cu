@@ -11,8 +11,8 @@
 namespace hl::cuda {
 namespace {
 
-__global__ void relu_backward_kernel(const float* x, const float* dy, float* dx, int64_t n) {
-  for (int64_t i = grid_first(); i < n; i += grid_stride()) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+__global__ void relu_backward_kernel(const float* y, const float* dy, float* dx, int64_t n) {
+  for (int64_t i = grid_first(); i < n; i += grid_stride()) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
 // dy * y * (1 - y), evaluated left to right as on the CPU.
@@ -40,12 +40,11 @@ __global__ void broadcast_middle_kernel(const float* dy, float* dx, int64_t oute
 
 }  // namespace
 
-void activation_backward(Activation kind, const float* x, const float* y, const float* dy, float* dx, int64_t n,
-                         cudaStream_t stream) {
+void activation_backward(Activation kind, const float* y, const float* dy, float* dx, int64_t n, cudaStream_t stream) {
   if (n <= 0) return;
   switch (kind) {
     case Activation::Relu:
-      relu_backward_kernel<<<grid_blocks(n), kBlockThreads, 0, stream>>>(x, dy, dx, n);
+      relu_backward_kernel<<<grid_blocks(n), kBlockThreads, 0, stream>>>(y, dy, dx, n);
       HL_CUDA_LAUNCH_CHECK();
       break;
     case Activation::Sigmoid:

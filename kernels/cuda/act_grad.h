@@ -13,9 +13,8 @@ namespace hl::cuda {
 
 using cpu::Activation;
 
-// dx = dy * f'(x): ReLU reads x, sigmoid and tanh the forward output y.
-void activation_backward(Activation kind, const float* x, const float* y, const float* dy, float* dx, int64_t n,
-                         cudaStream_t stream);
+// dx = dy * f'(x), from the forward output y alone (as kernels/cpu/act_grad.h).
+void activation_backward(Activation kind, const float* y, const float* dy, float* dx, int64_t n, cudaStream_t stream);
 
 // dx[o, j, i] = alpha * dy[o, i] for j in [0, n).
 void broadcast_middle(const float* dy, float* dx, int64_t outer, int64_t n, int64_t inner, float alpha,

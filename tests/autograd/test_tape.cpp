@@ -4,6 +4,9 @@
 // by hand from the formulas.
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <vector>
+
 #include "engine/autograd/autograd.h"
 
 namespace hl {
@@ -35,6 +38,57 @@ TEST(Tape, LeafGradientsAccumulateUntilZeroGrad) {
   EXPECT_FALSE(w.grad().defined());
   ag::sum_all(ag::mul(w, w)).backward();
   EXPECT_FLOAT_EQ(w.grad().data<float>()[0], 4.0f);
+}
+
+// The tape holds gradients and nodes, not values: an intermediate value that no backward
+// function captures (here z, under a ReLU whose backward reads its output) is freed when
+// its last handle goes, before backward() (issue 18: a training step kept every
+// pre-activation of the model until the step ended).
+TEST(Tape, ValuesNoBackwardNeedsAreFreedAfterTheForward) {
+  const Variable x = leaf({-1.0f, 0.5f, 2.0f, -3.0f});
+  Variable y;
+  std::weak_ptr<Storage> z_storage, y_storage;
+  {
+    const Variable z = ag::scale(x, 2.0f);
+    z_storage = z.value().storage();
+    y = ag::relu(z);
+    y_storage = y.value().storage();
+  }
+  EXPECT_TRUE(z_storage.expired()) << "z is still held by the graph";
+  EXPECT_FALSE(y_storage.expired());
+  ag::sum_all(y).backward();  // dL/dx = 2 where x > 0, else 0
+  const std::vector<float> want = {0.0f, 2.0f, 2.0f, 0.0f};
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(x.grad().data<float>()[i], want[i]) << "element " << i;
+}
+
+// backward_releasing_graph(): the leaves get exactly backward()'s gradients, the
+// tensors the ops saved are freed by the time it returns although the graph's root is
+// still alive (here y, which mul saved twice), the intermediate gradients are gone, and
+// a second backward through the graph throws. backward() keeps them all.
+TEST(Tape, ReleasingBackwardFreesWhatTheOpsSaved) {
+  const std::vector<float> values = {-0.5f, -0.25f, 0.0f, 0.25f, 0.5f, 0.75f, 1.0f};
+  for (const bool release : {false, true}) {
+    const Variable x = leaf(values);
+    Variable l, y;
+    std::weak_ptr<Storage> y_storage;
+    {
+      const Variable yy = ag::relu(ag::scale(x, 2.0f));
+      y_storage = yy.value().storage();
+      l = ag::sum_all(ag::mul(yy, yy));  // L = sum relu(2x)^2: dL/dx = 8x where x > 0
+      y = yy;
+    }
+    if (release) {
+      l.backward_releasing_graph();
+    } else {
+      l.backward();
+    }
+    for (size_t i = 0; i < values.size(); ++i)
+      EXPECT_EQ(x.grad().data<float>()[i], values[i] > 0 ? 8.0f * values[i] : 0.0f) << "element " << i;
+    EXPECT_EQ(y.grad().defined(), !release) << "intermediate gradient";
+    y = Variable();  // only the graph (the nodes reachable from l) may hold y's value now
+    EXPECT_EQ(y_storage.expired(), release) << (release ? "released" : "kept") << " graph";
+    if (release) EXPECT_THROW(l.backward(), Error);
+  }
 }
 
 TEST(Tape, IntermediateGradientsAreFreshEachCall) {

@@ -42,7 +42,7 @@ OpRow activation_row(cpu::Activation kind, std::vector<int64_t> dims) {
     cpu::activation_forward(kind, v[0].data(), y.data(), n);
     if (dy) {
       *g = {Vec(v[0].size())};
-      cpu::activation_backward(kind, v[0].data(), y.data(), dy->data(), (*g)[0].data(), n);
+      cpu::activation_backward(kind, y.data(), dy->data(), (*g)[0].data(), n);
     }
     return y;
   };

@@ -44,6 +44,52 @@ void write_features(const std::string& path, int64_t frames, const std::string& 
   write_safetensors(path, tensors, meta);
 }
 
+// Resident bytes of this process's mappings of `path`: the Rss lines of /proc/self/smaps
+// under each mapping header ("start-end perms offset dev inode path") naming the file.
+int64_t resident_bytes_of_mapping(const std::string& path) {
+  const std::string canonical = std::filesystem::canonical(path).string();
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  bool inside = false;
+  int64_t kib = 0;
+  while (std::getline(smaps, line)) {
+    const std::string first = line.substr(0, line.find(' '));
+    if (first.find('-') != std::string::npos && first.back() != ':')  // a mapping's header
+      inside = line.size() > canonical.size() &&
+               line.compare(line.size() - canonical.size(), canonical.size(), canonical) == 0;
+    else if (inside && first == "Rss:")
+      kib += std::stoll(line.substr(4));
+  }
+  return kib * 1024;
+}
+
+// release_mapped_range drops the pages of a read range from the process, not the whole
+// mapping: the rows of an 8-MiB mapped tensor are read, one MiB of them is released, and
+// the mapping's resident bytes fall by at least that MiB but stay above half. (The
+// kernel may drop more than the range: a file mapped in 2-MiB folios loses the whole
+// folio's mapping, harmless since the pages come back from the page cache.) What lets
+// SegmentDataset::batch give back each segment's pages as soon as it has read them
+// (issue 18: a batch of 300 held 1 GB of file pages until its end).
+TEST(FeatureRows, ReleasedRangeLeavesTheProcessButNotTheWholeMapping) {
+  test::TempDir dir;
+  const std::string path = dir.file("big.safetensors");
+  write_safetensors(path, {{"x", Tensor::zeros({2048, 1024}, DType::F32)}}, {});  // 8 MiB: rows of 4 KiB
+  const SafetensorsFile file = SafetensorsFile::open(path);
+  const Tensor x = file.get("x");
+  ASSERT_TRUE(x.storage() && x.storage()->read_only()) << "the tensor must view the mapped file";
+  const auto* rows = static_cast<const unsigned char*>(x.raw());
+  const int64_t mib = int64_t(1) << 20;
+  volatile unsigned sum = 0;
+  for (int64_t i = 0; i < 8 * mib; i += 4096) sum = sum + rows[i];  // touch every page
+  const int64_t before = resident_bytes_of_mapping(path);
+  ASSERT_GE(before, 8 * mib);
+  release_mapped_range(*x.storage(), rows + 9 * mib / 4, rows + 13 * mib / 4);  // rows 576..831
+  const int64_t after = resident_bytes_of_mapping(path);
+  EXPECT_LE(after, before - mib) << "the range's pages are still mapped";
+  EXPECT_GE(after, before / 2) << "far more than the range went";
+  for (int64_t i = 2 * mib; i < 4 * mib; i += 4096) ASSERT_EQ(rows[i], 0);  // back from the page cache
+}
+
 TEST(SegmentDataset, HoldsTheLatestFrameAndAlignsMfcc) {
   test::TempDir dir;
   write_features(dir.file("a.safetensors"), 400, "30000/1001");  // 13.35 s: 2 segments

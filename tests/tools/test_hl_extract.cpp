@@ -321,9 +321,14 @@ TEST_F(HlExtract, UsageErrors) {
   auto r = extract({in, "--features", "cam,mfcc", "--out", out()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(Contains(r.err, "hl-extract: error: --features: feature 'cam' is not available yet"));
-  r = extract({in, "--features", "faces", "--out", out()});
+  // faces is available: without its weights, the error names the file and the command.
+  fs::create_directories(dir.file("no_weights"));
+  r = extract({in, "--features", "faces", "--weights", dir.file("no_weights"), "--out", dir.file("faces_out")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(Contains(r.err, "mtcnn.safetensors")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "hl-convert mtcnn")) << r.err;
+  r = extract({in, "--features", "faces", "--faces-step", "0", "--out", out()});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_TRUE(Contains(r.err, "feature 'faces' is not available yet"));
   r = extract({in, "--features", "mfcc,bogus", "--out", out()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(Contains(r.err, "unknown feature 'bogus'"));

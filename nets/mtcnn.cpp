@@ -1,0 +1,365 @@
+#include "nets/mtcnn.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <new>
+#include <set>
+#include <utility>
+
+#include "engine/error.h"
+#include "engine/safetensors.h"
+#include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/conv2d_fused.h"
+#include "kernels/cpu/linear.h"
+#include "kernels/cpu/pool2d.h"
+#include "nets/cnn_weights.h"
+#include "nets/mtcnn_boxes.h"
+
+namespace hl {
+
+namespace {
+
+using mtcnn::Box;
+
+// std::allocator without the zero fill of resize(): every buffer below is written in
+// full before it is read, and clearing a 720p pyramid level's activations cost ~10 %.
+template <typename T>
+struct UninitialisedAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = UninitialisedAllocator<U>;
+  };
+  template <typename U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+using Buffer = std::vector<float, UninitialisedAllocator<float>>;
+
+// Activations: f32 NHWC [n, h, w, c].
+struct Act {
+  int64_t n = 0, h = 0, w = 0, c = 0;
+  Buffer v;
+};
+
+// Takes tensors by name with exact shapes; finish() reports the ones nobody took.
+class Taker {
+ public:
+  explicit Taker(const NamedTensors& tensors) {
+    for (const auto& [name, t] : tensors)
+      if (!by_name_.emplace(name, t).second) throw Error("mtcnn weights: " + name + " is given twice");
+  }
+  Tensor take(const std::string& name, const std::vector<int64_t>& shape) {
+    const auto it = by_name_.find(name);
+    if (it == by_name_.end()) throw Error("mtcnn weights: " + name + " is missing");
+    used_.insert(name);
+    if (it->second.shape() != Shape(shape) || it->second.dtype() != DType::F32)
+      throw Error("mtcnn weights: " + name + " is " + std::string(dtype_name(it->second.dtype())) + " " +
+                  it->second.shape().str() + ", expected F32 " + Shape(shape).str());
+    return it->second.to(Device::cpu());
+  }
+  Mtcnn::Conv conv(const std::string& name, int64_t c_in, int64_t c_out, int64_t k) {
+    return {c_in, c_out, k, take(name + ".weight", {k, k, c_in, c_out}), take(name + ".bias", {c_out})};
+  }
+  Mtcnn::Dense dense(const std::string& name, int64_t in, int64_t out) {
+    return {in, out, take(name + ".weight", {in, out}), take(name + ".bias", {out})};
+  }
+  void finish() const {
+    for (const auto& [name, t] : by_name_)
+      if (!used_.count(name)) throw Error("mtcnn weights: unexpected tensor " + name);
+  }
+
+ private:
+  std::map<std::string, Tensor> by_name_;
+  std::set<std::string> used_;
+};
+
+Act conv(const Mtcnn::Conv& l, const Act& x) {
+  cpu::Conv2dShape s;
+  s.batch = x.n;
+  s.height = x.h;
+  s.width = x.w;
+  s.c_in = l.c_in;
+  s.c_out = l.c_out;
+  s.kh = s.kw = l.k;
+  s.validate("mtcnn conv");
+  Act y{x.n, s.out_height(), s.out_width(), l.c_out, {}};
+  y.v.resize(static_cast<size_t>(y.n * y.h * y.w * y.c));
+  // Blocked im2col + GEMM with the bias as the epilogue's shift (kernels/cpu/conv2d_fused.h).
+  Buffer workspace(cpu::conv2d_fused_workspace(s));
+  cpu::ConvEpilogue e;
+  e.shift = l.bias.data<float>();
+  cpu::conv2d_fused_f32(s, x.v.data(), l.weight.data<float>(), y.v.data(), l.c_out, e, workspace.data());
+  return y;
+}
+
+// PyTorch's PReLU: x if x > 0, else a[c] x (v: [pixels, c]).
+void prelu(Buffer& v, const Tensor& a) {
+  const int64_t c = a.numel(), pixels = static_cast<int64_t>(v.size()) / c;
+  const float* w = a.data<float>();
+  for (int64_t p = 0; p < pixels; ++p) {
+    float* row = v.data() + p * c;
+    // max(x, 0) + a min(x, 0) is the same value (x + a * 0 = x; 0 + a x = a x, up to the
+    // sign of a zero) without a branch: maxps / minps, which the compiler vectorises.
+    for (int64_t k = 0; k < c; ++k) row[k] = std::max(row[k], 0.0f) + w[k] * std::min(row[k], 0.0f);
+  }
+}
+
+Act maxpool(const Act& x, int64_t k, int64_t stride) {
+  cpu::Pool2dShape s;
+  s.batch = x.n;
+  s.height = x.h;
+  s.width = x.w;
+  s.channels = x.c;
+  s.kh = s.kw = k;
+  s.stride_h = s.stride_w = stride;
+  s.ceil_mode = true;
+  s.validate("mtcnn maxpool");
+  Act y{x.n, s.out_height(), s.out_width(), x.c, {}};
+  y.v.resize(static_cast<size_t>(y.n * y.h * y.w * y.c));
+  cpu::maxpool2d_f32(s, x.v.data(), y.v.data());
+  return y;
+}
+
+Buffer dense(const Mtcnn::Dense& l, const float* x, int64_t rows) {
+  Buffer y(static_cast<size_t>(rows * l.out));
+  cpu::linear_forward<float>(x, l.weight.data<float>(), l.bias.data<float>(), y.data(), rows, l.in, l.out);
+  return y;
+}
+
+// nn.Softmax over two logits: P(class 1).
+float softmax2_1(float a, float b) {
+  const float m = std::max(a, b);
+  const float ea = std::exp(a - m), eb = std::exp(b - m);
+  return eb / (ea + eb);
+}
+
+std::vector<Box> select(const std::vector<Box>& boxes, const std::vector<int64_t>& pick) {
+  std::vector<Box> r;
+  r.reserve(pick.size());
+  for (int64_t i : pick) r.push_back(boxes[i]);
+  return r;
+}
+
+// The crops of `boxes` (pad()), area-resized to size x size and normalised: [n, size,
+// size, 3]. Boxes whose crop is empty are dropped from `boxes`.
+Act crops(const uint8_t* rgb, int64_t h, int64_t w, std::vector<Box>& boxes, int64_t size) {
+  std::vector<Box> kept;
+  Act x{0, size, size, 3, {}};
+  for (const Box& b : boxes) {
+    const mtcnn::CropWindow win = mtcnn::pad(b, w, h);
+    if (win.empty()) continue;
+    kept.push_back(b);
+    x.v.resize(x.v.size() + static_cast<size_t>(size * size * 3));
+    mtcnn::area_resize_normalise(rgb, w, win.top, win.left, win.h, win.w, size, size,
+                                 x.v.data() + x.n * size * size * 3);
+    ++x.n;
+  }
+  boxes.swap(kept);
+  return x;
+}
+
+}  // namespace
+
+Mtcnn Mtcnn::from_tensors(const NamedTensors& tensors, const MtcnnOptions& options) {
+  Taker t(tensors);
+  Mtcnn m;
+  m.options_ = options;
+  m.p_conv1_ = t.conv("pnet.conv1", 3, 10, 3);
+  m.p_conv2_ = t.conv("pnet.conv2", 10, 16, 3);
+  m.p_conv3_ = t.conv("pnet.conv3", 16, 32, 3);
+  m.p_conv4_1_ = t.conv("pnet.conv4_1", 32, 2, 1);
+  m.p_conv4_2_ = t.conv("pnet.conv4_2", 32, 4, 1);
+  const int64_t p_ch[3] = {10, 16, 32};
+  for (int i = 0; i < 3; ++i) m.p_prelu_[i] = t.take("pnet.prelu" + std::to_string(i + 1) + ".weight", {p_ch[i]});
+  m.r_conv1_ = t.conv("rnet.conv1", 3, 28, 3);
+  m.r_conv2_ = t.conv("rnet.conv2", 28, 48, 3);
+  m.r_conv3_ = t.conv("rnet.conv3", 48, 64, 2);
+  m.r_dense4_ = t.dense("rnet.dense4", 576, 128);
+  m.r_dense5_1_ = t.dense("rnet.dense5_1", 128, 2);
+  m.r_dense5_2_ = t.dense("rnet.dense5_2", 128, 4);
+  const int64_t r_ch[4] = {28, 48, 64, 128};
+  for (int i = 0; i < 4; ++i) m.r_prelu_[i] = t.take("rnet.prelu" + std::to_string(i + 1) + ".weight", {r_ch[i]});
+  m.o_conv1_ = t.conv("onet.conv1", 3, 32, 3);
+  m.o_conv2_ = t.conv("onet.conv2", 32, 64, 3);
+  m.o_conv3_ = t.conv("onet.conv3", 64, 64, 3);
+  m.o_conv4_ = t.conv("onet.conv4", 64, 128, 2);
+  m.o_dense5_ = t.dense("onet.dense5", 1152, 256);
+  m.o_dense6_1_ = t.dense("onet.dense6_1", 256, 2);
+  m.o_dense6_2_ = t.dense("onet.dense6_2", 256, 4);
+  m.o_dense6_3_ = t.dense("onet.dense6_3", 256, 10);
+  const int64_t o_ch[5] = {32, 64, 64, 128, 256};
+  for (int i = 0; i < 5; ++i) m.o_prelu_[i] = t.take("onet.prelu" + std::to_string(i + 1) + ".weight", {o_ch[i]});
+  t.finish();
+  if (!(options.min_face > 0) || !(options.factor > 0 && options.factor < 1))
+    throw Error("mtcnn: the minimum face size must be positive and the pyramid factor in (0, 1)");
+  return m;
+}
+
+Mtcnn Mtcnn::load(const std::string& path, const MtcnnOptions& options) {
+  return load_cnn_weight_file<Mtcnn>(path, "mtcnn",
+                                     [&](const NamedTensors& tensors) { return from_tensors(tensors, options); });
+}
+
+std::vector<DetectedFace> Mtcnn::detect(const uint8_t* rgb, int64_t h, int64_t w, MtcnnStageCounts* counts) const {
+  if (counts) *counts = {};
+  if (h < 1 || w < 1) return {};
+  // The pyramid's scales (double, as detect_face computes them in Python).
+  const double m = 12.0 / options_.min_face;
+  double minl = static_cast<double>(std::min(h, w)) * m, scale = m;
+  std::vector<double> scales;
+  while (minl >= 12) {
+    scales.push_back(scale);
+    scale *= options_.factor;
+    minl *= options_.factor;
+  }
+
+  // Stage 1: P-Net per level, per-level NMS 0.5.
+  std::vector<Box> boxes;
+  for (const double s : scales) {
+    const int64_t lh = static_cast<int64_t>(static_cast<double>(h) * s + 1);
+    const int64_t lw = static_cast<int64_t>(static_cast<double>(w) * s + 1);
+    Act x{1, lh, lw, 3, Buffer(static_cast<size_t>(lh * lw * 3))};
+    mtcnn::area_resize_normalise(rgb, w, 0, 0, h, w, lh, lw, x.v.data());
+    Act a = conv(p_conv1_, x);
+    prelu(a.v, p_prelu_[0]);
+    a = maxpool(a, 2, 2);
+    a = conv(p_conv2_, a);
+    prelu(a.v, p_prelu_[1]);
+    a = conv(p_conv3_, a);
+    prelu(a.v, p_prelu_[2]);
+    const Act logits = conv(p_conv4_1_, a), reg = conv(p_conv4_2_, a);
+    // generateBoundingBox: cell (y, x) in row-major order (mask.nonzero()).
+    const float sf = static_cast<float>(s);
+    std::vector<Box> level;
+    for (int64_t yy = 0; yy < a.h; ++yy)
+      for (int64_t xx = 0; xx < a.w; ++xx) {
+        const int64_t i = yy * a.w + xx;
+        const float p = softmax2_1(logits.v[i * 2], logits.v[i * 2 + 1]);
+        if (!(p >= options_.thresholds[0])) continue;
+        Box b;
+        const float bx = static_cast<float>(xx), by = static_cast<float>(yy);
+        b.x1 = std::floor((2.0f * bx + 1.0f) / sf);
+        b.y1 = std::floor((2.0f * by + 1.0f) / sf);
+        b.x2 = std::floor((2.0f * bx + 11.0f + 1.0f) / sf);
+        b.y2 = std::floor((2.0f * by + 11.0f + 1.0f) / sf);
+        b.score = p;
+        for (int k = 0; k < 4; ++k) b.reg[k] = reg.v[i * 4 + k];
+        level.push_back(b);
+      }
+    for (const Box& b : select(level, mtcnn::nms_iou(level, 0.5f))) boxes.push_back(b);
+  }
+  boxes = select(boxes, mtcnn::nms_iou(boxes, 0.7f));
+  for (Box& b : boxes) {
+    const float regw = b.x2 - b.x1, regh = b.y2 - b.y1;
+    const float q1 = b.x1 + b.reg[0] * regw, q2 = b.y1 + b.reg[1] * regh;
+    const float q3 = b.x2 + b.reg[2] * regw, q4 = b.y2 + b.reg[3] * regh;
+    b.x1 = q1;
+    b.y1 = q2;
+    b.x2 = q3;
+    b.y2 = q4;
+    mtcnn::rerec(b);
+  }
+  if (counts) counts->pnet = static_cast<int64_t>(boxes.size());
+  if (boxes.empty()) return {};
+
+  // Stage 2: R-Net on 24x24 crops.
+  {
+    Act a = crops(rgb, h, w, boxes, 24);
+    if (a.n == 0) return {};
+    a = conv(r_conv1_, a);
+    prelu(a.v, r_prelu_[0]);
+    a = maxpool(a, 3, 2);
+    a = conv(r_conv2_, a);
+    prelu(a.v, r_prelu_[1]);
+    a = maxpool(a, 3, 2);
+    a = conv(r_conv3_, a);
+    prelu(a.v, r_prelu_[2]);
+    Buffer hidden = dense(r_dense4_, a.v.data(), a.n);  // [n, 128]
+    prelu(hidden, r_prelu_[3]);
+    const Buffer logits = dense(r_dense5_1_, hidden.data(), a.n), reg = dense(r_dense5_2_, hidden.data(), a.n);
+    std::vector<Box> passed;
+    for (int64_t i = 0; i < a.n; ++i) {
+      const float p = softmax2_1(logits[i * 2], logits[i * 2 + 1]);
+      if (!(p > options_.thresholds[1])) continue;
+      Box b = boxes[i];
+      b.score = p;
+      for (int k = 0; k < 4; ++k) b.reg[k] = reg[i * 4 + k];
+      passed.push_back(b);
+    }
+    boxes = select(passed, mtcnn::nms_iou(passed, 0.7f));
+    for (Box& b : boxes) {
+      const float r[4] = {b.reg[0], b.reg[1], b.reg[2], b.reg[3]};
+      mtcnn::bbreg(b, r);
+      mtcnn::rerec(b);
+    }
+  }
+  if (counts) counts->rnet = static_cast<int64_t>(boxes.size());
+  if (boxes.empty()) return {};
+
+  // Stage 3: O-Net on 48x48 crops, landmarks, 'Min' NMS.
+  Act a = crops(rgb, h, w, boxes, 48);
+  if (a.n == 0) return {};
+  a = conv(o_conv1_, a);
+  prelu(a.v, o_prelu_[0]);
+  a = maxpool(a, 3, 2);
+  a = conv(o_conv2_, a);
+  prelu(a.v, o_prelu_[1]);
+  a = maxpool(a, 3, 2);
+  a = conv(o_conv3_, a);
+  prelu(a.v, o_prelu_[2]);
+  a = maxpool(a, 2, 2);
+  a = conv(o_conv4_, a);
+  prelu(a.v, o_prelu_[3]);
+  Buffer hidden = dense(o_dense5_, a.v.data(), a.n);  // [n, 256]
+  prelu(hidden, o_prelu_[4]);
+  const Buffer logits = dense(o_dense6_1_, hidden.data(), a.n);
+  const Buffer reg = dense(o_dense6_2_, hidden.data(), a.n);
+  const Buffer points = dense(o_dense6_3_, hidden.data(), a.n);
+  std::vector<Box> passed;
+  std::vector<DetectedFace> faces;
+  for (int64_t i = 0; i < a.n; ++i) {
+    const float p = softmax2_1(logits[i * 2], logits[i * 2 + 1]);
+    if (!(p > options_.thresholds[2])) continue;
+    Box b = boxes[i];
+    b.score = p;
+    DetectedFace f;
+    const float wi = b.x2 - b.x1 + 1.0f, hi = b.y2 - b.y1 + 1.0f;
+    for (int k = 0; k < 5; ++k) {
+      f.landmarks[k] = wi * points[i * 10 + k] + b.x1 - 1.0f;
+      f.landmarks[5 + k] = hi * points[i * 10 + 5 + k] + b.y1 - 1.0f;
+    }
+    float r[4];
+    for (int k = 0; k < 4; ++k) r[k] = reg[i * 4 + k];
+    mtcnn::bbreg(b, r);
+    f.x1 = b.x1;
+    f.y1 = b.y1;
+    f.x2 = b.x2;
+    f.y2 = b.y2;
+    f.probability = p;
+    passed.push_back(b);
+    faces.push_back(f);
+  }
+  std::vector<DetectedFace> result;
+  for (int64_t i : mtcnn::nms_min(passed, 0.7f)) result.push_back(faces[i]);
+  if (counts) counts->onet = static_cast<int64_t>(result.size());
+  return result;
+}
+
+float most_confident_face_area(const std::vector<DetectedFace>& faces, int64_t h, int64_t w) {
+  if (faces.empty() || h < 1 || w < 1) return 0.0f;
+  const auto best = std::max_element(faces.begin(), faces.end(), [](const DetectedFace& a, const DetectedFace& b) {
+    return a.probability < b.probability;
+  });
+  const double x1 = std::clamp<double>(best->x1, 0, w), x2 = std::clamp<double>(best->x2, 0, w);
+  const double y1 = std::clamp<double>(best->y1, 0, h), y2 = std::clamp<double>(best->y2, 0, h);
+  return static_cast<float>(std::max(0.0, x2 - x1) * std::max(0.0, y2 - y1) / (static_cast<double>(h) * w));
+}
+
+}  // namespace hl

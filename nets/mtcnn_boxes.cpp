@@ -1,0 +1,151 @@
+#include "nets/mtcnn_boxes.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace hl::mtcnn {
+
+namespace {
+
+// PyTorch 1.13 AdaptiveAvgPoolKernel.cpp start_index / end_index (float arithmetic).
+int64_t start_index(int64_t a, int64_t b, int64_t c) {
+  return static_cast<int64_t>(std::floor(static_cast<float>(a * c) / static_cast<float>(b)));
+}
+int64_t end_index(int64_t a, int64_t b, int64_t c) {
+  return static_cast<int64_t>(std::ceil(static_cast<float>((a + 1) * c) / static_cast<float>(b)));
+}
+
+}  // namespace
+
+void area_resize_normalise(const uint8_t* img, int64_t img_w, int64_t top, int64_t left, int64_t h, int64_t w,
+                           int64_t out_h, int64_t out_w, float* y) {
+  // The column windows are the same for every output row.
+  std::vector<int64_t> iw0(static_cast<size_t>(out_w)), iw1(static_cast<size_t>(out_w));
+  for (int64_t ow = 0; ow < out_w; ++ow) {
+    iw0[ow] = start_index(ow, out_w, w);
+    iw1[ow] = end_index(ow, out_w, w);
+  }
+  for (int64_t oh = 0; oh < out_h; ++oh) {
+    const int64_t ih0 = start_index(oh, out_h, h), ih1 = end_index(oh, out_h, h);
+    const float kh = static_cast<float>(ih1 - ih0);
+    for (int64_t ow = 0; ow < out_w; ++ow) {
+      // PyTorch adds the pixels in f32, row by row. In a window of at most
+      // kExactPixels pixels every partial sum is an integer below 2^24, which f32 holds
+      // exactly: an integer sum is then the same number, faster. Larger windows (a
+      // crop of a huge face) are added in f32 as PyTorch does.
+      constexpr int64_t kExactPixels = (int64_t{1} << 24) / 255;
+      float sum[3] = {0.0f, 0.0f, 0.0f};
+      if ((ih1 - ih0) * (iw1[ow] - iw0[ow]) <= kExactPixels) {
+        int32_t isum[3] = {0, 0, 0};
+        for (int64_t ih = ih0; ih < ih1; ++ih) {
+          const uint8_t* px = img + ((top + ih) * img_w + left + iw0[ow]) * 3;
+          for (int64_t iw = iw0[ow]; iw < iw1[ow]; ++iw, px += 3) {
+            isum[0] += px[0];
+            isum[1] += px[1];
+            isum[2] += px[2];
+          }
+        }
+        for (int c = 0; c < 3; ++c) sum[c] = static_cast<float>(isum[c]);
+      } else {
+        for (int64_t ih = ih0; ih < ih1; ++ih) {
+          const uint8_t* px = img + ((top + ih) * img_w + left + iw0[ow]) * 3;
+          for (int64_t iw = iw0[ow]; iw < iw1[ow]; ++iw, px += 3)
+            for (int c = 0; c < 3; ++c) sum[c] += static_cast<float>(px[c]);
+        }
+      }
+      const float kw = static_cast<float>(iw1[ow] - iw0[ow]);
+      float* dst = y + (oh * out_w + ow) * 3;
+      for (int c = 0; c < 3; ++c) dst[c] = (sum[c] / kh / kw - 127.5f) * 0.0078125f;
+    }
+  }
+}
+
+std::vector<int64_t> nms_iou(const std::vector<Box>& boxes, float threshold) {
+  const int64_t n = static_cast<int64_t>(boxes.size());
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return boxes[a].score > boxes[b].score; });
+  std::vector<float> area(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) area[i] = (boxes[i].x2 - boxes[i].x1) * (boxes[i].y2 - boxes[i].y1);
+  std::vector<char> suppressed(static_cast<size_t>(n), 0);
+  std::vector<int64_t> keep;
+  for (int64_t a = 0; a < n; ++a) {
+    const int64_t i = order[a];
+    if (suppressed[i]) continue;
+    keep.push_back(i);
+    const Box& bi = boxes[i];
+    for (int64_t b = a + 1; b < n; ++b) {
+      const int64_t j = order[b];
+      if (suppressed[j]) continue;
+      const Box& bj = boxes[j];
+      const float w = std::max(0.0f, std::min(bi.x2, bj.x2) - std::max(bi.x1, bj.x1));
+      const float h = std::max(0.0f, std::min(bi.y2, bj.y2) - std::max(bi.y1, bj.y1));
+      const float inter = w * h;
+      const float ovr = inter / (area[i] + area[j] - inter);
+      if (ovr > threshold) suppressed[j] = 1;
+    }
+  }
+  return keep;
+}
+
+std::vector<int64_t> nms_min(const std::vector<Box>& boxes, float threshold) {
+  const int64_t n = static_cast<int64_t>(boxes.size());
+  std::vector<float> area(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) area[i] = (boxes[i].x2 - boxes[i].x1 + 1.0f) * (boxes[i].y2 - boxes[i].y1 + 1.0f);
+  // np.argsort ascending; the highest score is taken from the end.
+  std::vector<int64_t> rest(static_cast<size_t>(n));
+  std::iota(rest.begin(), rest.end(), 0);
+  std::stable_sort(rest.begin(), rest.end(), [&](int64_t a, int64_t b) { return boxes[a].score < boxes[b].score; });
+  std::vector<int64_t> keep;
+  while (!rest.empty()) {
+    const int64_t i = rest.back();
+    rest.pop_back();
+    keep.push_back(i);
+    const Box& bi = boxes[i];
+    std::vector<int64_t> next;
+    for (int64_t j : rest) {
+      const Box& bj = boxes[j];
+      const float w = std::max(0.0f, std::min(bi.x2, bj.x2) - std::max(bi.x1, bj.x1) + 1.0f);
+      const float h = std::max(0.0f, std::min(bi.y2, bj.y2) - std::max(bi.y1, bj.y1) + 1.0f);
+      const float inter = w * h;
+      const float o = inter / std::min(area[i], area[j]);
+      if (o <= threshold) next.push_back(j);
+    }
+    rest.swap(next);
+  }
+  return keep;
+}
+
+void rerec(Box& b) {
+  const float h = b.y2 - b.y1, w = b.x2 - b.x1;
+  const float l = std::max(w, h);
+  b.x1 = b.x1 + w * 0.5f - l * 0.5f;
+  b.y1 = b.y1 + h * 0.5f - l * 0.5f;
+  b.x2 = b.x1 + l;
+  b.y2 = b.y1 + l;
+}
+
+void bbreg(Box& b, const float reg[4]) {
+  const float w = b.x2 - b.x1 + 1.0f, h = b.y2 - b.y1 + 1.0f;
+  const float b1 = b.x1 + reg[0] * w, b2 = b.y1 + reg[1] * h, b3 = b.x2 + reg[2] * w, b4 = b.y2 + reg[3] * h;
+  b.x1 = b1;
+  b.y1 = b2;
+  b.x2 = b3;
+  b.y2 = b4;
+}
+
+CropWindow pad(const Box& b, int64_t img_w, int64_t img_h) {
+  // .trunc().int(): towards zero (clamped first: a far-off box stays far off, no overflow).
+  const auto to_int = [](float v) {
+    return static_cast<int64_t>(std::trunc(std::clamp(std::isnan(v) ? 0.0f : v, -1e9f, 1e9f)));
+  };
+  int64_t x = to_int(b.x1), y = to_int(b.y1), ex = to_int(b.x2), ey = to_int(b.y2);
+  x = std::max<int64_t>(x, 1);
+  y = std::max<int64_t>(y, 1);
+  ex = std::min(ex, img_w);
+  ey = std::min(ey, img_h);
+  return {y - 1, x - 1, ey - (y - 1), ex - (x - 1)};
+}
+
+}  // namespace hl::mtcnn

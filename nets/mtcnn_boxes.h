@@ -1,0 +1,52 @@
+// The box arithmetic of facenet-pytorch's detect_face (models/utils/detect_face.py,
+// version 2.6.0), each function the publisher's line for line in f32, so that our
+// detections equal theirs: the `area` resampling of the image pyramid and of the crops,
+// the two non-maximum suppressions (torchvision's batched_nms: IoU, areas without +1;
+// detect_face's nms_numpy 'Min': areas with +1), rerec (square-ing), bbreg (box
+// regression) and pad (clamping to the image).
+//
+// Tests: tests/nets/test_mtcnn_golden.cpp (whole detections against facenet-pytorch;
+// the area resampling against F.interpolate(mode='area')).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace hl::mtcnn {
+
+// A candidate box: corners, score and the regression it came with.
+struct Box {
+  float x1 = 0, y1 = 0, x2 = 0, y2 = 0;
+  float score = 0;
+  float reg[4] = {0, 0, 0, 0};
+};
+
+// F.interpolate(x, (out_h, out_w), mode='area') (= adaptive_avg_pool2d, PyTorch 1.13's
+// CPU kernel: window [floor(o * in / out), ceil((o + 1) * in / out)) with the bounds
+// computed in float, the sum in f32 row by row, then / kh / kw), of the window
+// [top, top + h) x [left, left + w) of a u8 RGB image [img_h, img_w, 3], followed by
+// (v - 127.5) * 0.0078125. y f32 [out_h, out_w, 3].
+void area_resize_normalise(const uint8_t* img, int64_t img_w, int64_t top, int64_t left, int64_t h, int64_t w,
+                           int64_t out_h, int64_t out_w, float* y);
+
+// torchvision.ops.nms: indices of the kept boxes, by descending score (stable for ties);
+// a box is dropped when its IoU with a kept one is > threshold.
+std::vector<int64_t> nms_iou(const std::vector<Box>& boxes, float threshold);
+// detect_face's nms_numpy(..., 'Min'): overlap = intersection / the smaller area, areas
+// and intersections with +1; kept by descending score; dropped when overlap > threshold.
+std::vector<int64_t> nms_min(const std::vector<Box>& boxes, float threshold);
+
+// rerec: the square of side max(w, h) around the box's centre (w = x2 - x1).
+void rerec(Box& b);
+// bbreg: corners moved by reg times the size with +1 (w = x2 - x1 + 1).
+void bbreg(Box& b, const float reg[4]);
+
+// pad: corners truncated towards zero, then x, y >= 1 and ex <= img_w, ey <= img_h. The
+// crop is rows [y - 1, ey), columns [x - 1, ex); empty when ey <= y - 1 or ex <= x - 1
+// (facenet-pytorch skips such boxes and then fails; we drop them).
+struct CropWindow {
+  int64_t top = 0, left = 0, h = 0, w = 0;
+  bool empty() const { return h <= 0 || w <= 0; }
+};
+CropWindow pad(const Box& b, int64_t img_w, int64_t img_h);
+
+}  // namespace hl::mtcnn

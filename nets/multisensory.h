@@ -1,0 +1,57 @@
+// Owens & Efros' Multisensory network on the CPU (specs/multisensory.md; the publisher's
+// make_net in andrewowens/multisensory src/shift_net.py), from the weights hl-convert
+// multisensory-cam / multisensory-shift writes (weights/multisensory_map.h).
+//
+// Inputs, as the publisher prepares them: `images` [frames, height, width, 3] RGB scaled
+// to [-1, 1] (-1 + 2/255 x; the published nets see 125 frames of 224x224), `samples`
+// [n, 2] stereo at 21 kHz in [-1, 1] (87,588 for 4.2 s). The sound path must end in 86
+// (or 44) steps and the video path (frames / 4, rounded up) in the 32 (or 16) steps the
+// sound is pooled to: 125 frames with 87,588 samples, or 63 with 44,144.
+//
+// Outputs: `cam` [steps, h, w] = joint/logits (1x1x1 conv, with its bias) applied at every
+// position of the last conv (16 x 14 x 14 for cam_v1 at 224x224, 16 x 7 x 7 for shift_v1;
+// signed: the publisher takes abs() only to display it), and `logit` = joint/logits of the
+// last conv averaged over time and space (> 0: audio and video in sync).
+//
+// The sound's fractional max-pool uses fixed windows (kernels/cpu/fractional_pool.h): the
+// publisher's call is random at every run. Batch 1; plain loops (kernels/cpu/conv3d.h).
+//
+// Tests: tests/nets/test_multisensory_net.cpp (a width-reduced net on a 64x64 clip against
+// TensorFlow running the same graph, tests/nets/make_multisensory_golden.py).
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/tensor.h"
+
+namespace hl {
+
+struct MultisensoryResult {
+  int64_t steps = 0, height = 0, width = 0;
+  std::vector<float> cam;  // [steps, height, width]
+  float logit = 0.0f;
+};
+
+class MultisensoryCpu {
+ public:
+  // Reads a file written by hl-convert multisensory-*; throws hl::Error naming the file
+  // when it is not one (hl.net, hl.width_divisor, a missing tensor).
+  static MultisensoryCpu load(const std::string& path);
+
+  bool cam_model() const { return cam_model_; }      // cam_v1 (no spatial stride in conv5_1)
+  int64_t width_divisor() const { return divisor_; }
+
+  // Throws hl::Error when the sizes do not give matching sound and video steps.
+  MultisensoryResult run(const float* images, int64_t frames, int64_t height, int64_t width, const float* samples,
+                         int64_t n_samples) const;
+
+ private:
+  std::string path_;
+  bool cam_model_ = true;
+  int64_t divisor_ = 1;
+  std::map<std::string, Tensor> tensors_;
+};
+
+}  // namespace hl
