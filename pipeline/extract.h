@@ -25,6 +25,7 @@
 #include "nets/mfcc.h"
 #include "nets/segments.h"
 #include "pipeline/feature_file.h"
+#include "pipeline/shard.h"
 #include "pipeline/visual_features.h"
 
 namespace hl {
@@ -52,14 +53,7 @@ std::string video_id(const std::string& input_path);
 // more than one input maps to; empty when the ids are unique.
 std::vector<std::string> find_duplicate_ids(const std::vector<std::string>& inputs);
 
-// --shard I/N: input with id X belongs to shard fnv1a64(X) mod N (0-based I). Stable
-// across machines, runs and input orders; the shards of one N partition any input set.
-struct Shard {
-  int64_t index = 0;
-  int64_t count = 1;
-};
-Shard parse_shard(const std::string& text);  // "I/N" with 0 <= I < N; hl::Error otherwise
-bool in_shard(const std::string& id, const Shard& shard);
+// --shard I/N: Shard, parse_shard and in_shard (pipeline/shard.h, included above).
 
 // ---------------------------------------------------------------------------------------
 // Features and their extractors

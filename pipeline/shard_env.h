@@ -12,13 +12,13 @@
 //     JOB_COMPLETION_INDEX, below N) and the count N, whatever else the array holds: so a
 //     failed element resubmitted alone (sbatch --array=3) keeps its shard, 3/N.
 // Without either variable "auto" is refused, naming both. "I/N" is parse_shard's
-// (pipeline/extract.h).
+// (pipeline/shard.h).
 #pragma once
 #include <functional>
 #include <optional>
 #include <string>
 
-#include "pipeline/extract.h"
+#include "pipeline/shard.h"
 
 namespace hl {
 
