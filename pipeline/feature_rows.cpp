@@ -142,15 +142,6 @@ void release_mapped_range(const Storage& mapping, const void* begin, const void*
   uintptr_t b = (hi + kFaultAround - 1) & ~(kFaultAround - 1);
   a = std::max(a, first & ~(page - 1));
   b = std::min(b, (last + page - 1) & ~(page - 1));
-  (void)::madvise(reinterpret_cast<void*>(a), b - a, MADV_DONTNEED);  // advice only, as above
-}
-
-void release_mapping(const Storage& mapping) {
-  if (!mapping.read_only() || mapping.data() == nullptr || mapping.nbytes() == 0) return;
-  static const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  // mmap returns page-aligned memory; aligning again costs nothing and guards the call.
-  const auto begin = reinterpret_cast<uintptr_t>(mapping.data());
-  const uintptr_t a = begin & ~(page - 1), b = (begin + mapping.nbytes() + page - 1) & ~(page - 1);
   // Advice only: a failure leaves the pages resident, which is still correct.
   (void)::madvise(reinterpret_cast<void*>(a), b - a, MADV_DONTNEED);
 }

@@ -39,22 +39,18 @@ struct NonFiniteRows {
 };
 NonFiniteRows find_non_finite_rows(const Tensor& stored);
 
-// Tells the kernel that the process is done with the pages of `mapping`, a read-only
-// file mapping (the storage of SafetensorsFile::open()'s get() views), so that they stop
-// counting in its resident memory; they stay in the page cache and come back on the next
-// touch. The whole mapping, not just the rows read: on a fault the kernel maps the
-// neighbouring cached pages too ("fault-around", 64 KiB by default), which a narrower
-// release would leave behind, a little for every segment read. Only for read-only file
-// mappings: on ordinary memory dropping pages would lose data, so the function does
-// nothing for writable storage, but it cannot tell a mapping from read-only heap memory
+// Tells the kernel that the process is done with the part of `mapping`, a read-only file
+// mapping (the storage of SafetensorsFile::open()'s get() views), that holds the bytes
+// [begin, end) (a segment's rows), so that those pages stop counting in its resident
+// memory; they stay in the page cache and come back on the next touch. The range is
+// widened to whole 2-MiB windows on both sides, because a fault maps neighbouring cached
+// pages too (fault-around, or a whole large folio), which an exact release would leave
+// behind. SegmentDataset::batch calls it after each segment (releasing the whole mapping
+// per segment made the kernel walk every video's page tables 1,800 times a batch, 0.6 s
+// of system time per epoch at 80 videos). Only for read-only file mappings: on ordinary
+// memory dropping pages would lose data, so the function does nothing for writable
+// storage, but it cannot tell a mapping from read-only heap memory
 // (SafetensorsFile::from_bytes): never pass those.
-void release_mapping(const Storage& mapping);
-
-// The same for the part of `mapping` that holds the bytes [begin, end) (a segment's rows),
-// widened to whole 2-MiB windows on both sides so that the neighbouring pages a fault
-// mapped (fault-around, or a whole large folio) go too. What SegmentDataset::batch calls after each segment: one
-// call over the whole mapping per segment made the kernel walk every video's page tables
-// 1,800 times a batch (0.6 s of system time per epoch at 80 videos).
 void release_mapped_range(const Storage& mapping, const void* begin, const void* end);
 
 }  // namespace hl

@@ -169,7 +169,7 @@ SegmentBatch SegmentDataset::batch(std::span<const size_t> indices, Device devic
       // The pages this segment's rows were read from go back to the page cache at once,
       // not at the end of the batch: the file pages mapped while a batch of 300 is
       // assembled reached 1 GB (the kernel maps more than the rows read, see
-      // release_mapping), on top of the batch itself (pipeline/feature_rows.h).
+      // release_mapped_range), on top of the batch itself (pipeline/feature_rows.h).
       if (vf.mapping && first_row >= 0) {
         const auto* base = static_cast<const unsigned char*>(stored.raw());
         const size_t stored_row_bytes = static_cast<size_t>(row_elems) * dtype_size(stored.dtype());
