@@ -17,6 +17,7 @@
 #include "kernels/common/half.h"
 #include "weights/crc32c.h"
 #include "weights/leveldb_table.h"
+#include "weights/quoted_name.h"
 #include "weights/tf_bundle_proto.h"
 
 namespace hl {
@@ -56,21 +57,8 @@ const TfDType* find_dtype(int64_t id) {
   return nullptr;
 }
 
-// A tensor name as text in a message: control bytes escaped, long names cut.
-std::string quoted(const std::string& name) {
-  const std::string s = name.size() > 120 ? name.substr(0, 120) + "..." : name;
-  std::string out = "'";
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7F) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "'";
-}
+// A tensor name as text in a message (weights/quoted_name.h).
+std::string quoted(const std::string& name) { return quoted_name(name, 120); }
 
 std::string hex32(uint32_t v) {
   char buf[16];

@@ -11,12 +11,12 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <set>
 #include <unordered_map>
 
 #include "weights/torch_pickle.h"
+#include "weights/quoted_name.h"
 #include "weights/torch_zip.h"
 
 namespace hl {
@@ -66,20 +66,7 @@ Conversion conversion(StorageType t) {
   return {DType::U8, true};
 }
 
-std::string quoted(const std::string& name) {
-  std::string s = name.size() > 80 ? name.substr(0, 80) + "..." : name;
-  std::string out = "'";
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7F) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "'";
-}
+std::string quoted(const std::string& name) { return quoted_name(name, 80); }
 
 // The file, mapped read-only.
 class MappedFile {
