@@ -7,12 +7,13 @@
 # report). The ffmpeg command line's decode of the same file is timed for reference.
 #
 #   bench/highlights-throughput.sh [BUILD_DIR] [MFCC_SECONDS] [VISUAL_SECONDS]
-# defaults: build-cpu, 600 (the 10-minute video), 10 (CPU GoogLeNet runs at a few frames
-# a second: a 10-minute video would take over an hour on a loaded 2-core machine).
+# defaults: build-cpu, 600 and 600 (10-minute videos for both; the googlenet run takes
+# about 20 minutes on a loaded 2-core machine: pass a smaller VISUAL_SECONDS for a quick
+# look, and say so beside its figure).
 set -euo pipefail
 build=${1:-build-cpu}
 mfcc_seconds=${2:-600}
-visual_seconds=${3:-10}
+visual_seconds=${3:-600}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -4,7 +4,16 @@
 
 namespace hl {
 
-Shape::Shape(std::initializer_list<int64_t> dims) : Shape(std::vector<int64_t>(dims)) {}
+// Straight into the inline array: a shape made per layer call (conv_output_shape, the
+// nets' buffer shapes) allocates nothing.
+Shape::Shape(std::initializer_list<int64_t> dims) {
+  if (dims.size() > static_cast<size_t>(kMaxDims))
+    throw Error("shape " + std::to_string(dims.size()) + "-dimensional: at most 5 dimensions are supported");
+  ndim_ = static_cast<int>(dims.size());
+  int i = 0;
+  for (int64_t d : dims) dims_[i++] = d;
+  validate();
+}
 
 Shape::Shape(const std::vector<int64_t>& dims) {
   if (dims.size() > static_cast<size_t>(kMaxDims))

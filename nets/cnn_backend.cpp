@@ -3,6 +3,8 @@
 // checks of CnnBackend's front, shared by every backend.
 #include "nets/cnn_backend.h"
 
+#include <cstring>
+
 #include "engine/error.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/pool2d.h"
@@ -64,10 +66,11 @@ cpu::Pool2dShape check_maxpool_call(const MaxPoolSpec& pool, const Tensor& x, co
 
 }  // namespace
 
-void CnnBackend::check_activation(const Tensor& t, const std::string& what) const {
+void CnnBackend::check_activation(const Tensor& t, const char* what, const std::string* layer) const {
   if (!t.defined() || t.dtype() != activation_dtype() || t.device() != device())
-    throw Error(what + " must be a " + std::string(dtype_name(activation_dtype())) + " tensor on " + device().str() +
-                ", got " + (t.defined() ? t.str() : std::string("nothing")));
+    throw Error((layer ? *layer + " " : std::string()) + what + " must be a " +
+                std::string(dtype_name(activation_dtype())) + " tensor on " + device().str() + ", got " +
+                (t.defined() ? t.str() : std::string("nothing")));
 }
 
 void CnnBackend::upload(const Tensor& x, Tensor& y) {
@@ -97,9 +100,9 @@ void CnnBackend::conv2d(const PreparedLayer& prepared, const Tensor& x, Tensor& 
                         const Tensor* residual) {
   const auto& p = static_cast<const PreparedConv&>(prepared);
   const ConvLayer& l = p.spec;
-  check_activation(x, l.name + " input");
-  check_activation(y, l.name + " output");
-  if (residual) check_activation(*residual, l.name + " residual");
+  check_activation(x, "input", &l.name);
+  check_activation(y, "output", &l.name);
+  if (residual) check_activation(*residual, "residual", &l.name);
   (void)check_conv_call(l, x, y, channel_offset, residual);
   run_conv2d(p, x, y, channel_offset, residual);
 }
@@ -120,8 +123,8 @@ void CnnBackend::global_avgpool(const Tensor& x, Tensor& y) {
 
 void CnnBackend::linear(const PreparedLayer& prepared, const Tensor& x, Tensor& y) {
   const auto& l = static_cast<const PreparedLinear&>(prepared);
-  check_activation(x, l.name + " input");
-  check_activation(y, l.name + " output");
+  check_activation(x, "input", &l.name);
+  check_activation(y, "output", &l.name);
   if (x.ndim() != 2 || x.size(1) != l.in || !(y.shape() == Shape{x.size(0), l.out}))
     throw Error(l.name + ": input " + x.shape().str() + ", output " + y.shape().str() + " for a " +
                 std::to_string(l.in) + " -> " + std::to_string(l.out) + " layer");
@@ -131,6 +134,17 @@ void CnnBackend::linear(const PreparedLayer& prepared, const Tensor& x, Tensor& 
 Tensor CnnBackend::download(const Tensor& x) {
   check_activation(x, "download input");
   return run_download(x);
+}
+
+void CnnBackend::download_into(const Tensor& x, float* host) {
+  check_activation(x, "download input");
+  if (!host && x.numel() > 0) throw Error("download_into: no destination");
+  run_download_into(x, host);
+}
+
+void CnnBackend::run_download_into(const Tensor& x, float* host) {
+  const Tensor copy = run_download(x);  // f32 on the CPU, x's shape
+  std::memcpy(host, copy.data<float>(), static_cast<size_t>(copy.numel()) * sizeof(float));
 }
 
 }  // namespace hl

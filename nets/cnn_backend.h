@@ -115,10 +115,16 @@ class CnnBackend {
   void linear(const PreparedLayer& layer, const Tensor& x, Tensor& y);
   // A new CPU f32 copy of an activation (the net's outputs), once the work is done.
   Tensor download(const Tensor& x);
+  // The same values written to host memory of x.numel() floats at `host` (a stream's
+  // per-frame embedding into its row). The CPU backend copies without allocating;
+  // another backend may go through download().
+  void download_into(const Tensor& x, float* host);
 
  private:
   // hl::Error unless t is an activation of this backend: activation_dtype() on device().
-  void check_activation(const Tensor& t, const std::string& what) const;
+  // The message ("<layer> <what> must be ...") is built only when the check fails: the
+  // checks run on every layer call of every frame, which must not allocate.
+  void check_activation(const Tensor& t, const char* what, const std::string* layer = nullptr) const;
 
   virtual void run_upload(const Tensor& x, Tensor& y) = 0;
   virtual void run_channel_affine(const Tensor& x, Tensor& y, const std::vector<float>& scale,
@@ -129,6 +135,7 @@ class CnnBackend {
   virtual void run_global_avgpool(const Tensor& x, Tensor& y) = 0;
   virtual void run_linear(const PreparedLinear& layer, const Tensor& x, Tensor& y) = 0;
   virtual Tensor run_download(const Tensor& x) = 0;
+  virtual void run_download_into(const Tensor& x, float* host);
 };
 
 // The CPU backend (f32, OpenBLAS; the specification the others are compared with).

@@ -9,6 +9,7 @@
 // against torchvision, folded and unfolded).
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 
 #include "engine/error.h"
@@ -110,6 +111,9 @@ class CpuCnnBackend final : public CnnBackend {
   }
 
   Tensor run_download(const Tensor& x) override { return x.clone(); }
+  void run_download_into(const Tensor& x, float* host) override {
+    std::memcpy(host, x.data<float>(), static_cast<size_t>(x.numel()) * sizeof(float));
+  }
 
   std::vector<float> workspace_;  // im2col blocks, grown to the largest layer's need
 };

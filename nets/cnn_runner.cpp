@@ -47,6 +47,15 @@ Tensor CnnRunner::maxpool(const MaxPoolSpec& pool, const Tensor& x, const std::s
   return y;
 }
 
+void CnnRunner::finish_embedding(const Tensor& x, const NetLinear& fc, float* embedding) {
+  Tensor pooled = pool_->take({x.size(0), x.size(3)});
+  backend_->global_avgpool(x, pooled);
+  Tensor logits = pool_->take({x.size(0), fc.out});  // as finish(): the plan is one for both
+  backend_->linear(*fc.prepared, pooled, logits);
+  backend_->download_into(pooled, embedding);
+  pool_->finish();
+}
+
 CnnOutput CnnRunner::finish(const Tensor& x, const NetLinear& fc) {
   Tensor embedding = pool_->take({x.size(0), x.size(3)});
   backend_->global_avgpool(x, embedding);

@@ -48,6 +48,10 @@ class CnnRunner {
   Tensor take(const Shape& shape) { return pool_->take(shape); }
   // Global average pool and the classifier, downloaded; ends the pass.
   CnnOutput finish(const Tensor& x, const NetLinear& fc);
+  // The same pass's end (the same buffers, so either replays the other's plan), with only
+  // the embedding copied out: N x C floats to host memory at `embedding`. Allocates
+  // nothing on the CPU backend once the pass is planned.
+  void finish_embedding(const Tensor& x, const NetLinear& fc, float* embedding);
 
  private:
   std::unique_ptr<CnnBackend> backend_;

@@ -67,7 +67,14 @@ Tensor GoogLeNet::inception(const Inception& b, const Tensor& x) {
   return y;
 }
 
-CnnOutput GoogLeNet::forward(const Tensor& x) {
+namespace {
+// The stem's pooling layers' names for messages, made once: a literal would become a new
+// std::string (too long for the small-string buffer) on every frame.
+const std::string kMaxpool1Name = "googlenet maxpool1", kMaxpool2Name = "googlenet maxpool2",
+                  kMaxpool3Name = "googlenet maxpool3", kMaxpool4Name = "googlenet maxpool4";
+}  // namespace
+
+Tensor GoogLeNet::trunk(const Tensor& x) {
   // transform_input: torchvision multiplies and adds Python floats, i.e. in f32.
   static const std::vector<float> scale = {static_cast<float>(0.229 / 0.5), static_cast<float>(0.224 / 0.5),
                                            static_cast<float>(0.225 / 0.5)};
@@ -77,16 +84,20 @@ CnnOutput GoogLeNet::forward(const Tensor& x) {
   Tensor a = runner_.begin(x, 3, "googlenet");
   runner_.backend().channel_affine(a, a, scale, shift);
   a = runner_.conv(conv1_, a);
-  a = runner_.maxpool(kStemPool, a, "googlenet maxpool1");
+  a = runner_.maxpool(kStemPool, a, kMaxpool1Name);
   a = runner_.conv(conv2_, a);
   a = runner_.conv(conv3_, a);
-  a = runner_.maxpool(kStemPool, a, "googlenet maxpool2");
+  a = runner_.maxpool(kStemPool, a, kMaxpool2Name);
   for (size_t i = 0; i < blocks_.size(); ++i) {
     a = inception(blocks_[i], a);
-    if (i == 1) a = runner_.maxpool(kStemPool, a, "googlenet maxpool3");
-    if (i == 6) a = runner_.maxpool(kPool4, a, "googlenet maxpool4");
+    if (i == 1) a = runner_.maxpool(kStemPool, a, kMaxpool3Name);
+    if (i == 6) a = runner_.maxpool(kPool4, a, kMaxpool4Name);
   }
-  return runner_.finish(a, fc_);
+  return a;
 }
+
+CnnOutput GoogLeNet::forward(const Tensor& x) { return runner_.finish(trunk(x), fc_); }
+
+void GoogLeNet::embed(const Tensor& x, float* embedding) { runner_.finish_embedding(trunk(x), fc_, embedding); }
 
 }  // namespace hl

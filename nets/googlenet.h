@@ -38,6 +38,10 @@ class GoogLeNet {
 
   // x f32 [N, H, W, 3] on the CPU or the backend's device, ImageNet-normalised.
   CnnOutput forward(const Tensor& x);
+  // The same pass with only the embedding, written to N x 1024 floats of host memory at
+  // `embedding` (equal to forward(x).embedding): a stream's frame, which allocates
+  // nothing on the CPU backend after its first pass (include/hl/highlights.h).
+  void embed(const Tensor& x, float* embedding);
 
   int64_t classes() const { return fc_.out; }
   bool batchnorm_folded() const { return conv1_.folded; }
@@ -50,6 +54,8 @@ class GoogLeNet {
   };
   explicit GoogLeNet(std::unique_ptr<CnnBackend> backend) : runner_(std::move(backend)) {}
   Tensor inception(const Inception& block, const Tensor& x);
+  // Everything before the global average pool: [N, 7, 7, 1024] for a 224 x 224 input.
+  Tensor trunk(const Tensor& x);
 
   CnnRunner runner_;
   NetConv conv1_, conv2_, conv3_;

@@ -10,6 +10,7 @@
 #include "engine/autograd/shape_ops.h"
 #include "engine/error.h"
 #include "engine/safetensors.h"
+#include "nets/stored_rows.h"
 
 namespace hl {
 
@@ -17,6 +18,11 @@ namespace {
 
 constexpr int64_t kEncoderUnits = 64;  // dense encoders and the CAM convolution's filters
 constexpr int64_t kMfccConv1 = 64, kMfccConv2 = 128, kMfccKernel = 3;
+// An f16 input goes through its dense layer in blocks of about 2 MiB of f32 rows (kept in
+// the cache while they are multiplied), at least 64 rows (the product kernel's minimum).
+constexpr int64_t kStoredBlockBytes = int64_t{2} << 20;
+
+bool is_dense_feature(Feature f) { return f == Feature::GoogLeNet || f == Feature::Places365 || f == Feature::Affect; }
 
 HighlightModelConfig normalised(HighlightModelConfig config) {
   config.validate_and_normalise();
@@ -104,6 +110,14 @@ ag::Variable HighlightModel::encode(Feature f, const Tensor& input, bool trainin
     case Feature::GoogLeNet:
     case Feature::Places365:
     case Feature::Affect: {  // [B, T, D] -> [B, T, 64]
+      if (input.dtype() == DType::F16) {  // as stored: converted and standardised a block at a time
+        const int64_t frames = input.size(1), width = input.size(2);
+        const int64_t block = std::max<int64_t>(64, kStoredBlockBytes / static_cast<int64_t>(sizeof(float) * width));
+        const ag::Variable rows = ag::linear_from_rows(stored_rows(f, input, normalisation_), batch * frames, width,
+                                                       layers[0].kernel, layers[0].bias, block);  // [B * T, 64]
+        const ag::Variable y = ag::relu(ag::reshape(rows, {batch, frames, kEncoderUnits}));
+        return dropout_site(y, config_.encoder_dropout, training, stream);
+      }
       const ag::Variable y = ag::relu(ag::linear(x, layers[0].kernel, layers[0].bias));
       return dropout_site(y, config_.encoder_dropout, training, stream);
     }
@@ -149,13 +163,18 @@ ag::Variable HighlightModel::forward(const std::map<Feature, Tensor>& inputs, bo
   const Tensor& lead = input_of(first);
   const int64_t batch = lead.ndim() >= 2 ? lead.size(0) : 0;
   const int64_t frames = lead.ndim() >= 2 ? lead.size(1) / feature_spec(first).rows_per_frame : 0;
+  const bool on_cpu = head_output_.kernel.value().device().is_cpu();
   for (Feature f : config_.features) {
     const Tensor& t = input_of(f);
     const Shape want = expected_input_shape(f, batch, frames);
-    if (batch < 1 || frames < 1 || !(t.shape() == want) || t.dtype() != DType::F32)
+    // f16 as stored, for the dense features on the CPU only (see forward() in the header).
+    const bool stored_ok = t.dtype() == DType::F16 && is_dense_feature(f) && t.device().is_cpu() &&
+                           on_cpu;
+    if (batch < 1 || frames < 1 || !(t.shape() == want) || (t.dtype() != DType::F32 && !stored_ok))
       throw Error("highlight model: input '" + feature_name(f) + "' is " + t.str() + "; expected f32" + want.str() +
                   " (" + std::to_string(batch) + " segments of " + std::to_string(frames) + " frames, from '" +
-                  feature_name(first) + "', at least one of each)");
+                  feature_name(first) + "', at least one of each" +
+                  (is_dense_feature(f) ? "; or f16 as stored, with the model on the CPU)" : ")"));
   }
   ag::DropoutRng stream = rng;
   std::vector<ag::Variable> encodings;

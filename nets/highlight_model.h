@@ -66,6 +66,13 @@ class HighlightModel {
   // Scores [B] for a batch of segments. inputs: every feature of the model, f32 CPU,
   //   googlenet [B, T, 1024], places365 [B, T, 2048], affect [B, T, 128],
   //   cam [B, T, 14, 14], faces [B, T, 1], mfcc [B, 4T, 13]  (T = 150 for 5-s segments).
+  // googlenet, places365 and affect may instead be f16 as the feature files store them,
+  // not yet standardised, with the model on the CPU: the model converts and standardises
+  // them (with input_normalisation()) a block of rows at a time inside the dense layer,
+  // in the forward pass and again for the weight gradient, so the batch is never held in
+  // f32 (issue 18; SegmentDataset::batch's dense_as_stored). The scores are the same as
+  // for the f32 rows SegmentDataset::batch would give; the weight gradient differs by
+  // rounding only (summed a block at a time, ag::linear_from_rows).
   // Extra features are ignored. training: dropout on; the masks come from the stream
   // words [rng.offset, rng.offset + dropout_words(B, T)) of rng.seed, so a training loop
   // advances rng.offset by that much per step. Throws hl::Error naming the feature for

@@ -46,6 +46,7 @@ class MiniXception {
   AffectOutput run(const std::vector<float>& grey) const;
 
  private:
+  friend class MiniXceptionOnBackend;  // runs this graph on a CnnBackend (nets/mini_xception_backend.h)
   MiniXception(std::map<std::string, Tensor> tensors, const std::map<std::string, std::string>& metadata,
                const std::string& name);
 

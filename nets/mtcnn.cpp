@@ -16,6 +16,7 @@
 #include "kernels/cpu/pool2d.h"
 #include "nets/cnn_weights.h"
 #include "nets/mtcnn_boxes.h"
+#include "nets/mtcnn_stages.h"
 
 namespace hl {
 
@@ -99,6 +100,14 @@ Act conv(const Mtcnn::Conv& l, const Act& x) {
   return y;
 }
 
+// A P-Net layer through nets/mtcnn_conv.h (one image: x.n == 1).
+Act fast_conv(const mtcnn::PackedConv& c, const Act& x) {
+  Act y{1, x.h - c.k + 1, x.w - c.k + 1, c.c_out, {}};
+  y.v.resize(static_cast<size_t>(y.h * y.w * y.c));
+  mtcnn::conv_valid_prelu(c, x.v.data(), x.h, x.w, y.v.data());
+  return y;
+}
+
 // PyTorch's PReLU: x if x > 0, else a[c] x (v: [pixels, c]).
 void prelu(Buffer& v, const Tensor& a) {
   const int64_t c = a.numel(), pixels = static_cast<int64_t>(v.size()) / c;
@@ -133,38 +142,6 @@ Buffer dense(const Mtcnn::Dense& l, const float* x, int64_t rows) {
   return y;
 }
 
-// nn.Softmax over two logits: P(class 1).
-float softmax2_1(float a, float b) {
-  const float m = std::max(a, b);
-  const float ea = std::exp(a - m), eb = std::exp(b - m);
-  return eb / (ea + eb);
-}
-
-std::vector<Box> select(const std::vector<Box>& boxes, const std::vector<int64_t>& pick) {
-  std::vector<Box> r;
-  r.reserve(pick.size());
-  for (int64_t i : pick) r.push_back(boxes[i]);
-  return r;
-}
-
-// The crops of `boxes` (pad()), area-resized to size x size and normalised: [n, size,
-// size, 3]. Boxes whose crop is empty are dropped from `boxes`.
-Act crops(const uint8_t* rgb, int64_t h, int64_t w, std::vector<Box>& boxes, int64_t size) {
-  std::vector<Box> kept;
-  Act x{0, size, size, 3, {}};
-  for (const Box& b : boxes) {
-    const mtcnn::CropWindow win = mtcnn::pad(b, w, h);
-    if (win.empty()) continue;
-    kept.push_back(b);
-    x.v.resize(x.v.size() + static_cast<size_t>(size * size * 3));
-    mtcnn::area_resize_normalise(rgb, w, win.top, win.left, win.h, win.w, size, size,
-                                 x.v.data() + x.n * size * size * 3);
-    ++x.n;
-  }
-  boxes.swap(kept);
-  return x;
-}
-
 }  // namespace
 
 Mtcnn Mtcnn::from_tensors(const NamedTensors& tensors, const MtcnnOptions& options) {
@@ -178,6 +155,24 @@ Mtcnn Mtcnn::from_tensors(const NamedTensors& tensors, const MtcnnOptions& optio
   m.p_conv4_2_ = t.conv("pnet.conv4_2", 32, 4, 1);
   const int64_t p_ch[3] = {10, 16, 32};
   for (int i = 0; i < 3; ++i) m.p_prelu_[i] = t.take("pnet.prelu" + std::to_string(i + 1) + ".weight", {p_ch[i]});
+  const Mtcnn& cm = m;  // const access: the tensors may view a read-only mapped file
+  const Conv* p_convs[3] = {&cm.p_conv1_, &cm.p_conv2_, &cm.p_conv3_};
+  for (int i = 0; i < 3; ++i) {
+    const Conv& c = *p_convs[i];
+    m.p_fast_[i] = mtcnn::pack_conv(c.weight.data<float>(), c.bias.data<float>(), cm.p_prelu_[i].data<float>(), c.k,
+                                    c.c_in, c.c_out);
+  }
+  {
+    // [32, 2] and [32, 4] side by side: [32, 6]; outputs 0-1 the logits, 2-5 the regression.
+    std::vector<float> w(32 * 6), b(6);
+    for (int64_t i = 0; i < 32; ++i) {
+      for (int o = 0; o < 2; ++o) w[i * 6 + o] = cm.p_conv4_1_.weight.data<float>()[i * 2 + o];
+      for (int o = 0; o < 4; ++o) w[i * 6 + 2 + o] = cm.p_conv4_2_.weight.data<float>()[i * 4 + o];
+    }
+    for (int o = 0; o < 2; ++o) b[o] = cm.p_conv4_1_.bias.data<float>()[o];
+    for (int o = 0; o < 4; ++o) b[2 + o] = cm.p_conv4_2_.bias.data<float>()[o];
+    m.p_heads_ = mtcnn::pack_conv(w.data(), b.data(), nullptr, 1, 32, 6);
+  }
   m.r_conv1_ = t.conv("rnet.conv1", 3, 28, 3);
   m.r_conv2_ = t.conv("rnet.conv2", 28, 48, 3);
   m.r_conv3_ = t.conv("rnet.conv3", 48, 64, 2);
@@ -210,69 +205,33 @@ Mtcnn Mtcnn::load(const std::string& path, const MtcnnOptions& options) {
 std::vector<DetectedFace> Mtcnn::detect(const uint8_t* rgb, int64_t h, int64_t w, MtcnnStageCounts* counts) const {
   if (counts) *counts = {};
   if (h < 1 || w < 1) return {};
-  // The pyramid's scales (double, as detect_face computes them in Python).
-  const double m = 12.0 / options_.min_face;
-  double minl = static_cast<double>(std::min(h, w)) * m, scale = m;
-  std::vector<double> scales;
-  while (minl >= 12) {
-    scales.push_back(scale);
-    scale *= options_.factor;
-    minl *= options_.factor;
-  }
-
-  // Stage 1: P-Net per level, per-level NMS 0.5.
+  // Stage 1: P-Net per level, per-level NMS 0.5. The sums of the frame's pixels once,
+  // for every level's and crop's area resampling.
+  const mtcnn::IntegralImage integral(rgb, h, w);
   std::vector<Box> boxes;
-  for (const double s : scales) {
-    const int64_t lh = static_cast<int64_t>(static_cast<double>(h) * s + 1);
-    const int64_t lw = static_cast<int64_t>(static_cast<double>(w) * s + 1);
+  for (const double s : mtcnn::pyramid_scales(h, w, options_)) {
+    const int64_t lh = mtcnn::level_size(h, s), lw = mtcnn::level_size(w, s);
     Act x{1, lh, lw, 3, Buffer(static_cast<size_t>(lh * lw * 3))};
-    mtcnn::area_resize_normalise(rgb, w, 0, 0, h, w, lh, lw, x.v.data());
-    Act a = conv(p_conv1_, x);
-    prelu(a.v, p_prelu_[0]);
+    mtcnn::area_resize_normalise(integral, 0, 0, h, w, lh, lw, x.v.data());
+    Act a = fast_conv(p_fast_[0], x);  // conv1 + PReLU
     a = maxpool(a, 2, 2);
-    a = conv(p_conv2_, a);
-    prelu(a.v, p_prelu_[1]);
-    a = conv(p_conv3_, a);
-    prelu(a.v, p_prelu_[2]);
-    const Act logits = conv(p_conv4_1_, a), reg = conv(p_conv4_2_, a);
-    // generateBoundingBox: cell (y, x) in row-major order (mask.nonzero()).
-    const float sf = static_cast<float>(s);
-    std::vector<Box> level;
-    for (int64_t yy = 0; yy < a.h; ++yy)
-      for (int64_t xx = 0; xx < a.w; ++xx) {
-        const int64_t i = yy * a.w + xx;
-        const float p = softmax2_1(logits.v[i * 2], logits.v[i * 2 + 1]);
-        if (!(p >= options_.thresholds[0])) continue;
-        Box b;
-        const float bx = static_cast<float>(xx), by = static_cast<float>(yy);
-        b.x1 = std::floor((2.0f * bx + 1.0f) / sf);
-        b.y1 = std::floor((2.0f * by + 1.0f) / sf);
-        b.x2 = std::floor((2.0f * bx + 11.0f + 1.0f) / sf);
-        b.y2 = std::floor((2.0f * by + 11.0f + 1.0f) / sf);
-        b.score = p;
-        for (int k = 0; k < 4; ++k) b.reg[k] = reg.v[i * 4 + k];
-        level.push_back(b);
-      }
-    for (const Box& b : select(level, mtcnn::nms_iou(level, 0.5f))) boxes.push_back(b);
+    a = fast_conv(p_fast_[1], a);  // conv2 + PReLU
+    a = fast_conv(p_fast_[2], a);  // conv3 + PReLU
+    const Act heads = fast_conv(p_heads_, a);  // [1, h, w, 6]: 2 logits, 4 regression values
+    mtcnn::add_level_candidates({heads.v.data(), 6}, {heads.v.data() + 2, 6}, heads.h, heads.w, s,
+                                options_.thresholds[0], boxes);
   }
-  boxes = select(boxes, mtcnn::nms_iou(boxes, 0.7f));
-  for (Box& b : boxes) {
-    const float regw = b.x2 - b.x1, regh = b.y2 - b.y1;
-    const float q1 = b.x1 + b.reg[0] * regw, q2 = b.y1 + b.reg[1] * regh;
-    const float q3 = b.x2 + b.reg[2] * regw, q4 = b.y2 + b.reg[3] * regh;
-    b.x1 = q1;
-    b.y1 = q2;
-    b.x2 = q3;
-    b.y2 = q4;
-    mtcnn::rerec(b);
-  }
+  mtcnn::finish_pnet(boxes);
   if (counts) counts->pnet = static_cast<int64_t>(boxes.size());
   if (boxes.empty()) return {};
 
   // Stage 2: R-Net on 24x24 crops.
   {
-    Act a = crops(rgb, h, w, boxes, 24);
+    Act a{0, 24, 24, 3, {}};
+    const std::vector<float> x = mtcnn::crops(integral, boxes, 24);
+    a.n = static_cast<int64_t>(boxes.size());
     if (a.n == 0) return {};
+    a.v.assign(x.begin(), x.end());
     a = conv(r_conv1_, a);
     prelu(a.v, r_prelu_[0]);
     a = maxpool(a, 3, 2);
@@ -284,28 +243,17 @@ std::vector<DetectedFace> Mtcnn::detect(const uint8_t* rgb, int64_t h, int64_t w
     Buffer hidden = dense(r_dense4_, a.v.data(), a.n);  // [n, 128]
     prelu(hidden, r_prelu_[3]);
     const Buffer logits = dense(r_dense5_1_, hidden.data(), a.n), reg = dense(r_dense5_2_, hidden.data(), a.n);
-    std::vector<Box> passed;
-    for (int64_t i = 0; i < a.n; ++i) {
-      const float p = softmax2_1(logits[i * 2], logits[i * 2 + 1]);
-      if (!(p > options_.thresholds[1])) continue;
-      Box b = boxes[i];
-      b.score = p;
-      for (int k = 0; k < 4; ++k) b.reg[k] = reg[i * 4 + k];
-      passed.push_back(b);
-    }
-    boxes = select(passed, mtcnn::nms_iou(passed, 0.7f));
-    for (Box& b : boxes) {
-      const float r[4] = {b.reg[0], b.reg[1], b.reg[2], b.reg[3]};
-      mtcnn::bbreg(b, r);
-      mtcnn::rerec(b);
-    }
+    mtcnn::refine_rnet({logits.data(), 2}, {reg.data(), 4}, boxes, options_.thresholds[1]);
   }
   if (counts) counts->rnet = static_cast<int64_t>(boxes.size());
   if (boxes.empty()) return {};
 
   // Stage 3: O-Net on 48x48 crops, landmarks, 'Min' NMS.
-  Act a = crops(rgb, h, w, boxes, 48);
+  Act a{0, 48, 48, 3, {}};
+  const std::vector<float> x = mtcnn::crops(integral, boxes, 48);
+  a.n = static_cast<int64_t>(boxes.size());
   if (a.n == 0) return {};
+  a.v.assign(x.begin(), x.end());
   a = conv(o_conv1_, a);
   prelu(a.v, o_prelu_[0]);
   a = maxpool(a, 3, 2);
@@ -322,32 +270,8 @@ std::vector<DetectedFace> Mtcnn::detect(const uint8_t* rgb, int64_t h, int64_t w
   const Buffer logits = dense(o_dense6_1_, hidden.data(), a.n);
   const Buffer reg = dense(o_dense6_2_, hidden.data(), a.n);
   const Buffer points = dense(o_dense6_3_, hidden.data(), a.n);
-  std::vector<Box> passed;
-  std::vector<DetectedFace> faces;
-  for (int64_t i = 0; i < a.n; ++i) {
-    const float p = softmax2_1(logits[i * 2], logits[i * 2 + 1]);
-    if (!(p > options_.thresholds[2])) continue;
-    Box b = boxes[i];
-    b.score = p;
-    DetectedFace f;
-    const float wi = b.x2 - b.x1 + 1.0f, hi = b.y2 - b.y1 + 1.0f;
-    for (int k = 0; k < 5; ++k) {
-      f.landmarks[k] = wi * points[i * 10 + k] + b.x1 - 1.0f;
-      f.landmarks[5 + k] = hi * points[i * 10 + 5 + k] + b.y1 - 1.0f;
-    }
-    float r[4];
-    for (int k = 0; k < 4; ++k) r[k] = reg[i * 4 + k];
-    mtcnn::bbreg(b, r);
-    f.x1 = b.x1;
-    f.y1 = b.y1;
-    f.x2 = b.x2;
-    f.y2 = b.y2;
-    f.probability = p;
-    passed.push_back(b);
-    faces.push_back(f);
-  }
-  std::vector<DetectedFace> result;
-  for (int64_t i : mtcnn::nms_min(passed, 0.7f)) result.push_back(faces[i]);
+  std::vector<DetectedFace> result =
+      mtcnn::finish_onet({logits.data(), 2}, {reg.data(), 4}, {points.data(), 10}, boxes, options_.thresholds[2]);
   if (counts) counts->onet = static_cast<int64_t>(result.size());
   return result;
 }

@@ -11,17 +11,22 @@
 //   2. R-Net on 24x24 `area` crops of the boxes (pad: clamped to the image, not padded):
 //      P(face) > 0.7, IoU NMS 0.7, bbreg, rerec.
 //   3. O-Net on 48x48 crops: P(face) > 0.7, landmarks, bbreg, 'Min' NMS 0.7.
-// The box arithmetic: nets/mtcnn_boxes.h. Faces come by descending probability.
+// The box arithmetic: nets/mtcnn_boxes.h; the stages' host logic: nets/mtcnn_stages.h.
+// Faces come by descending probability. Speed: P-Net runs nets/mtcnn_conv.h's direct
+// convolution (bias and PReLU fused), and every pyramid level and crop is resampled
+// from one summed-area table of the frame (mtcnn::IntegralImage). The same nets on a
+// CnnBackend (CUDA): nets/mtcnn_backend.h.
 //
 // Tests: tests/nets/test_mtcnn_golden.cpp (facenet-pytorch's MTCNN on photographs and
 // generated video frames: the same number of boxes after every stage, boxes within 1 px,
-// probabilities within 1e-4).
+// probabilities within 1e-4), tests/nets/test_mtcnn_conv.cpp (the fast paths).
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "engine/tensor.h"
+#include "nets/mtcnn_conv.h"
 #include "weights/cnn_map.h"
 
 namespace hl {
@@ -65,10 +70,14 @@ class Mtcnn {
   };
 
  private:
+  friend class MtcnnOnBackend;  // runs these weights on a CnnBackend (nets/mtcnn_backend.h)
   MtcnnOptions options_;
   // P-Net
   Conv p_conv1_, p_conv2_, p_conv3_, p_conv4_1_, p_conv4_2_;
   Tensor p_prelu_[3];
+  // The same P-Net packed for nets/mtcnn_conv.h (bias and PReLU fused; the two heads
+  // conv4_1 and conv4_2 as one 1x1 conv of 2 + 4 channels), made in from_tensors.
+  mtcnn::PackedConv p_fast_[3], p_heads_;
   // R-Net
   Conv r_conv1_, r_conv2_, r_conv3_;
   Dense r_dense4_, r_dense5_1_, r_dense5_2_;

@@ -61,6 +61,55 @@ void area_resize_normalise(const uint8_t* img, int64_t img_w, int64_t top, int64
   }
 }
 
+IntegralImage::IntegralImage(const uint8_t* rgb, int64_t h, int64_t w)
+    : img(rgb), img_h(h), img_w(w), s(static_cast<size_t>((h + 1) * (w + 1) * 3), 0u) {
+  const int64_t row = (w + 1) * 3;
+  for (int64_t y = 0; y < h; ++y) {
+    const uint8_t* px = rgb + y * w * 3;
+    const uint32_t* above = s.data() + y * row;
+    uint32_t* cur = s.data() + (y + 1) * row;
+    uint32_t run[3] = {0u, 0u, 0u};  // this row's sum over columns [0, x]
+    for (int64_t x = 0; x < w; ++x)
+      for (int c = 0; c < 3; ++c) {
+        run[c] += px[x * 3 + c];
+        cur[(x + 1) * 3 + c] = above[(x + 1) * 3 + c] + run[c];
+      }
+  }
+}
+
+void area_resize_normalise(const IntegralImage& ii, int64_t top, int64_t left, int64_t h, int64_t w, int64_t out_h,
+                           int64_t out_w, float* y) {
+  constexpr int64_t kExactPixels = (int64_t{1} << 24) / 255;
+  std::vector<int64_t> iw0(static_cast<size_t>(out_w)), iw1(static_cast<size_t>(out_w));
+  for (int64_t ow = 0; ow < out_w; ++ow) {
+    iw0[ow] = start_index(ow, out_w, w);
+    iw1[ow] = end_index(ow, out_w, w);
+  }
+  const int64_t row = (ii.img_w + 1) * 3;
+  for (int64_t oh = 0; oh < out_h; ++oh) {
+    const int64_t ih0 = start_index(oh, out_h, h), ih1 = end_index(oh, out_h, h);
+    const float kh = static_cast<float>(ih1 - ih0);
+    const uint32_t* r0 = ii.s.data() + (top + ih0) * row;  // rows above the window
+    const uint32_t* r1 = ii.s.data() + (top + ih1) * row;  // rows down to its last
+    for (int64_t ow = 0; ow < out_w; ++ow) {
+      float sum[3] = {0.0f, 0.0f, 0.0f};
+      if ((ih1 - ih0) * (iw1[ow] - iw0[ow]) <= kExactPixels) {
+        const int64_t a = (left + iw0[ow]) * 3, b = (left + iw1[ow]) * 3;
+        for (int c = 0; c < 3; ++c) sum[c] = static_cast<float>(r1[b + c] - r1[a + c] - r0[b + c] + r0[a + c]);
+      } else {
+        for (int64_t ih = ih0; ih < ih1; ++ih) {
+          const uint8_t* px = ii.img + ((top + ih) * ii.img_w + left + iw0[ow]) * 3;
+          for (int64_t iw = iw0[ow]; iw < iw1[ow]; ++iw, px += 3)
+            for (int c = 0; c < 3; ++c) sum[c] += static_cast<float>(px[c]);
+        }
+      }
+      const float kw = static_cast<float>(iw1[ow] - iw0[ow]);
+      float* dst = y + (oh * out_w + ow) * 3;
+      for (int c = 0; c < 3; ++c) dst[c] = (sum[c] / kh / kw - 127.5f) * 0.0078125f;
+    }
+  }
+}
+
 std::vector<int64_t> nms_iou(const std::vector<Box>& boxes, float threshold) {
   const int64_t n = static_cast<int64_t>(boxes.size());
   std::vector<int64_t> order(static_cast<size_t>(n));

@@ -28,6 +28,24 @@ struct Box {
 void area_resize_normalise(const uint8_t* img, int64_t img_w, int64_t top, int64_t left, int64_t h, int64_t w,
                            int64_t out_h, int64_t out_w, float* y);
 
+// The summed-area table of a u8 RGB image, for area_resize_normalise over many windows
+// of one frame (every pyramid level, every crop): s[(y, x, c)] = the sum of channel c over
+// rows [0, y) and columns [0, x), [img_h + 1, img_w + 1, 3], kept modulo 2^32 (unsigned
+// wrap-around): a window's sum from its four corners is then exact whenever the sum
+// itself is below 2^32, and it is used only for windows of at most 2^24 / 255 pixels.
+struct IntegralImage {
+  const uint8_t* img = nullptr;  // [img_h, img_w, 3], borrowed
+  int64_t img_h = 0, img_w = 0;
+  std::vector<uint32_t> s;
+  IntegralImage(const uint8_t* rgb, int64_t h, int64_t w);
+};
+// The same numbers as area_resize_normalise(ii.img, ii.img_w, ...) bit for bit: a window
+// of at most 2^24 / 255 pixels has an integer sum below 2^24, which f32 holds exactly
+// whatever the order of the additions, so four table lookups give PyTorch's sum; larger
+// windows are added pixel by pixel in f32 as PyTorch does.
+void area_resize_normalise(const IntegralImage& ii, int64_t top, int64_t left, int64_t h, int64_t w, int64_t out_h,
+                           int64_t out_w, float* y);
+
 // torchvision.ops.nms: indices of the kept boxes, by descending score (stable for ties);
 // a box is dropped when its IoU with a kept one is > threshold.
 std::vector<int64_t> nms_iou(const std::vector<Box>& boxes, float threshold);

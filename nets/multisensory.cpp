@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/parse_number.h"
 #include "engine/safetensors.h"
 #include "kernels/cpu/conv3d.h"
 #include "kernels/cpu/fractional_pool.h"
@@ -33,6 +35,7 @@ class Forward {
   const Tensor& get(const std::string& name) const {
     auto it = t_.find(name);
     if (it == t_.end()) throw FormatError(path_, "has no tensor " + name + " (not a Multisensory weight file?)");
+    if (it->second.dtype() != DType::F32) throw FormatError(path_, name + " is not f32");
     return it->second;
   }
 
@@ -55,6 +58,7 @@ class Forward {
     } else {
       throw FormatError(path_, name + ".weight is not a conv kernel");
     }
+    if (k.size() == 4 && k[1] != 1) throw FormatError(path_, name + ".weight is not a kernel along time [k, 1, in, out]");
     if (k[k.size() - 2] != x.c || b.numel() != k.back())
       throw FormatError(path_, name + ": " + std::to_string(k[k.size() - 2]) + " input channels, the net has " +
                                    std::to_string(x.c));
@@ -70,8 +74,13 @@ class Forward {
 
   // A block's stand-alone BatchNorm (folded to scale, shift) and ReLU, in place.
   void bn_relu(Act& x, const std::string& name) const {
-    const float* scale = get(name + ".scale").data<float>();
-    const float* shift = get(name + ".shift").data<float>();
+    const Tensor& scale_t = get(name + ".scale");
+    const Tensor& shift_t = get(name + ".shift");
+    if (scale_t.numel() != x.c || shift_t.numel() != x.c)
+      throw FormatError(path_, name + ": " + std::to_string(scale_t.numel()) + " channels, the net has " +
+                                   std::to_string(x.c));
+    const float* scale = scale_t.data<float>();
+    const float* shift = shift_t.data<float>();
     for (int64_t p = 0; p < x.positions(); ++p)
       for (int64_t c = 0; c < x.c; ++c) {
         float& f = x.v[p * x.c + c];
@@ -87,7 +96,12 @@ class Forward {
     return y;
   }
 
-  static void add(Act& a, const Act& b) {
+  // a += b; the two come from the same layer sizes unless the file's shapes disagree
+  // with its hl.width_divisor.
+  void add(Act& a, const Act& b, const std::string& scope) const {
+    if (a.v.size() != b.v.size() || a.c != b.c)
+      throw FormatError(path_, scope + ": the shortcut has " + std::to_string(b.c) + " channels, the block " +
+                                   std::to_string(a.c) + " (hl.width_divisor does not match the tensors?)");
     for (size_t i = 0; i < a.v.size(); ++i) a.v[i] += b.v[i];
   }
 
@@ -103,7 +117,7 @@ class Forward {
     }
     Act y = conv(x, scope + "_1", s, true);
     y = conv(y, scope + "_2", {1, 1, 1}, false);
-    add(y, short_cut);
+    add(y, short_cut, scope);
     bn_relu(y, scope + "_bn");
     return y;
   }
@@ -129,10 +143,22 @@ MultisensoryCpu MultisensoryCpu::load(const std::string& path) {
   m.path_ = path;
   m.cam_model_ = net->second == "multisensory-cam";
   auto d = meta.find("hl.width_divisor");
-  m.divisor_ = d == meta.end() ? 1 : std::stoll(d->second);
-  if (m.divisor_ < 1 || m.divisor_ > 64 || 64 % m.divisor_ != 0)
+  const std::optional<int64_t> divisor = d == meta.end() ? std::optional<int64_t>(1) : parse_integer(d->second);
+  if (!divisor || *divisor < 1 || *divisor > 64 || 64 % *divisor != 0)
     throw FormatError(path, "hl.width_divisor " + d->second + " is not a power of two up to 64");
+  m.divisor_ = *divisor;
   for (const std::string& name : file.names()) m.tensors_.emplace(name, file.get(name).clone());
+  // Every tensor the forward pass reads, with its shape and dtype, checked now rather
+  // than in the middle of a video: a silent 125-frame 8 x 8 clip (32 video steps) with the
+  // full 87,588 samples through the whole net (~0.1 s at full width).
+  const std::vector<float> images(125 * 8 * 8 * 3, 0.0f), samples(87588 * 2, 0.0f);
+  try {
+    m.run(images.data(), 125, 8, 8, samples.data(), 87588);
+  } catch (const FormatError&) {
+    throw;
+  } catch (const Error& e) {
+    throw FormatError(path, std::string("is not a usable Multisensory network: ") + e.what());
+  }
   return m;
 }
 
@@ -169,6 +195,8 @@ MultisensoryResult MultisensoryCpu::run(const float* images, int64_t frames, int
   cpu::fractional_maxpool_rows_f32(1, sf.h, 1, sf.c, bounds, sf.v.data(), pooled.v.data());
   sf = f.conv(pooled, "sf.conv5_1", {1, 1, 1}, true);  // [1, steps, 1, cs]
   const int64_t ci = im.c, cs = sf.c, half = f.wd(64);
+  if (ci < half || cs < half)
+    throw FormatError(path_, "im.conv2_2 or sf.conv5_1 has fewer channels than hl.width_divisor implies");
   Act net{im.d, im.h, im.w, ci + cs, {}};
   net.v.resize(static_cast<size_t>(net.positions() * net.c));
   Act short_cut{im.d, im.h, im.w, 2 * half, {}};
@@ -184,7 +212,7 @@ MultisensoryResult MultisensoryCpu::run(const float* images, int64_t frames, int
   }
   net = f.conv(net, "im.merge1", {1, 1, 1}, true);
   net = f.conv(net, "im.merge2", {1, 1, 1}, false);
-  Forward::add(net, short_cut);
+  f.add(net, short_cut, "im.merge2");
   f.bn_relu(net, "im.merge_block_bn");
 
   net = f.block(net, f.wd(128), "im.conv3_1", {1, 1, 1});

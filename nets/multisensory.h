@@ -14,7 +14,9 @@
 // last conv averaged over time and space (> 0: audio and video in sync).
 //
 // The sound's fractional max-pool uses fixed windows (kernels/cpu/fractional_pool.h): the
-// publisher's call is random at every run. Batch 1; plain loops (kernels/cpu/conv3d.h).
+// publisher's call is random at every run. Batch 1; the convolutions are im2col + OpenBLAS
+// GEMM over the engine's threads (kernels/cpu/conv3d.h; ~5 s per full-size clip on one
+// thread, docs/benchmarks.md).
 //
 // Tests: tests/nets/test_multisensory_net.cpp (a width-reduced net on a 64x64 clip against
 // TensorFlow running the same graph, tests/nets/make_multisensory_golden.py).
@@ -36,8 +38,10 @@ struct MultisensoryResult {
 
 class MultisensoryCpu {
  public:
-  // Reads a file written by hl-convert multisensory-*; throws hl::Error naming the file
-  // when it is not one (hl.net, hl.width_divisor, a missing tensor).
+  // Reads a file written by hl-convert multisensory-*; throws hl::FormatError naming the
+  // file when it is not one (hl.net, hl.width_divisor, a missing tensor, a wrong shape or
+  // dtype: every tensor is checked by running a silent 125 x 8 x 8 clip through the net
+  // at load, ~0.1 s) or it is damaged (engine/safetensors.h).
   static MultisensoryCpu load(const std::string& path);
 
   bool cam_model() const { return cam_model_; }      // cam_v1 (no spatial stride in conv5_1)

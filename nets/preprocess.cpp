@@ -24,13 +24,18 @@ void check_frame(const Tensor& rgb, const char* what) {
                 (rgb.defined() ? rgb.str() : std::string("an undefined tensor")));
 }
 
-// CPU: resize then crop + normalise one frame into y f32 [224, 224, 3].
+// CPU: resize then crop + normalise one frame into y f32 [224, 224, 3]. The resized
+// image, the resize's taps and its intermediate rows are kept per thread and grown as
+// needed (a few hundred KiB), so that a stream's frames of one size allocate nothing.
 void preprocess_cpu(const Tensor& rgb, Preprocess kind, float* y) {
   const int64_t h = rgb.size(0), w = rgb.size(1);
   const ImageSize r = preprocess_resized_size(h, w, kind);
-  Tensor resized = Tensor::empty({r.height, r.width, 3}, DType::U8);  // [256', 256', 3]
-  cpu::resize_bilinear_u8(rgb.data<uint8_t>(), h, w, 3, resized.data<uint8_t>(), r.height, r.width);
-  cpu::crop_normalize_u8_f32(resized.data<uint8_t>(), r.height, r.width,
+  static thread_local cpu::ResizeScratch scratch;
+  static thread_local std::vector<uint8_t> resized;  // [256', 256', 3]
+  const auto resized_bytes = static_cast<size_t>(r.height * r.width * 3);
+  if (resized.size() < resized_bytes) resized.resize(resized_bytes);
+  cpu::resize_bilinear_u8(rgb.data<uint8_t>(), h, w, 3, resized.data(), r.height, r.width, scratch);
+  cpu::crop_normalize_u8_f32(resized.data(), r.height, r.width,
                              cpu::center_crop_offset(r.height, kPreprocessCrop),
                              cpu::center_crop_offset(r.width, kPreprocessCrop), kPreprocessCrop, kPreprocessCrop,
                              kImageNet, y);

@@ -12,6 +12,7 @@
 
 #include "engine/error.h"
 #include "engine/image.h"
+#include "engine/log.h"
 #include "engine/parse_number.h"
 #include "engine/safetensors.h"
 #include "nets/mfcc.h"
@@ -64,12 +65,9 @@ void check_extractable(Feature f) {
     case Feature::GoogLeNet:
     case Feature::Places365:
     case Feature::Faces:
-      return;
     case Feature::Affect:
     case Feature::Cam:
-      throw Error(std::string("feature '") + feature_spec(f).name +
-                  "' is not available yet: no issue adds its network so far (DESIGN section 4); "
-                  "hl-extract computes googlenet, places365, faces and mfcc");
+      return;
   }
   throw Error("unknown feature");
 }
@@ -104,6 +102,25 @@ std::string extractor_name(Feature f, FrameRate fps, const std::string& precisio
                   "frames at %s fps by pts, detected every %lld frames (held), f32 cpu",
                   frame_rate_string(fps).c_str(), static_cast<long long>(faces_step));
     return text;
+  }
+  if (f == Feature::Affect) {  // MTCNN and the mini-Xception run on the CPU in f32 whatever the device
+    std::snprintf(text, sizeof text,
+                  "hl affect v1: fer 22.5.1 mini-Xception, mean of add_4 [128], on fer's crop "
+                  "(offsets 10, padding 40, OpenCV grey and INTER_LINEAR 64x64, [-1, 1]) of the most confident "
+                  "facenet-pytorch 2.6.0 MTCNN face, 0 without, frames at %s fps by pts, detected every %lld "
+                  "frames (held), f32 cpu",
+                  frame_rate_string(fps).c_str(), static_cast<long long>(faces_step));
+    return text;
+  }
+  if (f == Feature::Cam) {  // pipeline/cam_features.h
+    char cam[640];
+    std::snprintf(cam, sizeof cam,
+                  "hl cam v1: Owens & Efros Multisensory cam_v1, joint/logits at every position (signed) [16, 14, "
+                  "14] per clip of 125 frames at 29.97 fps by pts (TF1 bilinear resize to 224x224, [-1, 1]) and "
+                  "87588 samples of 21 kHz stereo, clips every 125 frames plus one aligned to the end, last frame "
+                  "repeated below 125, linear in time (sep_video.heatmap) to frames at %s fps, %s",
+                  frame_rate_string(fps).c_str(), precision.c_str());
+    return cam;
   }
   if (f == Feature::GoogLeNet || f == Feature::Places365) {
     const bool g = f == Feature::GoogLeNet;
@@ -373,11 +390,13 @@ struct Extracted {
   bool have_video_start = false;
   double duration_seconds = 0;  // the container's, when it says
   std::map<std::string, std::string> meta;  // step-specific metadata (the MFCC's audio offset)
+  std::unique_ptr<CamSession> cam_session;   // cam fed by the visual pass (when --fps is 29.97)
 };
 
 // Fills r.output, r.note and r.kept; r.status = UpToDate when nothing is to be done.
 ExtractPlan plan_extraction(const std::string& input, const std::string& out_dir, const ExtractOptions& options,
-                            const VisualFeatureExtractor* visual, ExtractResult& r) {
+                            const VisualFeatureExtractor* visual, const CamFeatureExtractor* cam,
+                            ExtractResult& r) {
   ExtractPlan plan;
   plan.input = input;
   plan.fps = options.fps;
@@ -386,6 +405,7 @@ ExtractPlan plan_extraction(const std::string& input, const std::string& out_dir
     for (Feature f : visual->features())
       plan.identities[f] = {extractor_name(f, plan.fps, visual->precision(), visual->faces_step()),
                             visual->weights_sha256(f)};
+  if (cam) plan.identities[Feature::Cam] = {extractor_name(Feature::Cam, plan.fps, cam->precision()), cam->weights_sha256()};
   for (Feature f : options.features)
     if (!plan.identities.count(f))
       throw Error(std::string("feature '") + feature_spec(f).name + "' was requested but its network was not loaded");
@@ -411,11 +431,16 @@ ExtractPlan plan_extraction(const std::string& input, const std::string& out_dir
   plan.image = is_still_image(input);
   if (plan.image && plan.needs_audio)
     throw FormatError(input, "is a still image, without audio; mfcc needs an audio stream");
+  const bool needs_cam = contains(plan.todo, Feature::Cam);
+  if (plan.image && needs_cam) throw FormatError(input, "is a still image; cam needs a video with audio");
   if (!plan.image) {
 #if HL_HAVE_FFMPEG
     plan.info = media::probe(input);
     plan.limits = limits_for(plan.info);
     if (plan.needs_audio && plan.info.audio.empty()) throw FormatError(input, "has no audio stream; mfcc needs one");
+    if (needs_cam && (!plan.info.video || plan.info.audio.empty()))
+      throw FormatError(input, std::string("has no ") + (plan.info.video ? "audio" : "video") +
+                                   " stream; cam needs a video with audio (the Multisensory network sees and hears)");
 #else
     no_ffmpeg(input);
 #endif
@@ -424,8 +449,8 @@ ExtractPlan plan_extraction(const std::string& input, const std::string& out_dir
 }
 
 // Step 2: the visual networks over the frames (decoding them also counts them).
-void extract_visual(const ExtractPlan& plan, VisualFeatureExtractor& visual, const ExtractOptions& options,
-                    const std::string& output, Extracted& x) {
+void extract_visual(const ExtractPlan& plan, VisualFeatureExtractor& visual, const CamFeatureExtractor* cam,
+                    const ExtractOptions& options, const std::string& output, Extracted& x) {
   if (!plan.needs_frames) return;
   VisualFeatureExtractor::FrameSource frames;
   if (plan.image) {
@@ -434,6 +459,16 @@ void extract_visual(const ExtractPlan& plan, VisualFeatureExtractor& visual, con
 #if HL_HAVE_FFMPEG
     frames = video_frames(plan.input, plan.fps, plan.info, plan.limits, &x.video_start);
     x.have_video_start = true;
+    if (cam && contains(plan.todo, Feature::Cam) && plan.fps.num * kCamFpsDen == plan.fps.den * kCamFpsNum) {
+      // cam's clips are at 29.97 fps, which --fps is: it takes the same decoded frames.
+      x.cam_session = cam->begin(plan.input);
+      HL_LOG(Info) << "cam: " << plan.input << ": frames from the visual features' decoding pass";
+      frames = [inner = std::move(frames), session = x.cam_session.get(), start = &x.video_start](Tensor* rgb) {
+        if (!inner(rgb)) return false;
+        session->push(*rgb, *start);
+        return true;
+      };
+    }
 #endif
   }
   std::map<Feature, Tensor> out;
@@ -506,6 +541,19 @@ void extract_audio(const ExtractPlan& plan, const ExtractOptions& options, Extra
 #endif
 }
 
+// Step 3b, once T is known: the CAM, from the frames of the visual pass when it ran at
+// 29.97 fps, else in a decoding pass of its own at 29.97 fps (pipeline/cam_features.h).
+void extract_cam(const ExtractPlan& plan, const CamFeatureExtractor& cam, Extracted& x) {
+  try {
+    x.tensors[Feature::Cam] = x.cam_session ? x.cam_session->finish(x.frames, plan.fps.num, plan.fps.den)
+                                            : cam.run(plan.input, x.frames, plan.fps.num, plan.fps.den);
+  } catch (const FormatError&) {
+    throw;
+  } catch (const Error& e) {
+    throw FormatError(plan.input, e.what());
+  }
+}
+
 // Step 4: the computed and the kept tensors, with the metadata, into the feature file.
 void assemble(const ExtractPlan& plan, const ExtractOptions& options, Extracted& x, ExtractResult& r) {
   std::map<Feature, Tensor> tensors;
@@ -563,13 +611,22 @@ ExtractResult extract_video(const std::string& input, const std::string& out_dir
     visual = own_visual.get();
   }
 
+  // The CAM network likewise (pipeline/cam_features.h).
+  std::unique_ptr<CamFeatureExtractor> own_cam;
+  CamFeatureExtractor* cam = options.cam;
+  if (!cam && std::find(options.features.begin(), options.features.end(), Feature::Cam) != options.features.end()) {
+    own_cam = std::make_unique<CamFeatureExtractor>(options.cam_options);
+    cam = own_cam.get();
+  }
+
   ExtractResult r;
-  const ExtractPlan plan = plan_extraction(input, out_dir, options, visual, r);
+  const ExtractPlan plan = plan_extraction(input, out_dir, options, visual, cam, r);
   if (r.status == ExtractResult::Status::UpToDate) return r;
   Extracted x;
   x.frames = plan.kept_frames;  // kept tensors fix T
-  if (plan.needs_frames) extract_visual(plan, *visual, options, r.output, x);
+  if (plan.needs_frames) extract_visual(plan, *visual, cam, options, r.output, x);
   extract_audio(plan, options, x);
+  if (contains(plan.todo, Feature::Cam)) extract_cam(plan, *cam, x);
   assemble(plan, options, x, r);
   return r;
 }

@@ -6,7 +6,9 @@
 //
 // Computable now: mfcc (nets/mfcc.h on the 16-kHz mono signal of engine/media), and
 // googlenet and places365 (pipeline/visual_features.h, from weights made by hl-convert) on
-// the video's frames at the feature rate or on a still image (PNG, JPEG: one frame).
+// the video's frames at the feature rate or on a still image (PNG, JPEG: one frame), and
+// cam (pipeline/cam_features.h: its clips are 125 frames at 29.97 fps whatever --fps is;
+// it shares the visual features' decoding pass when --fps is 29.97, else decodes again).
 // Asking for the others is an hl::Error that says what is missing.
 #pragma once
 #include <cstdint>
@@ -24,6 +26,7 @@
 #include "nets/features.h"
 #include "nets/mfcc.h"
 #include "nets/segments.h"
+#include "pipeline/cam_features.h"
 #include "pipeline/feature_file.h"
 #include "pipeline/shard.h"
 #include "pipeline/visual_features.h"
@@ -120,6 +123,10 @@ struct ExtractOptions {
   // `visual_options`.
   VisualFeatureExtractor* visual = nullptr;
   VisualFeatureOptions visual_options;
+  // The CAM network (pipeline/cam_features.h), shared across inputs like `visual`; when
+  // null and cam is requested, extract_video loads it itself with `cam_options`.
+  CamFeatureExtractor* cam = nullptr;
+  CamFeatureOptions cam_options;
   // Where the MFCC runs (the cuFFT version on a CUDA device), apart from the networks'.
   Device mfcc_device = Device::cpu();
   // Called with the number of frames done while visual features are computed.

@@ -43,6 +43,8 @@ HighlightDetector::HighlightDetector(const std::string& model_path, const Detect
   d.extract.mfcc_device = device;
   d.extract.visual_options.weights_dir = options.weights_dir;
   d.extract.visual_options.device = device;
+  // faces: detect on the frames the model's training features detected on (its step).
+  d.extract.visual_options.faces_step = d.needs.faces_step;
   if (std::any_of(d.needs.features.begin(), d.needs.features.end(), is_visual_feature)) {
     d.visual = std::make_unique<VisualFeatureExtractor>(d.needs.features, d.extract.visual_options);
     d.extract.visual = d.visual.get();

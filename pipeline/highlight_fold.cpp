@@ -61,7 +61,9 @@ std::optional<ag::Variable> HighlightFold::ccc_step(const Model& model, int step
   const std::vector<size_t> idx = ccc_batch(step);
   const size_t n = idx.size();
   if (n < 2) return std::nullopt;  // CCC of one segment is undefined: the last batch is dropped
-  const SegmentBatch b = fold_.data.batch(idx, fold_.config.device, model.input_normalisation());
+  // The dense features as stored (f16): the model standardises them inside its dense
+  // layers, and the step never holds them in f32 (issue 18).
+  const SegmentBatch b = fold_.data.batch(idx, fold_.config.device, model.input_normalisation(), true);
   const ag::Variable scores = model.forward(b.inputs, true, {fold_.seed, dropout_offset});
   dropout_offset += model.dropout_words(static_cast<int64_t>(n), kTicksPerSegment);
   return ag::ccc_loss(scores, ag::Variable(b.labels));
@@ -94,8 +96,8 @@ std::optional<ag::Variable> HighlightFold::ranking_step(const Model& model, int 
   ranking_pairs(epoch, step, hi, lo);
   if (hi.empty()) return std::nullopt;
   const InputNormalisation& normalisation = model.input_normalisation();
-  const SegmentBatch bh = data.batch(hi, fold_.config.device, normalisation),
-                     bl = data.batch(lo, fold_.config.device, normalisation);
+  const SegmentBatch bh = data.batch(hi, fold_.config.device, normalisation, true),  // dense features f16, as ccc_step
+                     bl = data.batch(lo, fold_.config.device, normalisation, true);
   const auto n = static_cast<int64_t>(hi.size());
   const ag::Variable sh = model.forward(bh.inputs, true, {fold_.seed, dropout_offset});
   dropout_offset += model.dropout_words(n, kTicksPerSegment);
@@ -119,7 +121,7 @@ std::vector<float> predict_segments(const HighlightModel& model, const SegmentDa
     const size_t n = std::min(indices.size() - start, static_cast<size_t>(batch));
     const SegmentBatch b = data.batch(std::span<const size_t>(indices.data() + start, n),
                                       fold_training::parameter_device(model.named_parameters()),
-                                      model.input_normalisation());
+                                      model.input_normalisation(), /*dense_as_stored=*/true);
     const Tensor scores = model.forward(b.inputs, /*training=*/false).value().to(Device::cpu());
     out.insert(out.end(), scores.data<float>(), scores.data<float>() + scores.numel());
   }

@@ -2,7 +2,9 @@
 #include "pipeline/highlights.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <numeric>
 
 #include "engine/error.h"
@@ -41,6 +43,7 @@ ModelRequirements model_requirements(const std::map<std::string, std::string>& m
   }
   needs.has_provenance = get(final_meta::kFinal).has_value();
   if (!needs.has_provenance) return needs;
+  std::optional<Feature> step_from;  // the feature whose extractor name gave needs.faces_step
   for (Feature f : needs.features) {
     const auto extractor = get(feature_meta::extractor_key(f));
     const auto weights = get(feature_meta::weights_key(f));
@@ -53,8 +56,38 @@ ModelRequirements model_requirements(const std::map<std::string, std::string>& m
                   "' features that do not say how they were made (e.g. hl-synth's); retrain it with --final on "
                   "features made by hl-extract");
     needs.identity[f] = {*extractor, *weights};
+    if (f == Feature::Faces || f == Feature::Affect) {
+      // faces and affect share one detection per frame, so one step. A step that cannot be
+      // read back is left at 1: check_visual_extractor_matches then reports the extractor
+      // that differs.
+      if (const auto step = faces_step_of(f, *extractor, needs.fps)) {
+        if (step_from && *step != needs.faces_step)
+          throw Error(model_path + ": its '" + feature_spec(*step_from).name + "' features were detected every " +
+                      std::to_string(needs.faces_step) + " frames and its '" + feature_spec(f).name +
+                      "' features every " + std::to_string(*step) +
+                      " (hl-extract --faces-step); one extraction cannot make both: retrain it on features "
+                      "extracted together");
+        needs.faces_step = *step;
+        step_from = f;
+      }
+    }
   }
   return needs;
+}
+
+std::optional<int64_t> faces_step_of(Feature f, const std::string& extractor, FrameRate fps) {
+  if (f != Feature::Faces && f != Feature::Affect) return std::nullopt;
+  static const std::string kMarker = "detected every ";
+  const size_t at = extractor.find(kMarker);
+  if (at == std::string::npos) return std::nullopt;
+  const char* digits = extractor.c_str() + at + kMarker.size();
+  char* end = nullptr;
+  errno = 0;
+  const long long step = std::strtoll(digits, &end, 10);
+  if (end == digits || errno != 0 || step < 1) return std::nullopt;
+  // The whole name must be the feature's extractor name with that step (not a look-alike).
+  if (extractor_name(f, fps, "f32 cpu", step) != extractor) return std::nullopt;
+  return step;
 }
 
 void check_feature_file_matches(const ModelRequirements& needs, const std::string& feature_path,
@@ -88,10 +121,11 @@ void check_visual_extractor_matches(const ModelRequirements& needs, const Visual
     if (!is_visual_feature(f)) continue;
     const ExtractorIdentity& want = needs.identity.at(f);
     const std::string name = feature_spec(f).name;
-    if (extractor_name(f, needs.fps, visual.precision()) != want.extractor)
+    const std::string would_make = extractor_name(f, needs.fps, visual.precision(), visual.faces_step());
+    if (would_make != want.extractor)
       throw Error(model_path + ": its '" + name + "' features were made by '" + want.extractor +
-                  "'; this run would make them with " + visual.precision() +
-                  " (use the device the training features were extracted on)");
+                  "'; this run would make them with '" + would_make +
+                  "' (use the --device the training features were extracted on)");
     if (visual.weights_sha256(f) != want.weights)
       throw Error(model_path + ": its '" + name + "' features were made with weights of SHA-256 " + want.weights +
                   "; the weights in use have " + visual.weights_sha256(f) +

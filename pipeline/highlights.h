@@ -25,13 +25,23 @@ struct ModelRequirements {
   FrameRate fps{30000, 1001};         // feature_fps; 30000/1001 for a model that does not say
   bool has_provenance = false;        // a final model: `identity` is what its features were made with
   std::map<Feature, ExtractorIdentity> identity;
+  // faces: the detector ran on every faces_step-th frame of the model's training features
+  // (hl-extract --faces-step, recorded in the faces extractor name); 1 for a model that
+  // does not record it. Extraction for this model must use the same step.
+  int64_t faces_step = 1;
 };
 
 // From a model file's metadata (HighlightModel::load's). Throws hl::Error naming
 // `model_path` when a feature cannot be computed by this build (check_extractable's
 // reason), when the model's features were made by something that did not record how
-// (kUnknown: hl-synth's), or when its segment length is not 5 s.
+// (kUnknown: hl-synth's), or when its segment length is not 5 s. faces_step is read from
+// a final model's faces or affect extractor name (faces_step_of); both must agree.
 ModelRequirements model_requirements(const std::map<std::string, std::string>& metadata, const std::string& model_path);
+
+// The --faces-step N of a faces or affect extractor name (extract.h's extractor_name for
+// `f` at `fps`): N when `extractor` is exactly that name for some N >= 1, else nullopt
+// (also for the other features, which have no step).
+std::optional<int64_t> faces_step_of(Feature f, const std::string& extractor, FrameRate fps);
 
 // Throws hl::Error naming the feature file and the model when the file's frame rate,
 // or (with provenance) a feature's extractor or weights hash, differs from the model's.
@@ -39,8 +49,9 @@ void check_feature_file_matches(const ModelRequirements& needs, const std::strin
                                 const std::string& model_path);
 
 // Before any video: throws hl::Error naming `model_path` when a final model's visual
-// features were made by another extractor (precision and device) or from other weights
-// than `visual` would make them with.
+// features were made by another extractor (precision and device, and for faces the
+// detection step: `visual` must be loaded with needs.faces_step) or from other weights
+// than `visual` would make them with. Used by hl-highlights and hl::HighlightDetector.
 void check_visual_extractor_matches(const ModelRequirements& needs, const VisualFeatureExtractor& visual,
                                     const std::string& model_path);
 

@@ -34,7 +34,8 @@ struct SegmentRef {
 };
 
 struct SegmentBatch {
-  // Per used feature: f32 [B, 150, frame_shape...] (faces: [B, 150, 1]; mfcc: [B, 600, 13]).
+  // Per used feature: f32 [B, 150, frame_shape...] (faces: [B, 150, 1]; mfcc: [B, 600, 13]);
+  // f16 for googlenet, places365 and affect with batch(..., dense_as_stored).
   std::map<Feature, Tensor> inputs;
   Tensor labels;  // f32 [B]
 };
@@ -65,8 +66,17 @@ class SegmentDataset {
   // `normalisation` (a model's input_normalisation()), every row is standardised as it
   // is copied (it must have every feature of the dataset); without, rows are copied as
   // they are.
+  //
+  // dense_as_stored: googlenet, places365 and affect stay f16 as stored, not
+  // standardised ([B, 150, D] f16), when the device is the CPU and every video of the
+  // batch stores the feature in f16 (otherwise f32 as above); checked for non-finite
+  // values in the same way. For HighlightModel::forward, which converts and standardises
+  // them with its own input_normalisation() inside its dense layers, so that a training
+  // step never holds them in f32 (issue 18: half the memory of a batch of 300).
+  // `normalisation` must then be the model's, as it is for the other features.
   SegmentBatch batch(std::span<const size_t> indices, Device device = Device::cpu(),
-                     const InputNormalisation& normalisation = InputNormalisation::none()) const;
+                     const InputNormalisation& normalisation = InputNormalisation::none(),
+                     bool dense_as_stored = false) const;
 
  private:
   struct VideoFeatures {
@@ -81,6 +91,11 @@ class SegmentDataset {
     // null when none does (get() copies data that is misaligned).
     std::shared_ptr<Storage> mapping;
   };
+  // batch()'s dense_as_stored path: whether every video of `indices` stores f in f16,
+  // and their rows of f as stored into dst [B, 150, D].
+  bool stored_f16(Feature f, std::span<const size_t> indices) const;
+  void copy_stored_rows(Feature f, std::span<const size_t> indices, uint16_t* dst) const;
+
   std::string dir_;
   std::vector<Feature> use_;
   std::vector<std::string> videos_;

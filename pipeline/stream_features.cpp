@@ -55,7 +55,7 @@ StreamFeatures::StreamFeatures(std::vector<Feature> features, FrameRate fps, Fra
     inputs_.emplace(f, Tensor::zeros(Shape(dims), DType::F32));
     if (f == Feature::Mfcc) {
       needs_audio_ = true;
-    } else if (is_visual_feature(f)) {
+    } else if (f == Feature::GoogLeNet || f == Feature::Places365 || f == Feature::Faces || f == Feature::Affect) {
       visual_features_.push_back(f);
       rows_[f].reserve(static_cast<size_t>(3 * segment_ticks * row_elements_of(f)));
       last_frame_rows_[f].assign(static_cast<size_t>(row_elements_of(f)), 0.0f);
@@ -64,6 +64,15 @@ StreamFeatures::StreamFeatures(std::vector<Feature> features, FrameRate fps, Fra
     }
   }
   if (!visual_features_.empty() && !visual_) throw Error("HighlightDetector::stream: the visual networks are not loaded");
+  for (Feature f : visual_features_) {
+    if (f == Feature::Faces || f == Feature::Affect) {  // one detection gives both
+      wants_faces_ = true;
+      wants_affect_ = wants_affect_ || f == Feature::Affect;
+      faces_step_ = visual_->faces_step();
+    } else {
+      embed_rows_[f] = last_frame_rows_[f].data();
+    }
+  }
   if (needs_audio_) {
     plan_ = std::make_unique<cpu::MfccPlan>(mfcc_);
     signal_.reserve(static_cast<size_t>(3 * kSegmentSeconds * kAudioRate));
@@ -116,10 +125,11 @@ void StreamFeatures::settle_ticks(int64_t rel, const uint8_t* rgb, int width, in
   // when a tick holds it: frames faster than the feature rate are skipped as hl-extract's
   // reader skips them.
   if (!visual_features_.empty()) {
-    last_pixels_.assign(rgb, rgb + static_cast<size_t>(height) * static_cast<size_t>(width) * 3);
-    last_width_ = width;
-    last_height_ = height;
+    if (!last_frame_.defined() || last_frame_.size(0) != height || last_frame_.size(1) != width)
+      last_frame_ = Tensor::empty(Shape({height, width, 3}), DType::U8);  // [H, W, 3]
+    std::memcpy(last_frame_.data<uint8_t>(), rgb, static_cast<size_t>(height) * static_cast<size_t>(width) * 3);
     last_embedded_ = false;
+    last_face_detected_ = false;
   }
   have_last_frame_ = true;
   while (tick_time(ticks_) < pts + interval) settle_with_last();
@@ -128,19 +138,30 @@ void StreamFeatures::settle_ticks(int64_t rel, const uint8_t* rgb, int width, in
 // Tick `ticks_` holds the latest frame: its visual rows (the frame's embedding, computed
 // the first time a tick holds it).
 void StreamFeatures::settle_with_last() {
-  if (!visual_features_.empty() && !last_embedded_) {
-    Tensor frame = Tensor::empty(Shape({last_height_, last_width_, 3}), DType::U8);
-    std::memcpy(frame.data<uint8_t>(), last_pixels_.data(), last_pixels_.size());
-    bool given = false;
-    const std::map<Feature, Tensor> out = visual_->run([&](Tensor* dst) {
-      if (given) return false;
-      *dst = frame;
-      given = true;
-      return true;
-    });
-    for (Feature f : visual_features_)
-      std::memcpy(last_frame_rows_[f].data(), out.at(f).data<float>(), last_frame_rows_[f].size() * sizeof(float));
+  if (!embed_rows_.empty() && !last_embedded_) {
+    visual_->embed_frame(last_frame_, embed_rows_);
     last_embedded_ = true;
+  }
+  if (wants_faces_) {
+    // A detection tick detects on the frame it holds (again only if that frame is new:
+    // the same frame gives the same value); the other ticks hold the last detection.
+    if (ticks_ % faces_step_ == 0 && !last_face_detected_) {
+      if (wants_affect_) {
+        // The affect crop through the mini-Xception too (allocates its [128] and [7] rows).
+        const FaceValues values = visual_->face_values(last_frame_);
+        held_face_ = values.faces;
+        std::vector<float>& affect_row = last_frame_rows_[Feature::Affect];
+        if (values.affect.size() != affect_row.size())
+          throw Error("HighlightStream: the affect network gave " + std::to_string(values.affect.size()) +
+                      " values for a frame, the model needs " + std::to_string(affect_row.size()));
+        std::copy(values.affect.begin(), values.affect.end(), affect_row.begin());
+      } else {
+        held_face_ = visual_->detect_faces(last_frame_);
+      }
+      last_face_detected_ = true;
+    }
+    // The held affect row stays in last_frame_rows_ until the next detection.
+    if (last_frame_rows_.count(Feature::Faces)) last_frame_rows_[Feature::Faces][0] = held_face_;
   }
   for (Feature f : visual_features_) {
     const std::vector<float>& row = last_frame_rows_[f];

@@ -91,12 +91,19 @@ class StreamFeatures {
   std::map<Feature, std::vector<float>> rows_;
   int64_t rows_base_ = 0;
   bool have_last_frame_ = false;
-  // The latest frame (u8 [height, width, 3], for visual features only) and its embedding
-  // once a tick holds it.
-  std::vector<uint8_t> last_pixels_;
-  int last_width_ = 0, last_height_ = 0;
+  // The latest frame (u8 [height, width, 3], for visual features only; reused while the
+  // frame size stays) and its embedding once a tick holds it.
+  Tensor last_frame_;
   bool last_embedded_ = false;
   std::map<Feature, std::vector<float>> last_frame_rows_;
+  std::map<Feature, float*> embed_rows_;  // googlenet / places365: last_frame_rows_' data
+  // faces: detected at ticks 0, step, 2·step, ... of the whole stream (the file's frame
+  // index, hl-extract --faces-step), the value held in between.
+  bool wants_faces_ = false;   // faces or affect: the detection runs
+  bool wants_affect_ = false;  // affect: fer's crop of the detected face too
+  int64_t faces_step_ = 1;
+  float held_face_ = 0.0f;
+  bool last_face_detected_ = false;  // held_face_ is the latest frame's detection
 
   // Audio in the stream's clock: signal_[i] is sample signal_base_ + i of the aligned signal.
   bool have_audio_ = false;

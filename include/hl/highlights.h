@@ -44,17 +44,38 @@
 //
 // Allocation. A stream reserves its buffers when it is made (about two segments of
 // features and audio, plus a bounded queue of results). Afterwards, with the pushes'
-// sizes steady, a push that does not complete a segment allocates nothing for a model
-// of mfcc alone (tested by counting operator new between pushes); a model with a visual
-// feature runs its network on every new frame, whose tensors are allocated per frame
-// (hl's CPU networks do not yet run in caller-owned memory). The push that completes a
-// segment runs the MFCC of the segment and the highlight model, which allocate (once per
-// 5 s, not per frame). poll() never allocates; finish() returns a vector.
+// sizes steady:
+// - a model of mfcc alone: a push that does not complete a segment allocates nothing
+//   (operator new is not called); the push that completes a segment runs the segment's
+//   MFCC and the highlight model, which allocate (about 130 operator new calls measured,
+//   once per 5 s);
+// - a model with googlenet (on the CPU, frames of one size): each new frame the feature
+//   clock holds goes through GoogLeNet on the pushing thread, at batch 1, into a network
+//   input, activations, resize buffers and matrix-product scratch made on the first
+//   frame and reused, its embedding copied straight into the stream's row (no thread is
+//   started): a push that does not complete a segment allocates nothing either. A new
+//   frame size makes the resize's buffers again once;
+// - places365 (ResNet50) still allocates its two downloaded outputs per frame (it goes
+//   through ResNet50::forward; not measured), a CUDA device allocates in the
+//   preprocessing and the download, and faces run MTCNN, which allocates, on every
+//   faces-step-th tick;
+// - audio pushed far ahead of the frames (more than about two segments), or results
+//   never polled, grow their buffers.
+// poll() never allocates; finish() returns a vector. Tests:
+// tests/embed/test_stream_allocations.cpp counts operator new push by push.
+//
+// Faces and affect. A model's faces and affect features are extracted with the detection
+// step its training features were made with (hl-extract --faces-step, which a final model
+// records); a stream counts that step over its whole feature clock, as hl-extract counts
+// a file's frames, and one detection per detection tick gives both
+// (tests/tools/test_highlights_faces_step.cpp).
 //
 // Errors. Every failure is a std::runtime_error (hl::Error) whose message names the file
 // or the call and the problem: a model file that cannot be read, a feature this build
 // cannot compute, missing visual weights (naming the hl-convert command), a video without
-// frames or audio the model needs, frames out of order, an unsupported sample rate.
+// frames or audio the model needs, frames out of order, an unsupported sample rate, and
+// stream() for a model with the cam feature, which streams do not compute yet (its clips
+// are aligned to the end of the video; score_file computes it).
 #pragma once
 #include <cstddef>
 #include <cstdint>

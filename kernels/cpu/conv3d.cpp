@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "kernels/common/error.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/parallel.h"
 
 namespace hl::cpu {
 
@@ -38,34 +40,68 @@ void conv3d_ndhwc_f32(const Conv3dShape& s, const float* x, const float* w, cons
   s.validate("conv3d");
   const TfPadding pd = s.pad_d(), ph = s.pad_h(), pw = s.pad_w();
   const int64_t ci = s.c_in, co = s.c_out;
-  std::vector<float> acc(static_cast<size_t>(co));
-  for (int64_t n = 0; n < s.batch; ++n)
-    for (int64_t od = 0; od < pd.out; ++od)
-      for (int64_t oh = 0; oh < ph.out; ++oh)
-        for (int64_t ow = 0; ow < pw.out; ++ow) {
-          for (int64_t c = 0; c < co; ++c) acc[c] = bias ? bias[c] : 0.0f;
+  const int64_t rows_per_item = pd.out * ph.out * pw.out;  // output positions of one batch entry
+  const int64_t rows = s.batch * rows_per_item;
+  const int64_t k = s.kd * s.kh * s.kw * ci;  // one row of the patch matrix: [kd, kh, kw, c_in], w's row order
+  // A 1x1x1 kernel with stride 1 reads x itself as the patch matrix [rows, c_in].
+  const bool pointwise = s.kd == 1 && s.kh == 1 && s.kw == 1 && s.sd == 1 && s.sh == 1 && s.sw == 1;
+  // Rows per chunk: a patch buffer of ~4M floats (16 MiB) per thread, at least 32 rows.
+  const int64_t chunk = std::max<int64_t>(32, (int64_t(1) << 22) / k);
+  const int64_t chunks = (rows + chunk - 1) / chunk;
+  parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
+    std::vector<float> patches(pointwise ? 0 : static_cast<size_t>(std::min(chunk, rows) * k));
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t r0 = c * chunk, r1 = std::min(rows, r0 + chunk), m = r1 - r0;
+      float* yc = y + r0 * co;
+      const float* a = x + r0 * ci;
+      if (!pointwise) {
+        // im2col: row r = one output position, its taps in w's order; padding taps are 0.
+        for (int64_t r = r0; r < r1; ++r) {
+          int64_t q = r;
+          const int64_t ow = q % pw.out;
+          q /= pw.out;
+          const int64_t oh = q % ph.out;
+          q /= ph.out;
+          const int64_t od = q % pd.out;
+          const int64_t n = q / pd.out;
+          float* dst = patches.data() + (r - r0) * k;
           for (int64_t td = 0; td < s.kd; ++td) {
             const int64_t id = od * s.sd - pd.pad_before + td;
-            if (id < 0 || id >= s.depth) continue;  // a zero of the padding
             for (int64_t th = 0; th < s.kh; ++th) {
               const int64_t ih = oh * s.sh - ph.pad_before + th;
-              if (ih < 0 || ih >= s.height) continue;
-              for (int64_t tw = 0; tw < s.kw; ++tw) {
+              const int64_t iw0 = ow * s.sw - pw.pad_before;
+              if (id >= 0 && id < s.depth && ih >= 0 && ih < s.height && iw0 >= 0 && iw0 + s.kw <= s.width) {
+                // The kernel's whole row lies inside the input: kw * c_in contiguous floats.
+                std::copy_n(x + (((n * s.depth + id) * s.height + ih) * s.width + iw0) * ci, s.kw * ci, dst);
+                dst += s.kw * ci;
+                continue;
+              }
+              for (int64_t tw = 0; tw < s.kw; ++tw, dst += ci) {
                 const int64_t iw = ow * s.sw - pw.pad_before + tw;
-                if (iw < 0 || iw >= s.width) continue;
-                const float* xp = x + (((n * s.depth + id) * s.height + ih) * s.width + iw) * ci;
-                const float* wp = w + ((td * s.kh + th) * s.kw + tw) * ci * co;  // [c_in, c_out] of this tap
-                for (int64_t i = 0; i < ci; ++i) {
-                  const float xv = xp[i];
-                  const float* wr = wp + i * co;
-                  for (int64_t c = 0; c < co; ++c) acc[c] += xv * wr[c];
+                if (id < 0 || id >= s.depth || ih < 0 || ih >= s.height || iw < 0 || iw >= s.width) {
+                  std::fill_n(dst, ci, 0.0f);  // a zero of the padding
+                  continue;
                 }
+                std::copy_n(x + (((n * s.depth + id) * s.height + ih) * s.width + iw) * ci, ci, dst);
               }
             }
           }
-          float* yp = y + (((n * pd.out + od) * ph.out + oh) * pw.out + ow) * co;
-          for (int64_t c = 0; c < co; ++c) yp[c] = acc[c];
         }
+        a = patches.data();
+      }
+      // y[chunk] = bias + patches [m, k] . w [k, c_out] (one single-threaded sgemm: this
+      // loop is already spread over the pool, so sgemm_threaded runs on its caller).
+      for (int64_t r = 0; r < m; ++r) {
+        float* yr = yc + r * co;
+        if (bias) {
+          std::copy_n(bias, co, yr);
+        } else {
+          std::fill_n(yr, co, 0.0f);
+        }
+      }
+      sgemm_threaded(false, false, m, co, k, 1.0f, a, k, w, co, 1.0f, yc, co);
+    }
+  });
 }
 
 }  // namespace hl::cpu

@@ -9,6 +9,11 @@
 //            both sides equally), padding is zeros;
 //   "VALID": out = floor((in - k) / s) + 1, no padding.
 //   y[n, o, c] = bias[c] + sum over taps t inside the input of x[n, o s - pad_before + t, i] w[t, i, c].
+// Computed as im2col + GEMM: chunks of output positions (~16 MiB of patches each) are
+// gathered into a [positions, kd kh kw c_in] matrix (padding taps 0) and multiplied by w
+// seen as [kd kh kw c_in, c_out] (OpenBLAS, kernels/cpu/gemm.h); the chunks are spread
+// over the engine's threads (kernels/cpu/parallel.h). A 1x1x1 stride-1 conv multiplies x
+// itself. Full-size Multisensory clip: see docs/benchmarks.md.
 // TensorFlow's 2-D convs along time ([B, N, 1, C] with a [k, 1] kernel, the audio half)
 // are this with depth 1: the same memory read as [B, 1, N, 1, C] and [1, k, 1, c_in, c_out].
 //

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -58,10 +59,10 @@ class Pool {
   }
 
   // Runs part(0..parts-1) with parts - 1 <= workers(); rethrows the first exception.
-  void run(int parts, const std::function<void(int)>& part) {
+  void run(int parts, CallbackRef<int> part) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      task_ = &part;
+      task_ = part;
       parts_ = parts;
       pending_ = parts - 1;
       error_ = nullptr;
@@ -71,12 +72,12 @@ class Pool {
     run_part(part, 0);
     std::unique_lock<std::mutex> lock(mutex_);
     done_.wait(lock, [&] { return pending_ == 0; });
-    task_ = nullptr;
+    task_.reset();
     if (error_) std::rethrow_exception(error_);
   }
 
  private:
-  void run_part(const std::function<void(int)>& part, int id) {
+  void run_part(CallbackRef<int> part, int id) {
     in_parallel_region = true;
     try {
       part(id);
@@ -104,9 +105,9 @@ class Pool {
       start_.wait(lock, [&] { return generation_ != seen; });
       seen = generation_;
       if (id >= parts_) continue;
-      const std::function<void(int)>* task = task_;
+      const CallbackRef<int> task = *task_;
       lock.unlock();
-      run_part(*task, id);
+      run_part(task, id);
       lock.lock();
       if (--pending_ == 0) done_.notify_one();
     }
@@ -114,7 +115,7 @@ class Pool {
 
   std::mutex mutex_;
   std::condition_variable start_, done_;
-  const std::function<void(int)>* task_ = nullptr;
+  std::optional<CallbackRef<int>> task_;  // the running task's parts; refers to run()'s caller's callable
   int parts_ = 0, pending_ = 0, workers_ = 0;
   uint64_t generation_ = 0;
   std::exception_ptr error_;
@@ -141,7 +142,7 @@ void set_num_threads(int n) {
   thread_setting().store(n, std::memory_order_relaxed);
 }
 
-void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+void parallel_for_ref(int64_t n, int64_t grain, CallbackRef<int64_t, int64_t> fn) {
   if (n <= 0) return;
   const int64_t by_size = n / std::max<int64_t>(grain, 1);
   int parts = static_cast<int>(std::clamp<int64_t>(by_size, 1, num_threads()));
@@ -150,10 +151,11 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
     Pool& p = pool();
     parts = std::min(parts, p.workers() + 1);
     if (parts > 1) {
-      p.run(parts, [&](int part) {
-        const int64_t begin = n * part / parts, end = n * (part + 1) / parts;
+      const auto part = [&](int id) {
+        const int64_t begin = n * id / parts, end = n * (id + 1) / parts;
         if (begin < end) fn(begin, end);
-      });
+      };
+      p.run(parts, CallbackRef<int>(part));
       return;
     }
   }

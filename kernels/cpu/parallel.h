@@ -15,11 +15,19 @@
 // gradients) sum per-chunk partials in a fixed order, so results do not depend on the
 // thread count. A parallel_for inside another, or while another thread of the program is
 // in one, runs serially on its caller: nothing waits on the pool twice.
+// parallel_for takes any callable (a lambda, a std::function) by reference, without
+// copying it into a std::function: a call allocates nothing (a steady-state stream makes
+// no allocation per frame, include/hl/highlights.h). The callable must outlive the call,
+// which it does as an argument.
 // No CUDA twin: CPU threads (a CUDA kernel is parallel by its launch).
-// Tests: tests/kernels/test_parallel.cpp.
+// Tests: tests/kernels/test_parallel.cpp; tests/embed/test_stream_allocations.cpp (a call
+// allocates nothing).
 #pragma once
+#include <concepts>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <type_traits>
 
 namespace hl::cpu {
 
@@ -27,7 +35,32 @@ int num_threads();
 // Overrides the environment for the rest of the process (n >= 1).
 void set_num_threads(int n);
 
-void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+// A non-owning reference to a callable taking Args... (its result ignored): a pointer to
+// it and a function that calls it, so that passing one never allocates. It must not
+// outlive the callable it refers to.
+template <class... Args>
+class CallbackRef {
+ public:
+  template <class F>
+    requires(!std::same_as<std::remove_cvref_t<F>, CallbackRef> && std::invocable<F&, Args...>)
+  CallbackRef(F& f)  // NOLINT(google-explicit-constructor): a parameter type, like std::function
+      : callable_(const_cast<void*>(static_cast<const void*>(std::addressof(f)))),
+        call_([](void* c, Args... args) { (*static_cast<F*>(c))(args...); }) {}
+  void operator()(Args... args) const { call_(callable_, args...); }
+
+ private:
+  void* callable_;
+  void (*call_)(void*, Args...);
+};
+
+// The work of parallel_for, on a reference to its callable.
+void parallel_for_ref(int64_t n, int64_t grain, CallbackRef<int64_t, int64_t> fn);
+
+template <class F>
+  requires std::invocable<F&, int64_t, int64_t>
+void parallel_for(int64_t n, int64_t grain, F&& fn) {
+  parallel_for_ref(n, grain, CallbackRef<int64_t, int64_t>(fn));
+}
 
 // Elements per range for simple elementwise loops: below ~64K elements (a few tens of
 // microseconds) waking another thread costs more than it saves.

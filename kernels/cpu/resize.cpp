@@ -96,6 +96,12 @@ BilinearTaps bilinear_taps(int64_t in_size, int64_t out_size) {
 }
 
 void resize_bilinear_u8(const uint8_t* x, int64_t h, int64_t w, int64_t c, uint8_t* y, int64_t out_h, int64_t out_w) {
+  ResizeScratch scratch;
+  resize_bilinear_u8(x, h, w, c, y, out_h, out_w, scratch);
+}
+
+void resize_bilinear_u8(const uint8_t* x, int64_t h, int64_t w, int64_t c, uint8_t* y, int64_t out_h, int64_t out_w,
+                        ResizeScratch& scratch) {
   if (h <= 0 || w <= 0 || c <= 0 || out_h <= 0 || out_w <= 0)
     throw Error("bilinear resize: sizes must be positive, got " + std::to_string(h) + "x" + std::to_string(w) + "x" +
                 std::to_string(c) + " -> " + std::to_string(out_h) + "x" + std::to_string(out_w));
@@ -105,12 +111,18 @@ void resize_bilinear_u8(const uint8_t* x, int64_t h, int64_t w, int64_t c, uint8
     std::memcpy(y, x, static_cast<size_t>(h * w * c));
     return;
   }
-  const BilinearTaps vertical = bilinear_taps(h, out_h);
+  if (scratch.in_h != h || scratch.in_w != w || scratch.out_h != out_h || scratch.out_w != out_w) {
+    scratch.in_h = -1;  // unusable until both tables are made (bilinear_taps may throw)
+    scratch.vertical = need_vertical ? bilinear_taps(h, out_h) : BilinearTaps{};
+    scratch.horizontal = need_horizontal ? bilinear_taps(w, out_w) : BilinearTaps{};
+    scratch.in_h = h, scratch.in_w = w, scratch.out_h = out_h, scratch.out_w = out_w;
+  }
+  const BilinearTaps& vertical = scratch.vertical;
+  const BilinearTaps& horizontal = scratch.horizontal;
   if (!need_horizontal) {
     vertical_pass(x, w, c, 0, vertical, out_h, y);
     return;
   }
-  const BilinearTaps horizontal = bilinear_taps(w, out_w);
   if (!need_vertical) {
     horizontal_pass(x, w, c, 0, h, horizontal, out_w, y);
     return;
@@ -118,7 +130,9 @@ void resize_bilinear_u8(const uint8_t* x, int64_t h, int64_t w, int64_t c, uint8
   // Only the input rows the vertical pass reads go through the horizontal pass.
   const int64_t row0 = vertical.first.front();
   const int64_t row_end = vertical.first.back() + vertical.count.back();
-  std::vector<uint8_t> tmp(static_cast<size_t>((row_end - row0) * out_w * c));  // [rows, out_w, c]
+  std::vector<uint8_t>& tmp = scratch.rows;  // [rows, out_w, c]
+  const auto tmp_size = static_cast<size_t>((row_end - row0) * out_w * c);
+  if (tmp.size() < tmp_size) tmp.resize(tmp_size);
   horizontal_pass(x, w, c, row0, row_end - row0, horizontal, out_w, tmp.data());
   vertical_pass(tmp.data(), out_w, c, row0, vertical, out_h, y);
 }

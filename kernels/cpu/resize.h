@@ -16,7 +16,8 @@
 //
 // CUDA twin: kernels/cuda/resize.h.
 // Tests: tests/nets/test_preprocess_golden.cpp (byte for byte against PIL, bit for bit
-// against torchvision); tests/cuda/test_cuda_resize.cpp (the CUDA twin against these).
+// against torchvision); tests/cuda/test_cuda_resize.cpp (the CUDA twin against these);
+// tests/embed/test_stream_allocations.cpp (ResizeScratch: the same bytes, no allocation).
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -41,6 +42,17 @@ BilinearTaps bilinear_taps(int64_t in_size, int64_t out_size);
 
 // x u8 [h, w, c] -> y u8 [out_h, out_w, c]. Equal sizes copy (as PIL does).
 void resize_bilinear_u8(const uint8_t* x, int64_t h, int64_t w, int64_t c, uint8_t* y, int64_t out_h, int64_t out_w);
+
+// What resize_bilinear_u8 can keep between calls: the taps of the last sizes and the
+// buffer of the intermediate rows, kept at their largest. Resizing another image of the
+// same sizes with it allocates nothing (a stream's frames, nets/preprocess.cpp).
+struct ResizeScratch {
+  int64_t in_h = -1, in_w = -1, out_h = -1, out_w = -1;  // the sizes the taps are for
+  BilinearTaps vertical, horizontal;
+  std::vector<uint8_t> rows;  // [rows read by the vertical pass, out_w, c]
+};
+void resize_bilinear_u8(const uint8_t* x, int64_t h, int64_t w, int64_t c, uint8_t* y, int64_t out_h, int64_t out_w,
+                        ResizeScratch& scratch);
 
 // The first row (or column) of a centred crop of `crop` out of `size` (crop <= size),
 // torchvision's int(round((size - crop) / 2.0)): .5 rounds to the even neighbour.

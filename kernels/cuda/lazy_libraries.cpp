@@ -221,6 +221,23 @@ cudnnStatus_t cudnnSetTensor4dDescriptorEx(cudnnTensorDescriptor_t tensorDesc, c
   using Real = cudnnStatus_t (*)(cudnnTensorDescriptor_t tensorDesc, cudnnDataType_t dataType, int n, int c, int h, int w, int nStride, int cStride, int hStride, int wStride);
   HL_LAZY_CALL(cudnn, cudnnSetTensor4dDescriptorEx, tensorDesc, dataType, n, c, h, w, nStride, cStride, hStride, wStride);
 }
+// The N-d forms, for the Multisensory network's 3-D convolutions (kernels/cuda/cudnn_conv3d.cpp).
+cudnnStatus_t cudnnSetTensorNdDescriptorEx(cudnnTensorDescriptor_t tensorDesc, cudnnTensorFormat_t format, cudnnDataType_t dataType, int nbDims, const int dimA[]) {
+  using Real = cudnnStatus_t (*)(cudnnTensorDescriptor_t tensorDesc, cudnnTensorFormat_t format, cudnnDataType_t dataType, int nbDims, const int dimA[]);
+  HL_LAZY_CALL(cudnn, cudnnSetTensorNdDescriptorEx, tensorDesc, format, dataType, nbDims, dimA);
+}
+cudnnStatus_t cudnnSetFilterNdDescriptor(cudnnFilterDescriptor_t filterDesc, cudnnDataType_t dataType, cudnnTensorFormat_t format, int nbDims, const int filterDimA[]) {
+  using Real = cudnnStatus_t (*)(cudnnFilterDescriptor_t filterDesc, cudnnDataType_t dataType, cudnnTensorFormat_t format, int nbDims, const int filterDimA[]);
+  HL_LAZY_CALL(cudnn, cudnnSetFilterNdDescriptor, filterDesc, dataType, format, nbDims, filterDimA);
+}
+cudnnStatus_t cudnnSetConvolutionNdDescriptor(cudnnConvolutionDescriptor_t convDesc, int arrayLength, const int padA[], const int filterStrideA[], const int dilationA[], cudnnConvolutionMode_t mode, cudnnDataType_t computeType) {
+  using Real = cudnnStatus_t (*)(cudnnConvolutionDescriptor_t convDesc, int arrayLength, const int padA[], const int filterStrideA[], const int dilationA[], cudnnConvolutionMode_t mode, cudnnDataType_t computeType);
+  HL_LAZY_CALL(cudnn, cudnnSetConvolutionNdDescriptor, convDesc, arrayLength, padA, filterStrideA, dilationA, mode, computeType);
+}
+cudnnStatus_t cudnnGetConvolutionNdForwardOutputDim(const cudnnConvolutionDescriptor_t convDesc, const cudnnTensorDescriptor_t inputTensorDesc, const cudnnFilterDescriptor_t filterDesc, int nbDims, int tensorOuputDimA[]) {
+  using Real = cudnnStatus_t (*)(const cudnnConvolutionDescriptor_t convDesc, const cudnnTensorDescriptor_t inputTensorDesc, const cudnnFilterDescriptor_t filterDesc, int nbDims, int tensorOuputDimA[]);
+  HL_LAZY_CALL(cudnn, cudnnGetConvolutionNdForwardOutputDim, convDesc, inputTensorDesc, filterDesc, nbDims, tensorOuputDimA);
+}
 
 // cuFFT.
 cufftResult cufftCreate(cufftHandle * handle) {

@@ -87,7 +87,9 @@ TEST(Tape, ReleasingBackwardFreesWhatTheOpsSaved) {
     EXPECT_EQ(y.grad().defined(), !release) << "intermediate gradient";
     y = Variable();  // only the graph (the nodes reachable from l) may hold y's value now
     EXPECT_EQ(y_storage.expired(), release) << (release ? "released" : "kept") << " graph";
-    if (release) EXPECT_THROW(l.backward(), Error);
+    if (release) {
+      EXPECT_THROW(l.backward(), Error);
+    }
   }
 }
 

@@ -84,7 +84,8 @@ TEST(ExtractLib, IdsShardsAndNames) {
   EXPECT_EQ(p.step_num, 2002);  // the paper's step, as nets/mfcc.h has it
   EXPECT_EQ(p.step_den, 15);
   EXPECT_EQ(frame_rate_string(FrameRate{60000, 2002}), "30000/1001");
-  EXPECT_THROW(check_extractable(Feature::Affect), Error);
+  EXPECT_NO_THROW(check_extractable(Feature::Affect));  // issue 17
+  EXPECT_NO_THROW(check_extractable(Feature::Cam));     // issue 16
   EXPECT_NO_THROW(check_extractable(Feature::GoogLeNet));
   EXPECT_NO_THROW(check_extractable(Feature::Mfcc));
 }
@@ -318,11 +319,13 @@ TEST_F(HlExtract, ShardsPartitionAListedDataset) {
 
 TEST_F(HlExtract, UsageErrors) {
   const std::string in = media("a.mp4");
-  auto r = extract({in, "--features", "cam,mfcc", "--out", out()});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_TRUE(Contains(r.err, "hl-extract: error: --features: feature 'cam' is not available yet"));
-  // faces is available: without its weights, the error names the file and the command.
+  // Every feature is available: without its weights, the error names the file and the
+  // command (cam: the Multisensory network, pipeline/cam_features.h; faces: MTCNN).
   fs::create_directories(dir.file("no_weights"));
+  auto r = extract({in, "--features", "cam,mfcc", "--weights", dir.file("no_weights"), "--out", dir.file("cam_out")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(Contains(r.err, "multisensory-cam.safetensors")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "hl-convert multisensory-cam")) << r.err;
   r = extract({in, "--features", "faces", "--weights", dir.file("no_weights"), "--out", dir.file("faces_out")});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(Contains(r.err, "mtcnn.safetensors")) << r.err;

@@ -477,13 +477,16 @@ TEST_F(HlHighlights, BadInputsFailClearlyAndLeaveNoOutput) {
   EXPECT_NE(r.err.find(corrupt), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(out("o1")));
 
-  // A model needing a feature this build cannot compute.
+  // A model needing affect without fer's converted weights (every feature is computable
+  // now): the message names the file and the hl-convert command that makes it.
   const std::string affect = out("affect.safetensors");
   HighlightModel(HighlightModelConfig::paper({Feature::Affect, Feature::Mfcc}), 1).save(affect);
-  r = highlights({file("v1.mp4"), "--model", affect, "--out", out("o2")});
+  fs::create_directories(out("no-fer-weights"));
+  r = highlights({file("v1.mp4"), "--model", affect, "--weights", out("no-fer-weights"), "--out", out("o2")});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("needs the feature 'affect', which this build cannot compute"), std::string::npos) << r.err;
-  EXPECT_FALSE(fs::exists(out("o2")));
+  EXPECT_NE(r.err.find("fer-emotion.safetensors"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("hl-convert fer-emotion"), std::string::npos) << r.err;
+  EXPECT_EQ(entries(out("o2")), std::set<std::string>{});
 
   // A model of GoogLeNet features without its converted weights: the message names the
   // hl-convert command that makes them.
