@@ -43,6 +43,19 @@ std::vector<uint8_t> opencv_rgb_to_grey(const uint8_t* rgb, int64_t h, int64_t w
 std::vector<uint8_t> opencv_resize_linear(const uint8_t* src, int64_t h, int64_t w, int64_t src_stride, int64_t out_h,
                                           int64_t out_w);
 
+// The buffers of the _into versions below, kept between calls: once they have grown to
+// a crop's size, a crop allocates nothing.
+struct FerCropScratch {
+  std::vector<uint8_t> crop;        // the padded grey crop before resizing
+  std::vector<int32_t> rows;        // the horizontal pass of each source row
+  std::vector<char> done;           // which rows have had it
+  std::vector<int64_t> first_x, first_y;  // the interpolation tables of both axes
+  std::vector<int16_t> w0_x, w1_x, w0_y, w1_y;
+};
+// opencv_resize_linear into dst [out_h * out_w], the same bytes.
+void opencv_resize_linear_into(const uint8_t* src, int64_t h, int64_t w, int64_t src_stride, int64_t out_h,
+                               int64_t out_w, uint8_t* dst, FerCropScratch& scratch);
+
 // The crop's rows [y0, y1) and columns [x0, x1) in the padded grey image (kFerPadding
 // added on each side), as fer slices it; empty when y1 <= y0 or x1 <= x0.
 struct FerCropRect {
@@ -57,5 +70,8 @@ FerCropRect fer_crop_rect(float box_x1, float box_y1, float box_x2, float box_y2
 // pixels of the crop and the last two rows are converted to grey.
 std::vector<uint8_t> fer_face_crop(const uint8_t* rgb, int64_t h, int64_t w, float box_x1, float box_y1, float box_x2,
                                    float box_y2);
+// The same crop into out [64 * 64]; false (out untouched) when the crop is empty.
+bool fer_face_crop_into(const uint8_t* rgb, int64_t h, int64_t w, float box_x1, float box_y1, float box_x2,
+                        float box_y2, uint8_t* out, FerCropScratch& scratch);
 
 }  // namespace hl

@@ -15,16 +15,6 @@ namespace {
 
 using json = nlohmann::json;
 
-// One feature map of one image, HWC.
-struct Map {
-  int64_t h = 0, w = 0, c = 0;
-  std::vector<float> d;
-};
-
-Map make_map(int64_t h, int64_t w, int64_t c) {
-  return Map{h, w, c, std::vector<float>(static_cast<size_t>(h * w * c))};
-}
-
 }  // namespace
 
 MiniXception::MiniXception(std::map<std::string, Tensor> tensors, const std::map<std::string, std::string>& metadata,
@@ -93,6 +83,55 @@ MiniXception::MiniXception(std::map<std::string, Tensor> tensors, const std::map
   if (graph_.back()["op"] != "softmax" || ch[graph_.back()["name"].get<std::string>()] != kEmotionClasses)
     throw FormatError(name, "the graph does not end in a softmax over 7 emotions");
   if (in_h_ < 1 || in_w_ < 1 || in_h_ > 4096 || in_w_ > 4096) throw FormatError(name, "bad input size");
+  // The graph once more, now known to be sound, as nodes with their map sizes.
+  std::map<std::string, int> index;
+  for (const json& n : graph_) {
+    const std::string nm = n["name"].get<std::string>(), op = n["op"].get<std::string>();
+    Node node;
+    for (const json& i : n["inputs"]) node.inputs.push_back(index.at(i.get<std::string>()));
+    const Node* x = node.inputs.empty() ? nullptr : &nodes_[static_cast<size_t>(node.inputs[0])];
+    if (op == "input") {
+      node.op = Node::Op::Input;
+      node.h = in_h_, node.w = in_w_, node.c = 1;
+    } else if (op == "conv" || op == "separable_conv") {
+      node.op = op == "conv" ? Node::Op::Conv : Node::Op::SeparableConv;
+      node.same = n["padding"] == "same";
+      node.kh = n["kernel"][0], node.kw = n["kernel"][1], node.sh = n["strides"][0], node.sw = n["strides"][1];
+      node.h = cpu::keras_pad(x->h, node.kh, node.sh, node.same).out;
+      node.w = cpu::keras_pad(x->w, node.kw, node.sw, node.same).out;
+      node.c = n["filters"];
+      node.relu = n["activation"] == "relu";
+      node.bias = tensors_.at(nm + ".bias");
+      if (op == "conv") {
+        node.kernel = tensors_.at(nm + ".kernel");
+      } else {
+        node.depthwise = tensors_.at(nm + ".depthwise");
+        node.pointwise = tensors_.at(nm + ".pointwise");
+      }
+    } else if (op == "max_pool") {
+      node.op = Node::Op::MaxPool;
+      node.same = n["padding"] == "same";
+      node.kh = n["pool"][0], node.kw = n["pool"][1], node.sh = n["strides"][0], node.sw = n["strides"][1];
+      node.h = cpu::keras_pad(x->h, node.kh, node.sh, node.same).out;
+      node.w = cpu::keras_pad(x->w, node.kw, node.sw, node.same).out;
+      node.c = x->c;
+    } else {
+      node.op = op == "relu" ? Node::Op::Relu
+                : op == "add" ? Node::Op::Add
+                : op == "global_avg_pool" ? Node::Op::GlobalAvgPool
+                              : Node::Op::Softmax;
+      node.h = op == "global_avg_pool" ? 1 : x->h;
+      node.w = op == "global_avg_pool" ? 1 : x->w;
+      node.c = x->c;
+      if (node.op == Node::Op::Add)
+        for (int i : node.inputs)
+          if (nodes_[static_cast<size_t>(i)].h != node.h || nodes_[static_cast<size_t>(i)].w != node.w)
+            throw FormatError(name, "hl.graph: add " + nm + " of maps of different sizes");
+    }
+    if (nm == embedding_node_) embedding_index_ = static_cast<int>(nodes_.size());
+    index[nm] = static_cast<int>(nodes_.size());
+    nodes_.push_back(std::move(node));
+  }
 }
 
 MiniXception MiniXception::load(const std::string& path) {
@@ -111,73 +150,89 @@ AffectOutput MiniXception::run(const std::vector<float>& grey) const {
   if (static_cast<int64_t>(grey.size()) != in_h_ * in_w_)
     throw Error("mini-Xception: input has " + std::to_string(grey.size()) + " values, expected " +
                 std::to_string(in_h_ * in_w_));
-  std::map<std::string, Map> maps;
   AffectOutput out;
-  for (const json& n : graph_) {
-    const std::string nm = n["name"].get<std::string>(), op = n["op"].get<std::string>();
-    const Map* x = n["inputs"].empty() ? nullptr : &maps.at(n["inputs"][0].get<std::string>());
-    Map y;
-    if (op == "input") {
-      y = Map{in_h_, in_w_, 1, grey};
-    } else if (op == "conv" || op == "separable_conv") {
-      const bool same = n["padding"] == "same";
-      const int64_t kh = n["kernel"][0], kw = n["kernel"][1], sh = n["strides"][0], sw = n["strides"][1];
-      const int64_t f = n["filters"];
-      const int64_t oh = cpu::keras_pad(x->h, kh, sh, same).out, ow = cpu::keras_pad(x->w, kw, sw, same).out;
-      y = make_map(oh, ow, f);
-      const float* bias = tensors_.at(nm + ".bias").data<float>();
-      if (op == "conv") {
-        cpu::conv2d_nhwc(x->d.data(), x->h, x->w, x->c, tensors_.at(nm + ".kernel").data<float>(), kh, kw, f, bias, sh,
-                         sw, same, y.d.data(), oh, ow);
-      } else {
-        // depthwise [oh, ow, c], then the 1x1 pointwise conv with the folded bias.
-        Map dw = make_map(oh, ow, x->c);
-        cpu::depthwise_conv2d_nhwc(x->d.data(), x->h, x->w, x->c, tensors_.at(nm + ".depthwise").data<float>(), kh, kw,
-                                   sh, sw, same, dw.d.data(), oh, ow);
-        cpu::conv2d_nhwc(dw.d.data(), oh, ow, x->c, tensors_.at(nm + ".pointwise").data<float>(), 1, 1, f, bias, 1, 1,
-                         false, y.d.data(), oh, ow);
-      }
-      if (n["activation"] == "relu")
-        for (float& v : y.d) v = std::max(v, 0.f);
-    } else if (op == "relu") {
-      y = *x;
-      for (float& v : y.d) v = std::max(v, 0.f);
-    } else if (op == "max_pool") {
-      const bool same = n["padding"] == "same";
-      const int64_t ph = n["pool"][0], pw = n["pool"][1], sh = n["strides"][0], sw = n["strides"][1];
-      const int64_t oh = cpu::keras_pad(x->h, ph, sh, same).out, ow = cpu::keras_pad(x->w, pw, sw, same).out;
-      y = make_map(oh, ow, x->c);
-      cpu::max_pool_nhwc(x->d.data(), x->h, x->w, x->c, ph, pw, sh, sw, same, y.d.data(), oh, ow);
-    } else if (op == "add") {
-      y = *x;
-      for (size_t i = 1; i < n["inputs"].size(); ++i) {
-        const Map& z = maps.at(n["inputs"][i].get<std::string>());
-        if (z.h != y.h || z.w != y.w) throw Error("mini-Xception: add " + nm + " of maps of different sizes");
-        for (size_t k = 0; k < y.d.size(); ++k) y.d[k] += z.d[k];
-      }
-    } else if (op == "global_avg_pool") {
-      y = make_map(1, 1, x->c);
-      for (int64_t p = 0; p < x->h * x->w; ++p)
-        for (int64_t ch = 0; ch < x->c; ++ch) y.d[ch] += x->d[p * x->c + ch];
-      for (float& v : y.d) v /= static_cast<float>(x->h * x->w);
-    } else if (op == "softmax") {
-      y = *x;
-      const float m = *std::max_element(y.d.begin(), y.d.end());
-      double s = 0;
-      for (float& v : y.d) s += (v = std::exp(v - m));
-      for (float& v : y.d) v = static_cast<float>(v / s);
-    }
-    if (nm == embedding_node_) {
-      // The affect embedding: global average pool of this block's output [h, w, 128].
-      out.embedding.assign(static_cast<size_t>(y.c), 0.f);
-      for (int64_t p = 0; p < y.h * y.w; ++p)
-        for (int64_t ch = 0; ch < y.c; ++ch) out.embedding[ch] += y.d[p * y.c + ch];
-      for (float& v : out.embedding) v /= static_cast<float>(y.h * y.w);
-    }
-    maps[nm] = std::move(y);
-  }
-  out.probabilities = maps.at(graph_.back()["name"].get<std::string>()).d;
+  out.embedding.resize(static_cast<size_t>(kAffectEmbeddingDim));
+  out.probabilities.resize(static_cast<size_t>(kEmotionClasses));
+  MiniXceptionScratch scratch;
+  run_into(grey.data(), scratch, out.embedding.data(), out.probabilities.data());
   return out;
+}
+
+void MiniXception::run_into(const float* grey, MiniXceptionScratch& scratch, float* embedding,
+                            float* probabilities) const {
+  std::vector<std::vector<float>>& maps = scratch.maps;
+  if (maps.size() != nodes_.size()) maps.resize(nodes_.size());
+  for (size_t k = 0; k < nodes_.size(); ++k) {
+    const Node& n = nodes_[k];
+    std::vector<float>& y = maps[k];
+    const size_t size = static_cast<size_t>(n.h * n.w * n.c);
+    const Node* xn = n.inputs.empty() ? nullptr : &nodes_[static_cast<size_t>(n.inputs[0])];
+    const std::vector<float>* x = n.inputs.empty() ? nullptr : &maps[static_cast<size_t>(n.inputs[0])];
+    switch (n.op) {
+      case Node::Op::Input:
+        y.assign(grey, grey + size);
+        break;
+      case Node::Op::Conv:
+      case Node::Op::SeparableConv: {
+        y.assign(size, 0.0f);
+        const float* bias = n.bias.data<float>();
+        if (n.op == Node::Op::Conv) {
+          cpu::conv2d_nhwc(x->data(), xn->h, xn->w, xn->c, n.kernel.data<float>(), n.kh, n.kw, n.c, bias, n.sh, n.sw,
+                           n.same, y.data(), n.h, n.w);
+        } else {
+          // depthwise [oh, ow, c], then the 1x1 pointwise conv with the folded bias.
+          scratch.depthwise.assign(static_cast<size_t>(n.h * n.w * xn->c), 0.0f);
+          cpu::depthwise_conv2d_nhwc(x->data(), xn->h, xn->w, xn->c, n.depthwise.data<float>(), n.kh, n.kw, n.sh, n.sw,
+                                     n.same, scratch.depthwise.data(), n.h, n.w);
+          cpu::conv2d_nhwc(scratch.depthwise.data(), n.h, n.w, xn->c, n.pointwise.data<float>(), 1, 1, n.c, bias, 1, 1,
+                           false, y.data(), n.h, n.w);
+        }
+        if (n.relu)
+          for (float& v : y) v = std::max(v, 0.f);
+        break;
+      }
+      case Node::Op::Relu:
+        y.assign(x->begin(), x->end());
+        for (float& v : y) v = std::max(v, 0.f);
+        break;
+      case Node::Op::MaxPool:
+        y.assign(size, 0.0f);
+        cpu::max_pool_nhwc(x->data(), xn->h, xn->w, xn->c, n.kh, n.kw, n.sh, n.sw, n.same, y.data(), n.h, n.w);
+        break;
+      case Node::Op::Add:
+        y.assign(x->begin(), x->end());
+        for (size_t i = 1; i < n.inputs.size(); ++i) {
+          const std::vector<float>& z = maps[static_cast<size_t>(n.inputs[i])];
+          for (size_t j = 0; j < y.size(); ++j) y[j] += z[j];
+        }
+        break;
+      case Node::Op::GlobalAvgPool:
+        y.assign(size, 0.0f);
+        for (int64_t p = 0; p < xn->h * xn->w; ++p)
+          for (int64_t ch = 0; ch < xn->c; ++ch) y[ch] += (*x)[p * xn->c + ch];
+        for (float& v : y) v /= static_cast<float>(xn->h * xn->w);
+        break;
+      case Node::Op::Softmax: {
+        y.assign(x->begin(), x->end());
+        const float m = *std::max_element(y.begin(), y.end());
+        double s = 0;
+        for (float& v : y) s += (v = std::exp(v - m));
+        for (float& v : y) v = static_cast<float>(v / s);
+        break;
+      }
+    }
+    if (static_cast<int>(k) == embedding_index_ && embedding) {
+      // The affect embedding: global average pool of this block's output [h, w, 128].
+      std::fill(embedding, embedding + n.c, 0.f);
+      for (int64_t p = 0; p < n.h * n.w; ++p)
+        for (int64_t ch = 0; ch < n.c; ++ch) embedding[ch] += y[p * n.c + ch];
+      for (int64_t ch = 0; ch < n.c; ++ch) embedding[ch] /= static_cast<float>(n.h * n.w);
+    }
+  }
+  if (probabilities) {
+    const std::vector<float>& p = maps.back();
+    std::copy(p.begin(), p.end(), probabilities);
+  }
 }
 
 }  // namespace hl

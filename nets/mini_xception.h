@@ -8,7 +8,9 @@
 // fear, happy, sad, surprise, neutral) and the 128-d affect embedding, the global average
 // pool of the last residual add ("hl.embedding").
 //
-// Tests: tests/nets/test_mini_xception.cpp (against Keras running fer's own model).
+// Tests: tests/nets/test_mini_xception.cpp (against Keras running fer's own model),
+// tests/pipeline/test_visual_faces_backend.cpp (run_into with a kept scratch gives run's
+// values bit for bit).
 #pragma once
 #include <cstdint>
 #include <map>
@@ -32,6 +34,13 @@ struct AffectOutput {
   std::vector<float> embedding;      // [128]
 };
 
+// The feature maps of one run_into, one buffer per graph node, kept between calls: the
+// second crop on allocates nothing.
+struct MiniXceptionScratch {
+  std::vector<std::vector<float>> maps;  // per node, HWC
+  std::vector<float> depthwise;          // a separable conv's depthwise output
+};
+
 class MiniXception {
  public:
   // Reads fer-emotion.safetensors (hl-convert fer-emotion). Throws hl::Error naming the
@@ -44,6 +53,20 @@ class MiniXception {
   int64_t input_width() const { return in_w_; }
   // `grey` holds input_height() * input_width() values in [-1, 1].
   AffectOutput run(const std::vector<float>& grey) const;
+  // The same values (bit for bit: the same kernels in the same order) for `grey`
+  // [input_height() * input_width()] into embedding [128] and probabilities [7] (either
+  // may be null), the maps in `scratch`.
+  void run_into(const float* grey, MiniXceptionScratch& scratch, float* embedding, float* probabilities) const;
+
+  // One node of the graph as run_into runs it, parsed once from hl.graph.
+  struct Node {
+    enum class Op { Input, Conv, SeparableConv, Relu, MaxPool, Add, GlobalAvgPool, Softmax } op = Op::Input;
+    std::vector<int> inputs;         // indices of earlier nodes
+    int64_t h = 0, w = 0, c = 0;     // the output map
+    int64_t kh = 1, kw = 1, sh = 1, sw = 1;  // conv kernel or pool window, strides
+    bool same = false, relu = false;  // Keras "same" padding; conv followed by ReLU
+    Tensor kernel, depthwise, pointwise, bias;
+  };
 
  private:
   friend class MiniXceptionOnBackend;  // runs this graph on a CnnBackend (nets/mini_xception_backend.h)
@@ -54,6 +77,8 @@ class MiniXception {
   nlohmann::json graph_;
   std::string embedding_node_;
   int64_t in_h_ = 0, in_w_ = 0;
+  std::vector<Node> nodes_;  // graph_ parsed, in order
+  int embedding_index_ = -1;
 };
 
 }  // namespace hl

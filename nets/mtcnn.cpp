@@ -81,7 +81,9 @@ class Taker {
   std::set<std::string> used_;
 };
 
-Act conv(const Mtcnn::Conv& l, const Act& x) {
+// The helpers below write into the caller's kept buffers (y, workspace): resize() on an
+// UninitialisedAllocator vector keeps its capacity and fills nothing.
+void conv(const Mtcnn::Conv& l, const Act& x, Act& y, Buffer& workspace) {
   cpu::Conv2dShape s;
   s.batch = x.n;
   s.height = x.h;
@@ -90,22 +92,20 @@ Act conv(const Mtcnn::Conv& l, const Act& x) {
   s.c_out = l.c_out;
   s.kh = s.kw = l.k;
   s.validate("mtcnn conv");
-  Act y{x.n, s.out_height(), s.out_width(), l.c_out, {}};
+  y.n = x.n, y.h = s.out_height(), y.w = s.out_width(), y.c = l.c_out;
   y.v.resize(static_cast<size_t>(y.n * y.h * y.w * y.c));
   // Blocked im2col + GEMM with the bias as the epilogue's shift (kernels/cpu/conv2d_fused.h).
-  Buffer workspace(cpu::conv2d_fused_workspace(s));
+  workspace.resize(cpu::conv2d_fused_workspace(s));
   cpu::ConvEpilogue e;
   e.shift = l.bias.data<float>();
   cpu::conv2d_fused_f32(s, x.v.data(), l.weight.data<float>(), y.v.data(), l.c_out, e, workspace.data());
-  return y;
 }
 
 // A P-Net layer through nets/mtcnn_conv.h (one image: x.n == 1).
-Act fast_conv(const mtcnn::PackedConv& c, const Act& x) {
-  Act y{1, x.h - c.k + 1, x.w - c.k + 1, c.c_out, {}};
+void fast_conv(const mtcnn::PackedConv& c, const Act& x, Act& y) {
+  y.n = 1, y.h = x.h - c.k + 1, y.w = x.w - c.k + 1, y.c = c.c_out;
   y.v.resize(static_cast<size_t>(y.h * y.w * y.c));
   mtcnn::conv_valid_prelu(c, x.v.data(), x.h, x.w, y.v.data());
-  return y;
 }
 
 // PyTorch's PReLU: x if x > 0, else a[c] x (v: [pixels, c]).
@@ -120,7 +120,7 @@ void prelu(Buffer& v, const Tensor& a) {
   }
 }
 
-Act maxpool(const Act& x, int64_t k, int64_t stride) {
+void maxpool(const Act& x, int64_t k, int64_t stride, Act& y) {
   cpu::Pool2dShape s;
   s.batch = x.n;
   s.height = x.h;
@@ -130,19 +130,32 @@ Act maxpool(const Act& x, int64_t k, int64_t stride) {
   s.stride_h = s.stride_w = stride;
   s.ceil_mode = true;
   s.validate("mtcnn maxpool");
-  Act y{x.n, s.out_height(), s.out_width(), x.c, {}};
+  y.n = x.n, y.h = s.out_height(), y.w = s.out_width(), y.c = x.c;
   y.v.resize(static_cast<size_t>(y.n * y.h * y.w * y.c));
   cpu::maxpool2d_f32(s, x.v.data(), y.v.data());
-  return y;
 }
 
-Buffer dense(const Mtcnn::Dense& l, const float* x, int64_t rows) {
-  Buffer y(static_cast<size_t>(rows * l.out));
+void dense(const Mtcnn::Dense& l, const float* x, int64_t rows, Buffer& y) {
+  y.resize(static_cast<size_t>(rows * l.out));
   cpu::linear_forward<float>(x, l.weight.data<float>(), l.bias.data<float>(), y.data(), rows, l.in, l.out);
-  return y;
 }
 
 }  // namespace
+
+// One detection's buffers: activations ping-pong between a and b.
+struct MtcnnScratch::Buffers {
+  mtcnn::IntegralImage integral;
+  std::vector<double> scales;
+  std::vector<Box> boxes;
+  mtcnn::StageScratch stage;
+  Act a, b, heads;
+  Buffer workspace, hidden, logits, reg, points;
+};
+
+MtcnnScratch::MtcnnScratch() : b_(std::make_unique<Buffers>()) {}
+MtcnnScratch::~MtcnnScratch() = default;
+MtcnnScratch::MtcnnScratch(MtcnnScratch&&) noexcept = default;
+MtcnnScratch& MtcnnScratch::operator=(MtcnnScratch&&) noexcept = default;
 
 Mtcnn Mtcnn::from_tensors(const NamedTensors& tensors, const MtcnnOptions& options) {
   Taker t(tensors);
@@ -203,77 +216,91 @@ Mtcnn Mtcnn::load(const std::string& path, const MtcnnOptions& options) {
 }
 
 std::vector<DetectedFace> Mtcnn::detect(const uint8_t* rgb, int64_t h, int64_t w, MtcnnStageCounts* counts) const {
+  MtcnnScratch scratch;
+  std::vector<DetectedFace> faces;
+  detect_into(rgb, h, w, scratch, faces, counts);
+  return faces;
+}
+
+void Mtcnn::detect_into(const uint8_t* rgb, int64_t h, int64_t w, MtcnnScratch& scratch,
+                        std::vector<DetectedFace>& faces, MtcnnStageCounts* counts) const {
   if (counts) *counts = {};
-  if (h < 1 || w < 1) return {};
+  faces.clear();
+  if (h < 1 || w < 1) return;
+  if (!scratch.b_) scratch.b_ = std::make_unique<MtcnnScratch::Buffers>();  // a moved-from scratch
+  MtcnnScratch::Buffers& s = *scratch.b_;
+  Act& a = s.a;
+  Act& b = s.b;
   // Stage 1: P-Net per level, per-level NMS 0.5. The sums of the frame's pixels once,
   // for every level's and crop's area resampling.
-  const mtcnn::IntegralImage integral(rgb, h, w);
-  std::vector<Box> boxes;
-  for (const double s : mtcnn::pyramid_scales(h, w, options_)) {
-    const int64_t lh = mtcnn::level_size(h, s), lw = mtcnn::level_size(w, s);
-    Act x{1, lh, lw, 3, Buffer(static_cast<size_t>(lh * lw * 3))};
-    mtcnn::area_resize_normalise(integral, 0, 0, h, w, lh, lw, x.v.data());
-    Act a = fast_conv(p_fast_[0], x);  // conv1 + PReLU
-    a = maxpool(a, 2, 2);
-    a = fast_conv(p_fast_[1], a);  // conv2 + PReLU
-    a = fast_conv(p_fast_[2], a);  // conv3 + PReLU
-    const Act heads = fast_conv(p_heads_, a);  // [1, h, w, 6]: 2 logits, 4 regression values
-    mtcnn::add_level_candidates({heads.v.data(), 6}, {heads.v.data() + 2, 6}, heads.h, heads.w, s,
-                                options_.thresholds[0], boxes);
+  s.integral.assign(rgb, h, w);
+  std::vector<Box>& boxes = s.boxes;
+  boxes.clear();
+  mtcnn::pyramid_scales(h, w, options_, s.scales);
+  for (const double sc : s.scales) {
+    const int64_t lh = mtcnn::level_size(h, sc), lw = mtcnn::level_size(w, sc);
+    a.n = 1, a.h = lh, a.w = lw, a.c = 3;
+    a.v.resize(static_cast<size_t>(lh * lw * 3));
+    mtcnn::area_resize_normalise(s.integral, 0, 0, h, w, lh, lw, a.v.data(), s.stage.cols);
+    fast_conv(p_fast_[0], a, b);  // conv1 + PReLU
+    maxpool(b, 2, 2, a);
+    fast_conv(p_fast_[1], a, b);  // conv2 + PReLU
+    fast_conv(p_fast_[2], b, a);  // conv3 + PReLU
+    fast_conv(p_heads_, a, s.heads);  // [1, h, w, 6]: 2 logits, 4 regression values
+    mtcnn::add_level_candidates({s.heads.v.data(), 6}, {s.heads.v.data() + 2, 6}, s.heads.h, s.heads.w, sc,
+                                options_.thresholds[0], boxes, s.stage);
   }
-  mtcnn::finish_pnet(boxes);
+  mtcnn::finish_pnet(boxes, s.stage);
   if (counts) counts->pnet = static_cast<int64_t>(boxes.size());
-  if (boxes.empty()) return {};
+  if (boxes.empty()) return;
 
   // Stage 2: R-Net on 24x24 crops.
-  {
-    Act a{0, 24, 24, 3, {}};
-    const std::vector<float> x = mtcnn::crops(integral, boxes, 24);
-    a.n = static_cast<int64_t>(boxes.size());
-    if (a.n == 0) return {};
-    a.v.assign(x.begin(), x.end());
-    a = conv(r_conv1_, a);
-    prelu(a.v, r_prelu_[0]);
-    a = maxpool(a, 3, 2);
-    a = conv(r_conv2_, a);
-    prelu(a.v, r_prelu_[1]);
-    a = maxpool(a, 3, 2);
-    a = conv(r_conv3_, a);
-    prelu(a.v, r_prelu_[2]);
-    Buffer hidden = dense(r_dense4_, a.v.data(), a.n);  // [n, 128]
-    prelu(hidden, r_prelu_[3]);
-    const Buffer logits = dense(r_dense5_1_, hidden.data(), a.n), reg = dense(r_dense5_2_, hidden.data(), a.n);
-    mtcnn::refine_rnet({logits.data(), 2}, {reg.data(), 4}, boxes, options_.thresholds[1]);
-  }
+  a.v.resize(boxes.size() * 24 * 24 * 3);
+  a.n = mtcnn::crops(s.integral, boxes, 24, a.v.data(), s.stage);
+  a.h = 24, a.w = 24, a.c = 3;
+  if (a.n == 0) return;
+  a.v.resize(static_cast<size_t>(a.n * 24 * 24 * 3));
+  conv(r_conv1_, a, b, s.workspace);
+  prelu(b.v, r_prelu_[0]);
+  maxpool(b, 3, 2, a);
+  conv(r_conv2_, a, b, s.workspace);
+  prelu(b.v, r_prelu_[1]);
+  maxpool(b, 3, 2, a);
+  conv(r_conv3_, a, b, s.workspace);
+  prelu(b.v, r_prelu_[2]);
+  dense(r_dense4_, b.v.data(), b.n, s.hidden);  // [n, 128]
+  prelu(s.hidden, r_prelu_[3]);
+  dense(r_dense5_1_, s.hidden.data(), b.n, s.logits);
+  dense(r_dense5_2_, s.hidden.data(), b.n, s.reg);
+  mtcnn::refine_rnet({s.logits.data(), 2}, {s.reg.data(), 4}, boxes, options_.thresholds[1], s.stage);
   if (counts) counts->rnet = static_cast<int64_t>(boxes.size());
-  if (boxes.empty()) return {};
+  if (boxes.empty()) return;
 
   // Stage 3: O-Net on 48x48 crops, landmarks, 'Min' NMS.
-  Act a{0, 48, 48, 3, {}};
-  const std::vector<float> x = mtcnn::crops(integral, boxes, 48);
-  a.n = static_cast<int64_t>(boxes.size());
-  if (a.n == 0) return {};
-  a.v.assign(x.begin(), x.end());
-  a = conv(o_conv1_, a);
-  prelu(a.v, o_prelu_[0]);
-  a = maxpool(a, 3, 2);
-  a = conv(o_conv2_, a);
-  prelu(a.v, o_prelu_[1]);
-  a = maxpool(a, 3, 2);
-  a = conv(o_conv3_, a);
-  prelu(a.v, o_prelu_[2]);
-  a = maxpool(a, 2, 2);
-  a = conv(o_conv4_, a);
-  prelu(a.v, o_prelu_[3]);
-  Buffer hidden = dense(o_dense5_, a.v.data(), a.n);  // [n, 256]
-  prelu(hidden, o_prelu_[4]);
-  const Buffer logits = dense(o_dense6_1_, hidden.data(), a.n);
-  const Buffer reg = dense(o_dense6_2_, hidden.data(), a.n);
-  const Buffer points = dense(o_dense6_3_, hidden.data(), a.n);
-  std::vector<DetectedFace> result =
-      mtcnn::finish_onet({logits.data(), 2}, {reg.data(), 4}, {points.data(), 10}, boxes, options_.thresholds[2]);
-  if (counts) counts->onet = static_cast<int64_t>(result.size());
-  return result;
+  a.v.resize(boxes.size() * 48 * 48 * 3);
+  a.n = mtcnn::crops(s.integral, boxes, 48, a.v.data(), s.stage);
+  a.h = 48, a.w = 48, a.c = 3;
+  if (a.n == 0) return;
+  a.v.resize(static_cast<size_t>(a.n * 48 * 48 * 3));
+  conv(o_conv1_, a, b, s.workspace);
+  prelu(b.v, o_prelu_[0]);
+  maxpool(b, 3, 2, a);
+  conv(o_conv2_, a, b, s.workspace);
+  prelu(b.v, o_prelu_[1]);
+  maxpool(b, 3, 2, a);
+  conv(o_conv3_, a, b, s.workspace);
+  prelu(b.v, o_prelu_[2]);
+  maxpool(b, 2, 2, a);
+  conv(o_conv4_, a, b, s.workspace);
+  prelu(b.v, o_prelu_[3]);
+  dense(o_dense5_, b.v.data(), b.n, s.hidden);  // [n, 256]
+  prelu(s.hidden, o_prelu_[4]);
+  dense(o_dense6_1_, s.hidden.data(), b.n, s.logits);
+  dense(o_dense6_2_, s.hidden.data(), b.n, s.reg);
+  dense(o_dense6_3_, s.hidden.data(), b.n, s.points);
+  mtcnn::finish_onet({s.logits.data(), 2}, {s.reg.data(), 4}, {s.points.data(), 10}, boxes, options_.thresholds[2],
+                     s.stage, faces);
+  if (counts) counts->onet = static_cast<int64_t>(faces.size());
 }
 
 float most_confident_face_area(const std::vector<DetectedFace>& faces, int64_t h, int64_t w) {

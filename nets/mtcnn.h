@@ -19,9 +19,13 @@
 //
 // Tests: tests/nets/test_mtcnn_golden.cpp (facenet-pytorch's MTCNN on photographs and
 // generated video frames: the same number of boxes after every stage, boxes within 1 px,
-// probabilities within 1e-4), tests/nets/test_mtcnn_conv.cpp (the fast paths).
+// probabilities within 1e-4), tests/nets/test_mtcnn_conv.cpp (the fast paths),
+// tests/pipeline/test_visual_faces_backend.cpp (detect_into with a kept MtcnnScratch gives
+// detect's faces bit for bit), tests/embed/test_stream_allocations_faces.cpp (no
+// allocation per frame once the scratch has grown).
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,6 +46,23 @@ struct MtcnnStageCounts {
   int64_t pnet = 0, rnet = 0, onet = 0;
 };
 
+// The buffers of one detection (pyramid levels, activations, candidate boxes, crops),
+// kept between Mtcnn::detect_into calls: with frames of one size nothing is allocated
+// once they have grown to what the frames need (the number of candidates varies from
+// frame to frame). One per thread; made with its buffers empty.
+class MtcnnScratch {
+ public:
+  MtcnnScratch();
+  ~MtcnnScratch();
+  MtcnnScratch(MtcnnScratch&&) noexcept;
+  MtcnnScratch& operator=(MtcnnScratch&&) noexcept;
+  struct Buffers;  // nets/mtcnn.cpp
+
+ private:
+  friend class Mtcnn;
+  std::unique_ptr<Buffers> b_;
+};
+
 struct MtcnnOptions {
   double min_face = 20.0;
   double factor = 0.709;
@@ -59,6 +80,10 @@ class Mtcnn {
   // rgb: u8 [h, w, 3], rows packed. Images smaller than 12 px after the first pyramid
   // scale find nothing.
   std::vector<DetectedFace> detect(const uint8_t* rgb, int64_t h, int64_t w, MtcnnStageCounts* counts = nullptr) const;
+  // The same detections (bit for bit: the same code on kept buffers) into `faces`
+  // (replaced), with the buffers of `scratch`.
+  void detect_into(const uint8_t* rgb, int64_t h, int64_t w, MtcnnScratch& scratch, std::vector<DetectedFace>& faces,
+                   MtcnnStageCounts* counts = nullptr) const;
 
   struct Conv {
     int64_t c_in = 0, c_out = 0, k = 1;

@@ -186,9 +186,11 @@ std::vector<DetectedFace> MtcnnOnBackend::detect(const uint8_t* rgb, int64_t h, 
     }
   } release{this};
   const mtcnn::IntegralImage integral(rgb, h, w);
+  mtcnn::StageScratch stage;
 
   // Stage 1: every level queued, then read back.
-  const std::vector<double> scales = mtcnn::pyramid_scales(h, w, options_);
+  std::vector<double> scales;
+  mtcnn::pyramid_scales(h, w, options_, scales);
   std::vector<Tensor> heads;
   for (const double s : scales) {
     const int64_t lh = mtcnn::level_size(h, s), lw = mtcnn::level_size(w, s);
@@ -206,17 +208,18 @@ std::vector<DetectedFace> MtcnnOnBackend::detect(const uint8_t* rgb, int64_t h, 
     const Tensor out = backend_->download(heads[i]);
     const float* d = out.data<float>();
     mtcnn::add_level_candidates({d, 6}, {d + 2, 6}, out.size(1), out.size(2), scales[i], options_.thresholds[0],
-                                boxes);
+                                boxes, stage);
   }
-  mtcnn::finish_pnet(boxes);
+  mtcnn::finish_pnet(boxes, stage);
   if (counts) counts->pnet = static_cast<int64_t>(boxes.size());
   if (boxes.empty()) return {};
 
   // Stage 2: R-Net on 24x24 crops.
   {
-    const std::vector<float> x = mtcnn::crops(integral, boxes, 24);
-    const int64_t n = static_cast<int64_t>(boxes.size());
+    std::vector<float> x(boxes.size() * 24 * 24 * 3);
+    const int64_t n = mtcnn::crops(integral, boxes, 24, x.data(), stage);
     if (n == 0) return {};
+    x.resize(static_cast<size_t>(n * 24 * 24 * 3));
     Tensor a = upload(x, Shape{batch_bucket(n), 24, 24, 3});
     a = run(rnet_[0], a);
     a = pool(a, 3, 2);
@@ -226,15 +229,16 @@ std::vector<DetectedFace> MtcnnOnBackend::detect(const uint8_t* rgb, int64_t h, 
     a = run(rnet_[3], a);  // [N, 1, 1, 128]
     const Tensor out = backend_->download(run(rnet_[4], a));  // [N, 1, 1, 6]
     const float* d = out.data<float>();
-    mtcnn::refine_rnet({d, 6}, {d + 2, 6}, boxes, options_.thresholds[1]);
+    mtcnn::refine_rnet({d, 6}, {d + 2, 6}, boxes, options_.thresholds[1], stage);
   }
   if (counts) counts->rnet = static_cast<int64_t>(boxes.size());
   if (boxes.empty()) return {};
 
   // Stage 3: O-Net on 48x48 crops.
-  const std::vector<float> x = mtcnn::crops(integral, boxes, 48);
-  const int64_t n = static_cast<int64_t>(boxes.size());
+  std::vector<float> x(boxes.size() * 48 * 48 * 3);
+  const int64_t n = mtcnn::crops(integral, boxes, 48, x.data(), stage);
   if (n == 0) return {};
+  x.resize(static_cast<size_t>(n * 48 * 48 * 3));
   Tensor a = upload(x, Shape{batch_bucket(n), 48, 48, 3});
   a = run(onet_[0], a);
   a = pool(a, 3, 2);
@@ -246,8 +250,8 @@ std::vector<DetectedFace> MtcnnOnBackend::detect(const uint8_t* rgb, int64_t h, 
   a = run(onet_[4], a);  // [N, 1, 1, 256]
   const Tensor out = backend_->download(run(onet_[5], a));  // [N, 1, 1, 16]
   const float* d = out.data<float>();
-  std::vector<DetectedFace> result =
-      mtcnn::finish_onet({d, 16}, {d + 2, 16}, {d + 6, 16}, boxes, options_.thresholds[2]);
+  std::vector<DetectedFace> result;
+  mtcnn::finish_onet({d, 16}, {d + 2, 16}, {d + 6, 16}, boxes, options_.thresholds[2], stage, result);
   if (counts) counts->onet = static_cast<int64_t>(result.size());
   return result;
 }

@@ -61,8 +61,11 @@ void area_resize_normalise(const uint8_t* img, int64_t img_w, int64_t top, int64
   }
 }
 
-IntegralImage::IntegralImage(const uint8_t* rgb, int64_t h, int64_t w)
-    : img(rgb), img_h(h), img_w(w), s(static_cast<size_t>((h + 1) * (w + 1) * 3), 0u) {
+void IntegralImage::assign(const uint8_t* rgb, int64_t h, int64_t w) {
+  img = rgb;
+  img_h = h;
+  img_w = w;
+  s.assign(static_cast<size_t>((h + 1) * (w + 1) * 3), 0u);  // row 0 and column 0 stay 0
   const int64_t row = (w + 1) * 3;
   for (int64_t y = 0; y < h; ++y) {
     const uint8_t* px = rgb + y * w * 3;
@@ -79,8 +82,16 @@ IntegralImage::IntegralImage(const uint8_t* rgb, int64_t h, int64_t w)
 
 void area_resize_normalise(const IntegralImage& ii, int64_t top, int64_t left, int64_t h, int64_t w, int64_t out_h,
                            int64_t out_w, float* y) {
+  std::vector<int64_t> cols;
+  area_resize_normalise(ii, top, left, h, w, out_h, out_w, y, cols);
+}
+
+void area_resize_normalise(const IntegralImage& ii, int64_t top, int64_t left, int64_t h, int64_t w, int64_t out_h,
+                           int64_t out_w, float* y, std::vector<int64_t>& cols) {
   constexpr int64_t kExactPixels = (int64_t{1} << 24) / 255;
-  std::vector<int64_t> iw0(static_cast<size_t>(out_w)), iw1(static_cast<size_t>(out_w));
+  cols.resize(static_cast<size_t>(2 * out_w));
+  int64_t* iw0 = cols.data();  // [out_w] each window's first column
+  int64_t* iw1 = iw0 + out_w;  // [out_w] and the one past its last
   for (int64_t ow = 0; ow < out_w; ++ow) {
     iw0[ow] = start_index(ow, out_w, w);
     iw1[ow] = end_index(ow, out_w, w);
@@ -110,15 +121,55 @@ void area_resize_normalise(const IntegralImage& ii, int64_t top, int64_t left, i
   }
 }
 
+namespace {
+
+// std::stable_sort of indices by `before` (a strict weak order): a bottom-up merge sort
+// that takes from the right run only when its head comes strictly before the left's, so
+// equal elements keep their order and the result is stable_sort's. tmp: scratch.
+template <class Before>
+void stable_sort_indices(std::vector<int64_t>& v, std::vector<int64_t>& tmp, Before before) {
+  const size_t n = v.size();
+  tmp.resize(n);
+  for (size_t width = 1; width < n; width *= 2) {
+    for (size_t lo = 0; lo < n; lo += 2 * width) {
+      const size_t mid = std::min(lo + width, n), hi = std::min(lo + 2 * width, n);
+      size_t i = lo, j = mid, k = lo;
+      while (i < mid && j < hi) tmp[k++] = before(v[j], v[i]) ? v[j++] : v[i++];
+      while (i < mid) tmp[k++] = v[i++];
+      while (j < hi) tmp[k++] = v[j++];
+    }
+    v.swap(tmp);
+  }
+}
+
+}  // namespace
+
 std::vector<int64_t> nms_iou(const std::vector<Box>& boxes, float threshold) {
-  const int64_t n = static_cast<int64_t>(boxes.size());
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return boxes[a].score > boxes[b].score; });
-  std::vector<float> area(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) area[i] = (boxes[i].x2 - boxes[i].x1) * (boxes[i].y2 - boxes[i].y1);
-  std::vector<char> suppressed(static_cast<size_t>(n), 0);
+  NmsScratch scratch;
   std::vector<int64_t> keep;
+  nms_iou(boxes, threshold, scratch, keep);
+  return keep;
+}
+
+std::vector<int64_t> nms_min(const std::vector<Box>& boxes, float threshold) {
+  NmsScratch scratch;
+  std::vector<int64_t> keep;
+  nms_min(boxes, threshold, scratch, keep);
+  return keep;
+}
+
+void nms_iou(const std::vector<Box>& boxes, float threshold, NmsScratch& scratch, std::vector<int64_t>& keep) {
+  const int64_t n = static_cast<int64_t>(boxes.size());
+  std::vector<int64_t>& order = scratch.order;
+  order.resize(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  stable_sort_indices(order, scratch.tmp, [&](int64_t a, int64_t b) { return boxes[a].score > boxes[b].score; });
+  std::vector<float>& area = scratch.area;
+  area.resize(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) area[i] = (boxes[i].x2 - boxes[i].x1) * (boxes[i].y2 - boxes[i].y1);
+  std::vector<char>& suppressed = scratch.suppressed;
+  suppressed.assign(static_cast<size_t>(n), 0);
+  keep.clear();
   for (int64_t a = 0; a < n; ++a) {
     const int64_t i = order[a];
     if (suppressed[i]) continue;
@@ -135,24 +186,26 @@ std::vector<int64_t> nms_iou(const std::vector<Box>& boxes, float threshold) {
       if (ovr > threshold) suppressed[j] = 1;
     }
   }
-  return keep;
 }
 
-std::vector<int64_t> nms_min(const std::vector<Box>& boxes, float threshold) {
+void nms_min(const std::vector<Box>& boxes, float threshold, NmsScratch& scratch, std::vector<int64_t>& keep) {
   const int64_t n = static_cast<int64_t>(boxes.size());
-  std::vector<float> area(static_cast<size_t>(n));
+  std::vector<float>& area = scratch.area;
+  area.resize(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) area[i] = (boxes[i].x2 - boxes[i].x1 + 1.0f) * (boxes[i].y2 - boxes[i].y1 + 1.0f);
   // np.argsort ascending; the highest score is taken from the end.
-  std::vector<int64_t> rest(static_cast<size_t>(n));
+  std::vector<int64_t>& rest = scratch.order;
+  rest.resize(static_cast<size_t>(n));
   std::iota(rest.begin(), rest.end(), 0);
-  std::stable_sort(rest.begin(), rest.end(), [&](int64_t a, int64_t b) { return boxes[a].score < boxes[b].score; });
-  std::vector<int64_t> keep;
+  stable_sort_indices(rest, scratch.tmp, [&](int64_t a, int64_t b) { return boxes[a].score < boxes[b].score; });
+  std::vector<int64_t>& next = scratch.next;
+  keep.clear();
   while (!rest.empty()) {
     const int64_t i = rest.back();
     rest.pop_back();
     keep.push_back(i);
     const Box& bi = boxes[i];
-    std::vector<int64_t> next;
+    next.clear();
     for (int64_t j : rest) {
       const Box& bj = boxes[j];
       const float w = std::max(0.0f, std::min(bi.x2, bj.x2) - std::max(bi.x1, bj.x1) + 1.0f);
@@ -163,7 +216,6 @@ std::vector<int64_t> nms_min(const std::vector<Box>& boxes, float threshold) {
     }
     rest.swap(next);
   }
-  return keep;
 }
 
 void rerec(Box& b) {

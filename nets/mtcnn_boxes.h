@@ -37,7 +37,10 @@ struct IntegralImage {
   const uint8_t* img = nullptr;  // [img_h, img_w, 3], borrowed
   int64_t img_h = 0, img_w = 0;
   std::vector<uint32_t> s;
-  IntegralImage(const uint8_t* rgb, int64_t h, int64_t w);
+  IntegralImage() = default;
+  IntegralImage(const uint8_t* rgb, int64_t h, int64_t w) { assign(rgb, h, w); }
+  // The table of another image in the same memory (no allocation when it is not larger).
+  void assign(const uint8_t* rgb, int64_t h, int64_t w);
 };
 // The same numbers as area_resize_normalise(ii.img, ii.img_w, ...) bit for bit: a window
 // of at most 2^24 / 255 pixels has an integer sum below 2^24, which f32 holds exactly
@@ -45,6 +48,9 @@ struct IntegralImage {
 // windows are added pixel by pixel in f32 as PyTorch does.
 void area_resize_normalise(const IntegralImage& ii, int64_t top, int64_t left, int64_t h, int64_t w, int64_t out_h,
                            int64_t out_w, float* y);
+// The same with the column windows in `cols` (scratch, [2 * out_w], grown as needed).
+void area_resize_normalise(const IntegralImage& ii, int64_t top, int64_t left, int64_t h, int64_t w, int64_t out_h,
+                           int64_t out_w, float* y, std::vector<int64_t>& cols);
 
 // torchvision.ops.nms: indices of the kept boxes, by descending score (stable for ties);
 // a box is dropped when its IoU with a kept one is > threshold.
@@ -52,6 +58,18 @@ std::vector<int64_t> nms_iou(const std::vector<Box>& boxes, float threshold);
 // detect_face's nms_numpy(..., 'Min'): overlap = intersection / the smaller area, areas
 // and intersections with +1; kept by descending score; dropped when overlap > threshold.
 std::vector<int64_t> nms_min(const std::vector<Box>& boxes, float threshold);
+
+// The two NMS writing the kept indices into `keep`, their buffers in `scratch`: no
+// allocation once the buffers have grown to the number of boxes. The orders are
+// std::stable_sort's (a merge sort of our own, since stable_sort takes its buffer from
+// operator new on every call).
+struct NmsScratch {
+  std::vector<int64_t> order, tmp, next;
+  std::vector<float> area;
+  std::vector<char> suppressed;
+};
+void nms_iou(const std::vector<Box>& boxes, float threshold, NmsScratch& scratch, std::vector<int64_t>& keep);
+void nms_min(const std::vector<Box>& boxes, float threshold, NmsScratch& scratch, std::vector<int64_t>& keep);
 
 // rerec: the square of side max(w, h) around the box's centre (w = x2 - x1).
 void rerec(Box& b);

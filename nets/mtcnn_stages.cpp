@@ -14,34 +14,33 @@ float softmax2_1(float a, float b) {
   return eb / (ea + eb);
 }
 
-std::vector<Box> select(const std::vector<Box>& boxes, const std::vector<int64_t>& pick) {
-  std::vector<Box> r;
-  r.reserve(pick.size());
-  for (int64_t i : pick) r.push_back(boxes[i]);
-  return r;
+// boxes[pick] into `to` (not `boxes`).
+void select(const std::vector<Box>& boxes, const std::vector<int64_t>& pick, std::vector<Box>& to) {
+  to.clear();
+  for (int64_t i : pick) to.push_back(boxes[i]);
 }
 
 }  // namespace
 
-std::vector<double> pyramid_scales(int64_t h, int64_t w, const MtcnnOptions& options) {
+void pyramid_scales(int64_t h, int64_t w, const MtcnnOptions& options, std::vector<double>& scales) {
   const double m = 12.0 / options.min_face;
   double minl = static_cast<double>(std::min(h, w)) * m, scale = m;
-  std::vector<double> scales;
+  scales.clear();
   while (minl >= 12) {
     scales.push_back(scale);
     scale *= options.factor;
     minl *= options.factor;
   }
-  return scales;
 }
 
 int64_t level_size(int64_t n, double scale) { return static_cast<int64_t>(static_cast<double>(n) * scale + 1); }
 
 void add_level_candidates(Rows logits, Rows reg, int64_t oh, int64_t ow, double scale, float threshold,
-                          std::vector<Box>& boxes) {
+                          std::vector<Box>& boxes, StageScratch& scratch) {
   // generateBoundingBox: cell (y, x) in row-major order (mask.nonzero()).
   const float sf = static_cast<float>(scale);
-  std::vector<Box> level;
+  std::vector<Box>& level = scratch.level;
+  level.clear();
   for (int64_t yy = 0; yy < oh; ++yy)
     for (int64_t xx = 0; xx < ow; ++xx) {
       const int64_t i = yy * ow + xx;
@@ -57,11 +56,14 @@ void add_level_candidates(Rows logits, Rows reg, int64_t oh, int64_t ow, double 
       for (int k = 0; k < 4; ++k) b.reg[k] = reg.row(i)[k];
       level.push_back(b);
     }
-  for (const Box& b : select(level, nms_iou(level, 0.5f))) boxes.push_back(b);
+  nms_iou(level, 0.5f, scratch.nms, scratch.keep);
+  for (int64_t i : scratch.keep) boxes.push_back(level[i]);
 }
 
-void finish_pnet(std::vector<Box>& boxes) {
-  boxes = select(boxes, nms_iou(boxes, 0.7f));
+void finish_pnet(std::vector<Box>& boxes, StageScratch& scratch) {
+  nms_iou(boxes, 0.7f, scratch.nms, scratch.keep);
+  select(boxes, scratch.keep, scratch.picked);
+  boxes.assign(scratch.picked.begin(), scratch.picked.end());
   for (Box& b : boxes) {
     const float regw = b.x2 - b.x1, regh = b.y2 - b.y1;
     const float q1 = b.x1 + b.reg[0] * regw, q2 = b.y1 + b.reg[1] * regh;
@@ -74,23 +76,24 @@ void finish_pnet(std::vector<Box>& boxes) {
   }
 }
 
-std::vector<float> crops(const IntegralImage& integral, std::vector<Box>& boxes, int64_t size) {
-  std::vector<Box> kept;
-  std::vector<float> x;
-  const size_t one = static_cast<size_t>(size * size * 3);
+int64_t crops(const IntegralImage& integral, std::vector<Box>& boxes, int64_t size, float* x, StageScratch& scratch) {
+  std::vector<Box>& kept = scratch.passed;
+  kept.clear();
+  const int64_t one = size * size * 3;
   for (const Box& b : boxes) {
     const CropWindow win = pad(b, integral.img_w, integral.img_h);
     if (win.empty()) continue;
+    area_resize_normalise(integral, win.top, win.left, win.h, win.w, size, size,
+                          x + static_cast<int64_t>(kept.size()) * one, scratch.cols);
     kept.push_back(b);
-    x.resize(x.size() + one);
-    area_resize_normalise(integral, win.top, win.left, win.h, win.w, size, size, x.data() + x.size() - one);
   }
-  boxes.swap(kept);
-  return x;
+  boxes.assign(kept.begin(), kept.end());
+  return static_cast<int64_t>(boxes.size());
 }
 
-void refine_rnet(Rows logits, Rows reg, std::vector<Box>& boxes, float threshold) {
-  std::vector<Box> passed;
+void refine_rnet(Rows logits, Rows reg, std::vector<Box>& boxes, float threshold, StageScratch& scratch) {
+  std::vector<Box>& passed = scratch.passed;
+  passed.clear();
   for (size_t i = 0; i < boxes.size(); ++i) {
     const float p = softmax2_1(logits.row(static_cast<int64_t>(i))[0], logits.row(static_cast<int64_t>(i))[1]);
     if (!(p > threshold)) continue;
@@ -99,7 +102,8 @@ void refine_rnet(Rows logits, Rows reg, std::vector<Box>& boxes, float threshold
     for (int k = 0; k < 4; ++k) b.reg[k] = reg.row(static_cast<int64_t>(i))[k];
     passed.push_back(b);
   }
-  boxes = select(passed, nms_iou(passed, 0.7f));
+  nms_iou(passed, 0.7f, scratch.nms, scratch.keep);
+  select(passed, scratch.keep, boxes);
   for (Box& b : boxes) {
     const float r[4] = {b.reg[0], b.reg[1], b.reg[2], b.reg[3]};
     bbreg(b, r);
@@ -107,10 +111,12 @@ void refine_rnet(Rows logits, Rows reg, std::vector<Box>& boxes, float threshold
   }
 }
 
-std::vector<DetectedFace> finish_onet(Rows logits, Rows reg, Rows points, const std::vector<Box>& boxes,
-                                      float threshold) {
-  std::vector<Box> passed;
-  std::vector<DetectedFace> faces;
+void finish_onet(Rows logits, Rows reg, Rows points, const std::vector<Box>& boxes, float threshold,
+                 StageScratch& scratch, std::vector<DetectedFace>& result) {
+  std::vector<Box>& passed = scratch.passed;
+  std::vector<DetectedFace>& faces = scratch.faces;
+  passed.clear();
+  faces.clear();
   for (size_t n = 0; n < boxes.size(); ++n) {
     const int64_t i = static_cast<int64_t>(n);
     const float p = softmax2_1(logits.row(i)[0], logits.row(i)[1]);
@@ -134,9 +140,9 @@ std::vector<DetectedFace> finish_onet(Rows logits, Rows reg, Rows points, const 
     passed.push_back(b);
     faces.push_back(f);
   }
-  std::vector<DetectedFace> result;
-  for (int64_t i : nms_min(passed, 0.7f)) result.push_back(faces[i]);
-  return result;
+  nms_min(passed, 0.7f, scratch.nms, scratch.keep);
+  result.clear();
+  for (int64_t i : scratch.keep) result.push_back(faces[i]);
 }
 
 }  // namespace hl::mtcnn

@@ -18,8 +18,17 @@
 
 namespace hl::mtcnn {
 
+// The buffers of the functions below, kept between frames by the caller: once they have
+// grown to what a frame needs, the stages allocate nothing.
+struct StageScratch {
+  std::vector<Box> level, passed, picked;
+  std::vector<int64_t> keep, cols;
+  NmsScratch nms;
+  std::vector<DetectedFace> faces;
+};
+
 // 12 / min_face * factor^k while min(h, w) * scale >= 12, in double as Python has it.
-std::vector<double> pyramid_scales(int64_t h, int64_t w, const MtcnnOptions& options);
+void pyramid_scales(int64_t h, int64_t w, const MtcnnOptions& options, std::vector<double>& scales);
 // A level's side: int(n * scale + 1).
 int64_t level_size(int64_t n, double scale);
 
@@ -33,20 +42,21 @@ struct Rows {
 // generateBoundingBox on one level's P-Net output (logits and regression per output
 // cell, [oh * ow] rows, row-major), then the level's IoU NMS 0.5; appends to `boxes`.
 void add_level_candidates(Rows logits, Rows reg, int64_t oh, int64_t ow, double scale, float threshold,
-                          std::vector<Box>& boxes);
+                          std::vector<Box>& boxes, StageScratch& scratch);
 // After the last level: IoU NMS 0.7 over all levels, box regression, rerec.
-void finish_pnet(std::vector<Box>& boxes);
+void finish_pnet(std::vector<Box>& boxes, StageScratch& scratch);
 
-// The crops of `boxes` (pad()), area-resized to size x size and normalised:
-// [n, size, size, 3]. Boxes whose crop is empty are dropped from `boxes`.
-std::vector<float> crops(const IntegralImage& integral, std::vector<Box>& boxes, int64_t size);
+// The crops of `boxes` (pad()), area-resized to size x size and normalised, into x
+// [n, size, size, 3] (room for boxes.size() crops); returns n. Boxes whose crop is empty
+// are dropped from `boxes`.
+int64_t crops(const IntegralImage& integral, std::vector<Box>& boxes, int64_t size, float* x, StageScratch& scratch);
 
 // R-Net's outputs for `boxes` (same order): P(face) > threshold, IoU NMS 0.7, bbreg,
 // rerec. Replaces `boxes`.
-void refine_rnet(Rows logits, Rows reg, std::vector<Box>& boxes, float threshold);
+void refine_rnet(Rows logits, Rows reg, std::vector<Box>& boxes, float threshold, StageScratch& scratch);
 // O-Net's outputs: P(face) > threshold, landmarks, bbreg, 'Min' NMS 0.7; the faces by
-// descending probability.
-std::vector<DetectedFace> finish_onet(Rows logits, Rows reg, Rows points, const std::vector<Box>& boxes,
-                                      float threshold);
+// descending probability, into `faces` (replaced).
+void finish_onet(Rows logits, Rows reg, Rows points, const std::vector<Box>& boxes, float threshold,
+                 StageScratch& scratch, std::vector<DetectedFace>& faces);
 
 }  // namespace hl::mtcnn

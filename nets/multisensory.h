@@ -15,8 +15,9 @@
 //
 // The sound's fractional max-pool uses fixed windows (kernels/cpu/fractional_pool.h): the
 // publisher's call is random at every run. Batch 1; the convolutions are im2col + OpenBLAS
-// GEMM over the engine's threads (kernels/cpu/conv3d.h; ~5 s per full-size clip on one
-// thread, docs/benchmarks.md).
+// GEMM, the 3x3x3 stride-1 ones Winograd F(2x2, 3x3) + GEMM, over the engine's threads
+// (kernels/cpu/conv3d.h; ~4 s per full-size clip on one thread, 0.76x TensorFlow's clips
+// per second: docs/benchmarks.md "CAM against TensorFlow (CPU)").
 //
 // Tests: tests/nets/test_multisensory_net.cpp (a width-reduced net on a 64x64 clip against
 // TensorFlow running the same graph, tests/nets/make_multisensory_golden.py).

@@ -50,13 +50,23 @@ Tensor ResNet50::bottleneck(const Bottleneck& b, const Tensor& x) {
   return runner_.conv(b.conv3, t, &shortcut);
 }
 
-CnnOutput ResNet50::forward(const Tensor& x) {
-  static const MaxPoolSpec stem_pool{3, 2, 1, false};
-  Tensor a = runner_.begin(x, 3, "resnet50");
+namespace {
+const MaxPoolSpec kStemPool{3, 2, 1, false};
+// The names for messages, made once: "resnet50 maxpool" as a literal would become a new
+// std::string (too long for the small-string buffer) on every frame.
+const std::string kNetName = "resnet50", kMaxpoolName = "resnet50 maxpool";
+}  // namespace
+
+Tensor ResNet50::trunk(const Tensor& x) {
+  Tensor a = runner_.begin(x, 3, kNetName);
   a = runner_.conv(conv1_, a);
-  a = runner_.maxpool(stem_pool, a, "resnet50 maxpool");
+  a = runner_.maxpool(kStemPool, a, kMaxpoolName);
   for (const Bottleneck& b : blocks_) a = bottleneck(b, a);
-  return runner_.finish(a, fc_);
+  return a;
 }
+
+CnnOutput ResNet50::forward(const Tensor& x) { return runner_.finish(trunk(x), fc_); }
+
+void ResNet50::embed(const Tensor& x, float* embedding) { runner_.finish_embedding(trunk(x), fc_, embedding); }
 
 }  // namespace hl

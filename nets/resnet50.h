@@ -14,7 +14,8 @@
 //
 // Weights: a file written from torchvision's state dict by convert_resnet50
 // (weights/resnet50_map.h), BatchNorm folded or not.
-// Tests: tests/nets/test_resnet50_golden.cpp (torchvision, random weights, both forms).
+// Tests: tests/nets/test_resnet50_golden.cpp (torchvision, random weights, both forms);
+// embed: tests/embed/test_stream_allocations.cpp (PieceAllocations, Places365MfccStream).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -38,6 +39,10 @@ class ResNet50 {
 
   // x f32 [N, H, W, 3] on the CPU or the backend's device, ImageNet-normalised.
   CnnOutput forward(const Tensor& x);
+  // The same pass with only the embedding, written to N x 2048 floats of host memory at
+  // `embedding` (equal to forward(x).embedding): a stream's frame, which allocates
+  // nothing on the CPU backend after its first pass (include/hl/highlights.h).
+  void embed(const Tensor& x, float* embedding);
 
   int64_t classes() const { return fc_.out; }
   bool batchnorm_folded() const { return conv1_.folded; }
@@ -50,6 +55,8 @@ class ResNet50 {
   };
   explicit ResNet50(std::unique_ptr<CnnBackend> backend) : runner_(std::move(backend)) {}
   Tensor bottleneck(const Bottleneck& block, const Tensor& x);
+  // Everything before the global average pool: [N, 7, 7, 2048] for a 224 x 224 input.
+  Tensor trunk(const Tensor& x);
 
   CnnRunner runner_;
   NetConv conv1_;

@@ -278,6 +278,7 @@ Tensor CamFeatureExtractor::run(const std::string& input, int64_t frames, int64_
   vo.limits = cam_limits(media::probe(input));  // each frame at its own size: cam_resize_frame resizes it
   vo.queue_frames = 4;
   media::VideoReader reader(input, vo);
+  HL_LOG(Debug) << "video decoding pass: " << input << " at 30000/1001 fps (cam)";
   media::VideoFrame f;
   while (reader.next(&f)) session->push(f.rgb, reader.start_seconds());
   return session->finish(frames, fps_num, fps_den);

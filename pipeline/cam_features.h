@@ -28,8 +28,10 @@
 //           local frame i = g - start the map is the publisher's linear interpolation
 //           (sep_video.heatmap): f = 16 i / 125 clamped to [0, 15], l = floor(f),
 //           r = min(l + 1, 15), (1 - (f - l)) cam[l] + (f - l) cam[r].
-// Decoding: the other features' pass when --fps is 29.97 (CamSession fed by
-// pipeline/extract.cpp), else a pass of its own at 29.97 fps after theirs.
+// Decoding: the video's one decoding pass at --fps, which picks cam's 29.97-fps frames
+// from the same decoded frames by the same tick rule (media::VideoOptions::second_rate;
+// CamSession fed by pipeline/extract.cpp); run() decodes on its own only when nothing
+// else needs the video decoded (T known from kept features).
 //
 // Weights: multisensory-cam.safetensors in the weights folder, made by hl-convert
 // multisensory-cam; a missing file is an hl::Error naming it and the command.
@@ -98,8 +100,9 @@ class CamNet {
 std::unique_ptr<CamNet> load_cam_net(const std::string& path, Device device);
 
 // One video's CAM from frames fed one at a time: the frames at 29.97 fps in order (u8
-// [H, W, 3] CPU, any size), from CamFeatureExtractor::run's own decoder or from the other
-// features' pass when it runs at 29.97 fps. A clip runs as soon as its 125th frame
+// [H, W, 3] CPU, any size), from CamFeatureExtractor::run's own decoder or from the
+// video's one decoding pass in pipeline/extract.cpp (its second rate when --fps is not
+// 29.97). A clip runs as soon as its 125th frame
 // arrives; finish() runs the end-aligned (or padded) clip and interpolates. Not
 // thread-safe; push() may run on another thread than begin() if calls do not overlap.
 class CamSession {

@@ -264,6 +264,9 @@ VideoTicks count_video_ticks(const std::string& input, FrameRate fps, const medi
   vo.scale_flags = "fast_bilinear";
   vo.limits = limits;
   media::VideoReader reader(input, vo);
+  if (!only_start) {
+    HL_LOG(Debug) << "video decoding pass: " << input << " at " << fps.num << "/" << fps.den << " fps (counting)";
+  }
   media::VideoFrame f;
   VideoTicks t;
   while (reader.next(&f)) {
@@ -342,20 +345,70 @@ int video_queue_frames(const media::MediaInfo& info) {
   return static_cast<int>(std::clamp<int64_t>(kQueueBytes / frame_bytes, 2, media::VideoOptions{}.queue_frames));
 }
 
-// *start_seconds receives the first frame's timestamp.
-VisualFeatureExtractor::FrameSource video_frames(const std::string& input, FrameRate fps,
-                                                 const media::MediaInfo& info, const media::Limits& limits,
-                                                 double* start_seconds) {
-  media::VideoOptions vo;
-  vo.rate = {fps.num, fps.den};
-  vo.limits = limits;  // width = height = 0: each frame at its own size, resized by the preprocessing
-  vo.queue_frames = video_queue_frames(info);
-  auto reader = std::make_shared<media::VideoReader>(input, vo);
-  return [reader, start_seconds](Tensor* rgb) {
-    media::VideoFrame f;
-    if (!reader->next(&f)) return false;
-    *rgb = f.rgb;
-    *start_seconds = reader->start_seconds();
+bool is_cam_rate(FrameRate fps) { return fps.num * kCamFpsDen == fps.den * kCamFpsNum; }
+
+// The one decoding pass of a video: its frames at --fps (native size: the preprocessing
+// resizes them) and, when `cam` is given, cam's frames at 29.97 fps picked by the same
+// tick rule from the same decoded frames (media::VideoOptions::second_rate), pushed into
+// the session as they come. Each rate's frames are exactly those a reader at that rate
+// alone gives, so the features do not depend on what else is extracted. Logs one
+// "video decoding pass:" line (tests/tools/test_hl_extract_cam.cpp counts them).
+class VideoPass {
+ public:
+  VideoPass(const std::string& input, FrameRate fps, const media::MediaInfo& info, const media::Limits& limits,
+            CamSession* cam)
+      : cam_(cam), same_rate_(is_cam_rate(fps)) {
+    media::VideoOptions vo;
+    vo.rate = {fps.num, fps.den};
+    if (cam && !same_rate_) vo.second_rate = {kCamFpsNum, kCamFpsDen};
+    vo.limits = limits;  // width = height = 0: each frame at its own size
+    vo.queue_frames = video_queue_frames(info);
+    reader_ = std::make_unique<media::VideoReader>(input, vo);
+    HL_LOG(Debug) << "video decoding pass: " << input << " at " << fps.num << "/" << fps.den << " fps"
+                 << (cam ? (same_rate_ ? " (cam's frames too)" : " and cam's 30000/1001 fps") : "");
+  }
+  // The next frame at --fps (u8 [H, W, 3]; rgb null: only counted); false at the end.
+  bool next(Tensor* rgb) {
+    while (true) {
+      if (repeats_ > 0) {  // a decoded frame shown by several --fps ticks: each its own copy
+        --repeats_;
+        if (rgb) *rgb = held_.clone();
+        ++ticks_;
+        return true;
+      }
+      media::VideoFrame f;
+      if (!reader_->next(&f)) return false;
+      start_seconds_ = reader_->start_seconds();
+      if (cam_) {
+        const int64_t cam_ticks = same_rate_ ? f.ticks : f.second_ticks;
+        for (int64_t i = 0; i < cam_ticks; ++i) cam_->push(f.rgb, start_seconds_);
+      }
+      if (f.ticks == 0) continue;  // a frame only cam's rate shows
+      held_ = f.rgb;
+      repeats_ = f.ticks - 1;
+      if (rgb) *rgb = f.rgb;
+      ++ticks_;
+      return true;
+    }
+  }
+  double start_seconds() const { return start_seconds_; }
+  int64_t ticks() const { return ticks_; }  // --fps frames given so far
+
+ private:
+  std::unique_ptr<media::VideoReader> reader_;
+  CamSession* cam_;
+  bool same_rate_;
+  Tensor held_;
+  int64_t repeats_ = 0, ticks_ = 0;
+  double start_seconds_ = 0;
+};
+
+// The frames of a VideoPass for the visual features; *start_seconds receives the first
+// frame's timestamp.
+VisualFeatureExtractor::FrameSource video_frames(std::shared_ptr<VideoPass> pass, double* start_seconds) {
+  return [pass = std::move(pass), start_seconds](Tensor* rgb) {
+    if (!pass->next(rgb)) return false;
+    *start_seconds = pass->start_seconds();
     return true;
   };
 }
@@ -390,7 +443,7 @@ struct Extracted {
   bool have_video_start = false;
   double duration_seconds = 0;  // the container's, when it says
   std::map<std::string, std::string> meta;  // step-specific metadata (the MFCC's audio offset)
-  std::unique_ptr<CamSession> cam_session;   // cam fed by the visual pass (when --fps is 29.97)
+  std::unique_ptr<CamSession> cam_session;   // cam fed by the video's one decoding pass
 };
 
 // Fills r.output, r.note and r.kept; r.status = UpToDate when nothing is to be done.
@@ -457,18 +510,15 @@ void extract_visual(const ExtractPlan& plan, VisualFeatureExtractor& visual, con
     frames = image_frames(plan.input);
   } else {
 #if HL_HAVE_FFMPEG
-    frames = video_frames(plan.input, plan.fps, plan.info, plan.limits, &x.video_start);
-    x.have_video_start = true;
-    if (cam && contains(plan.todo, Feature::Cam) && plan.fps.num * kCamFpsDen == plan.fps.den * kCamFpsNum) {
-      // cam's clips are at 29.97 fps, which --fps is: it takes the same decoded frames.
-      x.cam_session = cam->begin(plan.input);
-      HL_LOG(Info) << "cam: " << plan.input << ": frames from the visual features' decoding pass";
-      frames = [inner = std::move(frames), session = x.cam_session.get(), start = &x.video_start](Tensor* rgb) {
-        if (!inner(rgb)) return false;
-        session->push(*rgb, *start);
-        return true;
-      };
+    if (cam && contains(plan.todo, Feature::Cam)) {
+      // cam's clips (29.97 fps) come from the same decoded frames, whatever --fps is.
+      x.cam_session = cam->begin(plan.input, options.on_cam_clips);
+      HL_LOG(Debug) << "cam: " << plan.input << ": frames from the visual features' decoding pass";
     }
+    frames = video_frames(std::make_shared<VideoPass>(plan.input, plan.fps, plan.info, plan.limits,
+                                                      x.cam_session.get()),
+                          &x.video_start);
+    x.have_video_start = true;
 #endif
   }
   std::map<Feature, Tensor> out;
@@ -490,7 +540,8 @@ void extract_visual(const ExtractPlan& plan, VisualFeatureExtractor& visual, con
 
 // Step 3: T when no step has counted it yet, and the MFCC of the audio aligned with the
 // first frame, on options.mfcc_device.
-void extract_audio(const ExtractPlan& plan, const ExtractOptions& options, Extracted& x) {
+void extract_audio(const ExtractPlan& plan, const ExtractOptions& options, const CamFeatureExtractor* cam,
+                   Extracted& x) {
   if (plan.image) {
     x.frames = 1;
     return;
@@ -501,7 +552,16 @@ void extract_audio(const ExtractPlan& plan, const ExtractOptions& options, Extra
   Tensor signal;
   bool have_signal = false;
   if (x.frames < 0) {
-    if (info.video) {
+    if (info.video && cam && contains(plan.todo, Feature::Cam)) {
+      // Counting T needs a decoding pass: it feeds cam too (its frames at 29.97 fps).
+      x.cam_session = cam->begin(plan.input, options.on_cam_clips);
+      VideoPass pass(plan.input, plan.fps, info, plan.limits, x.cam_session.get());
+      while (pass.next(nullptr)) {
+      }
+      x.frames = pass.ticks();
+      x.video_start = pass.start_seconds();
+      x.have_video_start = true;
+    } else if (info.video) {
       const VideoTicks ticks = count_video_ticks(plan.input, plan.fps, plan.limits);
       x.frames = ticks.count;
       x.video_start = ticks.start_seconds;
@@ -537,16 +597,21 @@ void extract_audio(const ExtractPlan& plan, const ExtractOptions& options, Extra
       mfcc(signal, mfcc_rows_for_frames(x.frames), mfcc_params_for(plan.fps), options.mfcc_device);
 #else
   (void)options;
+  (void)cam;
   no_ffmpeg(plan.input);
 #endif
 }
 
-// Step 3b, once T is known: the CAM, from the frames of the visual pass when it ran at
-// 29.97 fps, else in a decoding pass of its own at 29.97 fps (pipeline/cam_features.h).
-void extract_cam(const ExtractPlan& plan, const CamFeatureExtractor& cam, Extracted& x) {
+// Step 3b, once T is known: the CAM, from the frames of the video's one decoding pass
+// (the visual features' or the one counting T), else (T known from the kept tensors and no
+// visual feature to compute) in a pass of its own at 29.97 fps (pipeline/cam_features.h).
+// Either way the video is decoded once.
+void extract_cam(const ExtractPlan& plan, const ExtractOptions& options, const CamFeatureExtractor& cam,
+                 Extracted& x) {
   try {
     x.tensors[Feature::Cam] = x.cam_session ? x.cam_session->finish(x.frames, plan.fps.num, plan.fps.den)
-                                            : cam.run(plan.input, x.frames, plan.fps.num, plan.fps.den);
+                                            : cam.run(plan.input, x.frames, plan.fps.num, plan.fps.den,
+                                                      options.on_cam_clips);
   } catch (const FormatError&) {
     throw;
   } catch (const Error& e) {
@@ -625,8 +690,8 @@ ExtractResult extract_video(const std::string& input, const std::string& out_dir
   Extracted x;
   x.frames = plan.kept_frames;  // kept tensors fix T
   if (plan.needs_frames) extract_visual(plan, *visual, cam, options, r.output, x);
-  extract_audio(plan, options, x);
-  if (contains(plan.todo, Feature::Cam)) extract_cam(plan, *cam, x);
+  extract_audio(plan, options, cam, x);
+  if (contains(plan.todo, Feature::Cam)) extract_cam(plan, options, *cam, x);
   assemble(plan, options, x, r);
   return r;
 }

@@ -7,8 +7,9 @@
 // Computable now: mfcc (nets/mfcc.h on the 16-kHz mono signal of engine/media), and
 // googlenet and places365 (pipeline/visual_features.h, from weights made by hl-convert) on
 // the video's frames at the feature rate or on a still image (PNG, JPEG: one frame), and
-// cam (pipeline/cam_features.h: its clips are 125 frames at 29.97 fps whatever --fps is;
-// it shares the visual features' decoding pass when --fps is 29.97, else decodes again).
+// cam (pipeline/cam_features.h: its clips are 125 frames at 29.97 fps whatever --fps is,
+// picked from the same decoding pass as the visual features' frames or the count of T,
+// so a video is decoded once whatever the features and --fps).
 // Asking for the others is an hl::Error that says what is missing.
 #pragma once
 #include <cstdint>
@@ -131,6 +132,9 @@ struct ExtractOptions {
   Device mfcc_device = Device::cpu();
   // Called with the number of frames done while visual features are computed.
   std::function<void(int64_t)> on_frames;
+  // Called with (cam clips done, -1) after each cam clip (125 frames; the total is known
+  // only once the video is decoded), as CamFeatureExtractor::run's progress.
+  std::function<void(int64_t, int64_t)> on_cam_clips;
 };
 
 struct ExtractResult {

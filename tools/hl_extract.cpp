@@ -10,7 +10,8 @@
 // 125-frame clips at 29.97 fps with their 21-kHz stereo audio, pipeline/cam_features.h).
 // --device cuda runs the visual networks (and cam's) on the GPU in f16 and the MFCC with cuFFT.
 //
-// Long-job behaviour: a progress bar over the videos; a video whose feature file is
+// Long-job behaviour: a progress bar over the videos (its text after the rate: the
+// current video's visual frames, or cam's clips while cam runs); a video whose feature file is
 // complete and matches its source is skipped, and one whose file lacks some requested
 // features gets only those computed (pipeline/extract.h); a bad input is reported and
 // skipped; the summary lists ok / up to date / failed (with reasons); the exit code is 1
@@ -229,6 +230,14 @@ int main(int argc, char** argv) {
           char text[96];
           std::snprintf(text, sizeof text, "%s: %lld frames, %.1f frames/s", hl::video_id(in).c_str(),
                         static_cast<long long>(frames), s > 0 ? static_cast<double>(frames) / s : 0.0);
+          bar.set_postfix(text);
+        };
+        // cam's clips (125 frames at 29.97 fps each; how many is known only at the end).
+        options.on_cam_clips = [&](int64_t clips, int64_t) {
+          const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - video_start).count();
+          char text[128];
+          std::snprintf(text, sizeof text, "%s: cam %lld clips, %.2f clips/s", hl::video_id(in).c_str(),
+                        static_cast<long long>(clips), s > 0 ? static_cast<double>(clips) / s : 0.0);
           bar.set_postfix(text);
         };
         try {

@@ -35,11 +35,11 @@ test "${PIPESTATUS[0]}" -eq 0
 echo "== build-asan (HL_SANITIZE=ON: readers of untrusted files under ASan/UBSan)"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHL_CUDA=OFF -DHL_SANITIZE=ON \
   -DHL_BUILD_BENCH=OFF -DHL_BUILD_TOOLS=OFF > build-asan.configure.log 2>&1 || { cat build-asan.configure.log; exit 1; }
-asan_targets=(test_safetensors test_fuzz_corpus_replay test_metrics test_csv_fuzz_corpus_replay test_fuzz_feature_corpus_replay test_torch_hostile test_torch_file test_image test_tf_checkpoint test_tf_checkpoint_hostile)
+asan_targets=(test_safetensors test_fuzz_corpus_replay test_metrics test_csv_fuzz_corpus_replay test_fuzz_feature_corpus_replay test_torch_hostile test_torch_file test_image test_tf_checkpoint test_tf_checkpoint_hostile test_multisensory_fuzz_corpus_replay)
 grep -q '^HL_FFMPEG:BOOL=ON' build-asan/CMakeCache.txt && asan_targets+=(test_media)
 cmake --build build-asan -j "$jobs" --target "${asan_targets[@]}"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  ctest --test-dir build-asan -R '^(SafetensorsRoundTrip|SafetensorsMalformedPaths|SafetensorsWriter|Files/SafetensorsMalformed|FuzzCorpusReplay|Csv|CsvLimits|VideoId|ExactDecimal|CsvFuzzCorpusReplay|FuzzFeatureCorpusReplay|SegmentScores|MediaProbe|MediaVideo|MediaErrors|MediaQueue|MediaFuzzCorpusReplay|TorchPickle|TorchHostile|TorchFuzzCorpusReplay|TorchFileGolden|ImageFiles|TfCheckpointGolden|Crc32c|TfCheckpointHostile|TfCheckpointBuilt|TfCheckpointFuzzCorpusReplay)[.]' \
+  ctest --test-dir build-asan -R '^(SafetensorsRoundTrip|SafetensorsMalformedPaths|SafetensorsWriter|Files/SafetensorsMalformed|FuzzCorpusReplay|Csv|CsvLimits|VideoId|ExactDecimal|CsvFuzzCorpusReplay|FuzzFeatureCorpusReplay|SegmentScores|MediaProbe|MediaVideo|MediaErrors|MediaQueue|MediaFuzzCorpusReplay|TorchPickle|TorchHostile|TorchFuzzCorpusReplay|TorchFileGolden|ImageFiles|TfCheckpointGolden|Crc32c|TfCheckpointHostile|TfCheckpointBuilt|TfCheckpointFuzzCorpusReplay|MultisensoryFuzzCorpusReplay)[.]' \
   --output-on-failure -j "$jobs" 2>&1 | tee build-asan.ctest.log
 test "${PIPESTATUS[0]}" -eq 0
 

@@ -7,7 +7,11 @@
 // Gradients: every Variable reached accumulates (+=) the gradients that flow into it,
 // so a value used twice gets both contributions and parameters (leaves) keep summing
 // over backward() calls until zero_grad(). Nothing is modified in place: accumulation
-// makes a new tensor, so a gradient handed to two inputs may safely be shared.
+// makes a new tensor, so a gradient handed to two inputs may safely be shared. A leaf's
+// gradient, which optimizers read and may update in place, never shares bytes with any
+// other tensor: its first gradient is the tensor the op returned when nothing else holds
+// that tensor's storage (no copy, as PyTorch steals a gradient whose reference count is
+// 1), and a copy otherwise (tests/autograd/test_leaf_gradient_ownership.cpp).
 // f32 only; values and gradients live on the inputs' device (the CPU for now: every
 // function checks, so the CUDA kernels can be dispatched from the same place later).
 #pragma once

@@ -87,6 +87,12 @@ struct VideoOptions {
   // Output rate. Tick n is at time n / rate after the first decoded frame's timestamp and
   // shows the latest decoded frame whose timestamp is <= that time (docs/media.md).
   Rate rate{30000, 1001};
+  // A second output rate sampled by the same rule from the same decoded frames (0/1:
+  // none), so two consumers at two rates share one decoding pass. With it, next() gives
+  // each decoded frame that a tick of either rate shows once, with VideoFrame::ticks and
+  // second_ticks saying how many consecutive ticks of each rate show it (either may be 0);
+  // each rate's ticks are exactly those a reader at that rate alone gives.
+  Rate second_rate{0, 1};
   // Output size; 0 x 0 keeps each frame's own size (which may change mid-stream).
   int width = 0;
   int height = 0;
@@ -104,6 +110,12 @@ struct VideoFrame {
   double time_seconds = 0;  // n / rate (relative to the first frame)
   double source_seconds = 0;  // timestamp of the decoded frame shown, relative to the first
   int64_t source_index = 0;  // which decoded frame (0-based, decode order)
+  // Ticks of `rate` showing this frame, from `index` on: always 1 without a second rate.
+  int64_t ticks = 1;
+  // With VideoOptions::second_rate: the second rate's ticks showing this frame, from
+  // second_index on (0 without one).
+  int64_t second_index = 0;
+  int64_t second_ticks = 0;
 };
 
 // Decodes the video stream of a file (or a still image, as one frame) in its own thread

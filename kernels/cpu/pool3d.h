@@ -5,7 +5,8 @@
 // maxpool3d_ndhwc_f32: x [batch, depth, height, width, channels] -> y [batch, out_d,
 // out_h, out_w, channels], sizes and leading pads from tf_padding (kernels/cpu/conv3d.h);
 // y = the max over the window's elements inside the input (TensorFlow never lets the
-// padding win; every SAME window holds at least one input element).
+// padding win; every SAME window holds at least one input element; a NaN wins). Output
+// planes (n, out_d) are spread over the engine's threads (kernels/cpu/parallel.h).
 //
 // Tests: tests/nets/test_multisensory_ops.cpp (tf.nn.max_pool3d, tf.nn.max_pool2d).
 #pragma once

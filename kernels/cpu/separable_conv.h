@@ -6,7 +6,10 @@
 // pad_total / 2 goes before and the rest after (the extra row/column at the end).
 // Max-pool ignores padded cells (they are -inf), as TensorFlow's does.
 //
-// Tests: tests/nets/test_mini_xception_ops.cpp (against direct formulas in the test).
+// Convs: im2col + a blocked multiply-add loop (1x1 stride-1 on the map itself), in the
+// same order per output as a direct sum, so the same bits on every CPU and thread count.
+// Tests: tests/kernels/test_separable_conv_gemm.cpp (conv and depthwise against a double
+// direct sum on odd shapes), tests/nets/test_mini_xception.cpp (the net against Keras).
 #pragma once
 #include <cstdint>
 #include <vector>

@@ -14,6 +14,10 @@
 //   by reference, the resize's taps and images kept, the embedding copied straight into
 //   the stream's row: a push that completes no segment allocates nothing either (473
 //   operator new calls a frame before these changes);
+// - a places365 + mfcc model: the same with ResNet50 (random weights in hl-convert's
+//   layout), its embedding written straight into the stream's row by ResNet50::embed
+//   (3 operator new calls a frame before: forward()'s two downloaded outputs and its
+//   maxpool's name, a std::string too long for the small-string buffer);
 // - the pieces that made those 473, each on its own (PieceAllocations), so that a
 //   regression names its place.
 // The bound on a completing push is a regression guard with room, not an exact
@@ -40,6 +44,7 @@
 #include "kernels/cpu/resize.h"
 #include "nets/googlenet.h"
 #include "nets/highlight_model.h"
+#include "nets/resnet50.h"
 
 // Every allocation of this program goes through here; counting is on only while a test
 // asks. (GCC's -Wmismatched-new-delete sees free() after an inlined operator new and does
@@ -143,8 +148,11 @@ class StreamAllocations : public ::testing::Test {
     fs::create_directories(*dir_ / "weights");
     make_model(file("mfcc.safetensors"), {Feature::Mfcc});
     make_model(file("visual.safetensors"), {Feature::GoogLeNet, Feature::Mfcc});
+    make_model(file("places.safetensors"), {Feature::Places365, Feature::Mfcc});
     test::write_cnn_weight_file(file("weights/googlenet.safetensors"), "googlenet",
                                 test::random_googlenet_weights(/*folded=*/true), 1000);
+    test::write_cnn_weight_file(file("weights/places365-resnet50.safetensors"), "resnet50",
+                                test::random_resnet50_weights(/*folded=*/true), 365);
   }
   static void TearDownTestSuite() {
     std::error_code ec;
@@ -173,6 +181,19 @@ TEST_F(StreamAllocations, GoogLeNetMfccStream) {
   // 3 fps (CPU GoogLeNet is slow): 15 frames a segment; frames 20..49 include two completions.
   const PushCounts c = run(detector, {3, 1}, 50, 20);
   print("googlenet + mfcc", c);
+  ASSERT_EQ(c.completing.size(), 2u);
+  for (size_t i = 0; i < c.quiet.size(); ++i) EXPECT_EQ(c.quiet[i], 0) << "quiet push " << i;
+  for (int64_t n : c.completing) EXPECT_LE(n, kCompletingPushBound);
+}
+
+TEST_F(StreamAllocations, Places365MfccStream) {
+  DetectorOptions options;
+  options.weights_dir = file("weights");
+  const HighlightDetector detector(file("places.safetensors"), options);
+  // 1 fps (CPU ResNet50 is slower still): 5 frames a segment, segment s completing on
+  // frame 5 s + 4; frames 5..16 (after segment 0's completion) include two completions.
+  const PushCounts c = run(detector, {1, 1}, 17, 5);
+  print("places365 + mfcc", c);
   ASSERT_EQ(c.completing.size(), 2u);
   for (size_t i = 0; i < c.quiet.size(); ++i) EXPECT_EQ(c.quiet[i], 0) << "quiet push " << i;
   for (int64_t n : c.completing) EXPECT_LE(n, kCompletingPushBound);
@@ -254,6 +275,25 @@ TEST(PieceAllocations, GoogLeNetEmbedIsForwardsEmbeddingWithoutAllocating) {
   for (int64_t i = 0; i < 1024; ++i) ASSERT_EQ(row[static_cast<size_t>(i)], out.embedding.data<float>()[i]) << i;
   const CnnOutput again = net.forward(x);  // forward replays the same plan after embed
   for (int64_t i = 0; i < 1024; ++i) ASSERT_EQ(row[static_cast<size_t>(i)], again.embedding.data<float>()[i]) << i;
+}
+
+// The same for ResNet50::embed, whose first call plans the pass (forward() then replays
+// that plan: the pass's end takes the same buffers either way).
+TEST(PieceAllocations, ResNet50EmbedIsForwardsEmbeddingWithoutAllocating) {
+  ResNet50 net = ResNet50::from_tensors(test::random_resnet50_weights(/*folded=*/true));
+  Tensor x = Tensor::empty({1, 224, 224, 3}, DType::F32);  // [1, 224, 224, 3]
+  const std::vector<float> values = test::random_floats(x.numel(), 11);
+  std::copy(values.begin(), values.end(), x.data<float>());
+  std::vector<float> first(2048, -1.0f), row(2048, -1.0f);
+  net.embed(x, first.data());  // plans the pass
+  const CnnOutput out = net.forward(x);
+  ASSERT_EQ(out.embedding.numel(), 2048);
+  EXPECT_EQ(allocations_of([&] { net.embed(x, row.data()); }), 0);
+  for (int64_t i = 0; i < 2048; ++i) {
+    const auto k = static_cast<size_t>(i);
+    ASSERT_EQ(first[k], out.embedding.data<float>()[i]) << i;
+    ASSERT_EQ(row[k], out.embedding.data<float>()[i]) << i;
+  }
 }
 
 // The counter counts: a vector's buffer and the vector itself.

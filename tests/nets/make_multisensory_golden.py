@@ -53,8 +53,9 @@ def clip():
     return ims, samples
 
 
-def main():
-    r = tf.train.load_checkpoint(str(DIR / NAME))
+def cam_net(r, ims, samples):
+    """The graph: checkpoint reader r, ims [1, T, H, W, 3], samples [1, N, 2] -> (cam [steps,
+    h, w], logit [1]). Eager here; bench/peers/multisensory_tf.py runs it in a tf.function."""
     v = lambda k: tf.constant(r.get_tensor(k))  # noqa: E731
     wd = lambda n: n // WIDTH_DIVISOR  # noqa: E731
 
@@ -93,7 +94,6 @@ def main():
         y = conv(y, scope + "_2", [1, 1, 1], bn=False, relu=False)
         return tf.nn.relu(batch_norm(short + y, scope + "_bn/"))
 
-    ims, samples = clip()
     sf = tf.sign(samples) * (tf.math.log(1 + 255.0 * tf.abs(samples)) / tf.math.log(255.0 + 1))
     sf = tf.expand_dims(sf, 2)  # [1, N, 1, 2]
     sf = conv(sf, "sf/conv1_1", [4, 1])
@@ -102,7 +102,7 @@ def main():
     sf = block2(sf, wd(128), "sf/conv3_1")
     sf = block2(sf, wd(256), "sf/conv4_1")
 
-    im = conv(tf.constant(ims), "im/conv1", [2, 2, 2])
+    im = conv(tf.convert_to_tensor(ims), "im/conv1", [2, 2, 2])
     im = tf.nn.max_pool3d(im, [1, 3, 3], [1, 2, 2], "SAME")
     im = block3(im, wd(64), "im/conv2_1", [1, 1, 1])
     im = block3(im, wd(64), "im/conv2_2", [2, 2, 2])
@@ -129,6 +129,11 @@ def main():
     pooled = tf.reduce_mean(net, [1, 2, 3], keepdims=True)
     logit = conv(pooled, "joint/logits", [1, 1, 1], bn=False, relu=False)[:, 0, 0, 0, 0]
     cam = conv(last_conv, "joint/logits", [1, 1, 1], bn=False, relu=False)[0, ..., 0]
+    return cam, logit
+
+
+def main():
+    cam, logit = cam_net(tf.train.load_checkpoint(str(DIR / NAME)), *clip())
     cam = cam.numpy()
     print("cam", cam.shape, "logit", float(logit[0]), "cam std", cam.std(), "range", cam.min(), cam.max())
     assert cam.std() > 1e-3 * max(1.0, abs(cam).max()), "degenerate CAM"

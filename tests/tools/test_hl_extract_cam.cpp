@@ -11,12 +11,17 @@
 // (FFV1 RGB, PCM) in NUT at exactly 30000/1001 fps so both decoders see the same frames:
 //   long   300 frames (10.01 s), stereo: clips at 0, 125 and the end-aligned 175; --fps 10
 //   short  50 frames, mono: one clip padded with its last frame; --fps 30000/1001
+//   medium 150 frames, stereo: clips at 0 and the end-aligned 25; --fps 10 and 12.5 with
+//          googlenet in the same run (one decoding pass feeding both samplers)
 //   mute   no audio: a clear error naming the file
-// and the errors for missing weights and a shift-net file.
+// and the errors for missing weights and a shift-net file. hl-extract logs one "video
+// decoding pass:" line per pass over a video: the tests count them (one, whatever --fps
+// and the features), and check that cam's clips show on the progress bar.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -126,8 +131,14 @@ class ExtractCam : public ::testing::Test {
                      with({"-frames:v", "300", "-t", "10.01"}));
     test::make_media(f("short.nut"), {"testsrc2=size=224x224:rate=30000/1001", "sine=frequency=700:sample_rate=22050"},
                      with({"-frames:v", "50", "-t", "1.668"}));
+    test::make_media(f("medium.nut"),
+                     {"testsrc2=size=224x224:rate=30000/1001", "aevalsrc=0.4*sin(330*2*PI*t)|0.2*sin(2000*2*PI*t):s=48000"},
+                     with({"-frames:v", "150", "-t", "5.005"}));
     test::make_media(f("mute.nut"), {"testsrc2=size=224x224:rate=30000/1001"}, {"-c:v", "ffv1", "-frames:v", "20"});
     convert_ = run_command({HL_CONVERT_PATH, "multisensory-cam", fixture_prefix(), "--weights", f("weights")});
+    // The "video decoding pass:" lines the tests count are debug-level (one per pass and
+    // video would clutter a user's log); the hl-extract runs below inherit this.
+    setenv("HL_LOG_LEVEL", "debug", 1);
   }
   static void TearDownTestSuite() {
     delete dir_;
@@ -179,8 +190,17 @@ class ExtractCam : public ::testing::Test {
 test::TempDir* ExtractCam::dir_ = nullptr;
 test::CommandResult ExtractCam::convert_;
 
+// Occurrences of `needle` in `text`.
+size_t count_of(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size())) ++n;
+  return n;
+}
+
 TEST_F(ExtractCam, LongVideoAtTenFpsMatchesTheReference) {
-  expect_matches_reference("long.nut", "10", 10.0);
+  const std::string err = expect_matches_reference("long.nut", "10", 10.0);
+  // Counting T at 10 fps and cam's 29.97-fps frames come from one decoding pass.
+  EXPECT_EQ(count_of(err, "video decoding pass:"), 1u) << err;
 }
 
 TEST_F(ExtractCam, VideoShorterThanAClipIsPaddedWithItsLastFrame) {
@@ -198,6 +218,69 @@ TEST_F(ExtractCam, SharedDecodePassWithGoogLeNetMatchesTheReference) {
   EXPECT_NE(err.find("frames from the visual features' decoding pass"), std::string::npos) << err;
   const SafetensorsFile out = SafetensorsFile::open(file("out") + "/short.safetensors");
   EXPECT_EQ(out.get("googlenet").size(0), out.get("cam").size(0));
+}
+
+// At a --fps other than 29.97, googlenet's frames (at --fps) and cam's (at 29.97) come
+// from one decoding pass (pipeline/extract.cpp's VideoPass): each feature has the same
+// bytes as when it is extracted alone, and cam still equals the ffmpeg CLI reference.
+class ExtractCamSharedPass : public ExtractCam, public ::testing::WithParamInterface<std::pair<const char*, double>> {};
+
+TEST_P(ExtractCamSharedPass, EachFeatureEqualsItsRunAloneByteForByte) {
+  const auto& [fps_text, fps] = GetParam();
+  test::write_cnn_weight_file(file("weights") + "/googlenet.safetensors", "googlenet",
+                              test::random_googlenet_weights(/*folded=*/true), 1000);
+  auto run = [&](const std::string& features, const std::string& out_dir) {
+    const test::CommandResult r = run_command({HL_EXTRACT_PATH, "--weights", file("weights"), "--features", features,
+                                               "--fps", fps_text, "--out", out_dir, file("medium.nut")});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(count_of(r.err, "video decoding pass:"), 1u) << features << ": " << r.err;
+    return SafetensorsFile::open(out_dir + "/medium.safetensors");
+  };
+  const std::string tag = std::to_string(static_cast<int>(fps * 10));
+  const SafetensorsFile both = run("googlenet,cam", file(("both" + tag).c_str()));
+  const SafetensorsFile cam_alone = run("cam", file(("cam" + tag).c_str()));
+  const SafetensorsFile googlenet_alone = run("googlenet", file(("googlenet" + tag).c_str()));
+  auto bytes = [](const SafetensorsFile& f, const char* name) {
+    const auto b = f.bytes(name);
+    return std::vector<uint8_t>(b.begin(), b.end());
+  };
+  EXPECT_EQ(both.get("cam").shape().vec(), cam_alone.get("cam").shape().vec());
+  EXPECT_TRUE(bytes(both, "cam") == bytes(cam_alone, "cam")) << "cam differs when extracted with googlenet";
+  EXPECT_EQ(both.get("googlenet").shape().vec(), googlenet_alone.get("googlenet").shape().vec());
+  EXPECT_TRUE(bytes(both, "googlenet") == bytes(googlenet_alone, "googlenet"))
+      << "googlenet differs when extracted with cam";
+  // T frames at --fps: ceil(150 frames / 29.97 * fps).
+  const auto want_t = static_cast<int64_t>(std::ceil(150.0 * 1001.0 / 30000.0 * fps - 1e-9));
+  EXPECT_EQ(std::stoll(both.metadata().at("frames")), want_t);
+
+  // cam from the shared pass against the ffmpeg CLI's frames and audio.
+  const Tensor cam = both.get("cam");
+  const MultisensoryCpu net = MultisensoryCpu::load(file("weights") + "/multisensory-cam.safetensors");
+  test::TempDir scratch;
+  const std::vector<float> want = expected_cam(net, file("medium.nut"), scratch, fps, cam.size(0));
+  test::expect_close(std::vector<float>(cam.data<float>(), cam.data<float>() + cam.numel()), want, 1e-4,
+                     std::string("cam at ") + fps_text);
+}
+
+INSTANTIATE_TEST_SUITE_P(Rates, ExtractCamSharedPass,
+                         ::testing::Values(std::make_pair("10", 10.0), std::make_pair("25/2", 12.5)),
+                         [](const auto& info) { return info.index == 0 ? std::string("Fps10") : std::string("Fps12_5"); });
+
+// hl-extract's progress bar (engine/progress.h) shows cam's clips while cam runs. The bar
+// is drawn only on a terminal, so hl-extract runs under script(1)'s pseudo-terminal. The
+// bar redraws at most every 0.1 s: the long video's three clips (each a 125-frame decode
+// and a network run after the audio's decode) come well apart from the bar's first draw.
+TEST_F(ExtractCam, ProgressBarShowsCamClips) {
+  if (run_command({"sh", "-c", "command -v script"}).exit_code != 0) GTEST_SKIP() << "script(1) is not installed";
+  std::string cmd = "env -u HL_NO_PROGRESS";
+  for (const std::string& a : {std::string(HL_EXTRACT_PATH), std::string("--weights"), file("weights"),
+                               std::string("--features"), std::string("cam"), std::string("--fps"), std::string("10"),
+                               std::string("--force"), std::string("--out"), file("progress"), file("long.nut")})
+    cmd += " '" + a + "'";
+  const test::CommandResult r = run_command({"script", "-qec", cmd, "/dev/null"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("long: cam "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" clips/s"), std::string::npos) << r.out;
 }
 
 TEST_F(ExtractCam, VideoWithoutAudioIsAClearError) {
