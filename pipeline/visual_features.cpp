@@ -233,11 +233,17 @@ std::map<Feature, Tensor> VisualFeatureExtractor::run(const FrameSource& next_fr
       // frame, here on the producer thread (it needs the frame at its own size), every
       // faces_step-th frame; the others hold the values.
       int64_t frame_index = 0;
-      FaceValues held;
+      FaceValues held;  // the values of the last detection, written in place (no allocation per frame)
+      if (fer_) {
+        held.affect.assign(kAffectEmbeddingDim, 0.0f);
+        held.emotions.assign(kEmotionClasses, 0.0f);
+      }
       Tensor rgb;
       while (!stop && next_frame(&rgb)) {
         if (mtcnn_) {
-          if (frame_index % options_.faces_step == 0) held = face_values(rgb);
+          if (frame_index % options_.faces_step == 0)
+            face_values_into(rgb, &held.faces, fer_ ? held.affect.data() : nullptr,
+                             fer_ ? held.emotions.data() : nullptr);
           if (want_faces_) b.faces.push_back(held.faces);
           b.affect.insert(b.affect.end(), held.affect.begin(), held.affect.end());
           b.emotions.insert(b.emotions.end(), held.emotions.begin(), held.emotions.end());

@@ -107,10 +107,9 @@ class VisualFeatureExtractor {
   // defined in pipeline/visual_frame.cpp). embed_frame writes the googlenet and places365
   // rows of a CPU u8 [H, W, 3] frame, at batch 1 (the same bits as run() with batch 1),
   // to rows.at(f) (dim floats each); it reuses one batch-1 network input per network and
-  // starts no thread; not thread-safe (it shares the scratch). detect_faces is the faces
-  // value of a frame run() detects on (the caller applies faces_step).
+  // starts no thread; not thread-safe (it shares the scratch). A stream's faces and affect
+  // go through face_values_into (below; the caller applies faces_step).
   void embed_frame(const Tensor& rgb, const std::map<Feature, float*>& rows);
-  float detect_faces(const Tensor& rgb);
   // The faces and affect values of a frame (CPU u8 [H, W, 3]): one MTCNN detection, and
   // for affect fer's crop of the most confident face through the mini-Xception. Needs
   // faces or affect loaded. Thread-safe: the detections share one scratch (and, on a

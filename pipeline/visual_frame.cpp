@@ -54,12 +54,4 @@ void VisualFeatureExtractor::embed_frame(const Tensor& rgb, const std::map<Featu
   frame_list_[0] = Tensor();  // the caller's frame is not kept alive
 }
 
-// The faces value alone, through face_values_into's kept buffers (pipeline/visual_faces.cpp).
-float VisualFeatureExtractor::detect_faces(const Tensor& rgb) {
-  if (!mtcnn_) throw Error("faces: the MTCNN weights are not loaded");
-  float faces = 0.0f;
-  face_values_into(rgb, &faces, nullptr, nullptr);
-  return faces;
-}
-
 }  // namespace hl
