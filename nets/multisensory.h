@@ -14,16 +14,25 @@
 // last conv averaged over time and space (> 0: audio and video in sync).
 //
 // The sound's fractional max-pool uses fixed windows (kernels/cpu/fractional_pool.h): the
-// publisher's call is random at every run. Batch 1; the convolutions are im2col + OpenBLAS
-// GEMM, the 3x3x3 stride-1 ones Winograd F(2x2, 3x3) + GEMM, over the engine's threads
-// (kernels/cpu/conv3d.h; ~4 s per full-size clip on one thread, 0.76x TensorFlow's clips
-// per second: docs/benchmarks.md "CAM against TensorFlow (CPU)").
+// publisher's call is random at every run. Batch 1; the convolutions (kernels/cpu/conv3d.h)
+// are Winograd F(4x4, 3x3) + OpenBLAS GEMMs for the 3x3x3 stride-1 ones, a direct
+// register-tiled AVX-512 kernel for the video and sound stems and the strided 3x3x3 conv
+// of conv2_2, im2col + GEMM for the rest, over the engine's threads (~1.9 s per full-size
+// clip on one thread, ~1.8x TensorFlow's clips per second: docs/benchmarks.md "CAM against
+// TensorFlow (CPU)"). The Winograd filters are transformed on every call, not kept:
+// kept, F(4x4)'s would hold ~4x the weights (~600 MB at full width) for ~4 % of a clip.
+// The bits can differ in the last place between thread counts (the Winograd chunking
+// follows the thread count, kernels/cpu/conv3d_winograd.h). What lies between them
+// (ReLU, the residual add with the folded BatchNorm, merge()'s tiling, the mean) is one
+// vectorised, threaded pass each (kernels/cpu/multisensory_fused.h). The layers are
+// resolved once at load (nets/multisensory_layers.h).
 //
 // Tests: tests/nets/test_multisensory_net.cpp (a width-reduced net on a 64x64 clip against
-// TensorFlow running the same graph, tests/nets/make_multisensory_golden.py).
+// TensorFlow running the same graph, tests/nets/make_multisensory_golden.py; repeated and
+// concurrent runs), tests/nets/test_multisensory_fused.cpp.
 #pragma once
 #include <cstdint>
-#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,6 +46,9 @@ struct MultisensoryResult {
   float logit = 0.0f;
 };
 
+struct MultisensoryLayers;        // nets/multisensory_layers.h
+class MultisensoryScratchPool;  // nets/multisensory.cpp
+
 class MultisensoryCpu {
  public:
   // Reads a file written by hl-convert multisensory-*; throws hl::FormatError naming the
@@ -49,14 +61,25 @@ class MultisensoryCpu {
   int64_t width_divisor() const { return divisor_; }
 
   // Throws hl::Error when the sizes do not give matching sound and video steps.
+  // `images` and `samples` are read in place. The activations live in buffers the net
+  // keeps between calls (~350 MB for a full-size clip, allocated by the first one; a
+  // bigger clip grows them), so a steady run allocates only what the convolution kernels
+  // do. Several threads may call run() on one net at once: each call takes a set of
+  // buffers of its own from a pool (a second set is made only when two calls overlap), and
+  // the results equal one thread's bit for bit.
   MultisensoryResult run(const float* images, int64_t frames, int64_t height, int64_t width, const float* samples,
                          int64_t n_samples) const;
+  // The same, into `out` (its cam vector keeps its capacity: no allocation when it fits).
+  void run_into(const float* images, int64_t frames, int64_t height, int64_t width, const float* samples,
+                int64_t n_samples, MultisensoryResult& out) const;
 
  private:
   std::string path_;
   bool cam_model_ = true;
   int64_t divisor_ = 1;
-  std::map<std::string, Tensor> tensors_;
+  // Shared by copies of the net: the layers never change after load; the pool is locked.
+  std::shared_ptr<const MultisensoryLayers> layers_;
+  std::shared_ptr<MultisensoryScratchPool> scratch_;
 };
 
 }  // namespace hl

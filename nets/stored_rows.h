@@ -5,7 +5,7 @@
 // gradient until the end of the backward pass; as stored they are half that).
 //
 // The values are the ones SegmentDataset::batch writes for the same rows in f32: f16 ->
-// f32 is exact (F16C where the CPU has it, the scalar kernels/cpu/cast.h otherwise), then
+// f32 is exact (kernels/cpu/cast_f16c.h: F16C where the CPU has it), then
 // InputNormalisation::normalise_rows, the same arithmetic in the same order.
 // Tests: tests/model/test_dense_input_memory.cpp (bit for bit against the dataset's f32
 // batch; the memory the training forward pass keeps).
@@ -18,9 +18,6 @@
 #include "nets/input_normalisation.h"
 
 namespace hl {
-
-// y[0, n) = x[0, n) as f32 (exact for every f16 value).
-void f16_to_f32_fast(const uint16_t* x, float* y, int64_t n);
 
 // A RowSource (engine/autograd/linear.h) over `stored`, f16 CPU [..., width] viewed as
 // [rows, width]: rows converted to f32 and, when `normalisation` is enabled, standardised

@@ -94,22 +94,24 @@ void check_feature_rate(FrameRate fps) {
 
 std::string extractor_name(Feature f, FrameRate fps, const std::string& precision, int64_t faces_step) {
   check_extractable(f);
-  char text[320];
-  if (f == Feature::Faces) {  // MTCNN runs on the CPU in f32 whatever the device
+  char text[384];  // the longest name (affect, 10-digit rational fps, 19-digit step) is 316
+  // Faces and affect run in f32 on either device: "f32 cpu" or "f32 cuda"
+  // (visual_feature_precision, pipeline/visual_features.h).
+  if (f == Feature::Faces) {
     std::snprintf(text, sizeof text,
                   "hl faces v1: facenet-pytorch 2.6.0 MTCNN detect_face (min face 20, factor 0.709, thresholds "
                   "0.6/0.7/0.7), area of the most confident face clipped to the frame / frame area, 0 without, "
-                  "frames at %s fps by pts, detected every %lld frames (held), f32 cpu",
-                  frame_rate_string(fps).c_str(), static_cast<long long>(faces_step));
+                  "frames at %s fps by pts, detected every %lld frames (held), %s",
+                  frame_rate_string(fps).c_str(), static_cast<long long>(faces_step), precision.c_str());
     return text;
   }
-  if (f == Feature::Affect) {  // MTCNN and the mini-Xception run on the CPU in f32 whatever the device
+  if (f == Feature::Affect) {
     std::snprintf(text, sizeof text,
                   "hl affect v1: fer 22.5.1 mini-Xception, mean of add_4 [128], on fer's crop "
                   "(offsets 10, padding 40, OpenCV grey and INTER_LINEAR 64x64, [-1, 1]) of the most confident "
                   "facenet-pytorch 2.6.0 MTCNN face, 0 without, frames at %s fps by pts, detected every %lld "
-                  "frames (held), f32 cpu",
-                  frame_rate_string(fps).c_str(), static_cast<long long>(faces_step));
+                  "frames (held), %s",
+                  frame_rate_string(fps).c_str(), static_cast<long long>(faces_step), precision.c_str());
     return text;
   }
   if (f == Feature::Cam) {  // pipeline/cam_features.h
@@ -456,7 +458,7 @@ ExtractPlan plan_extraction(const std::string& input, const std::string& out_dir
   plan.identities = {{Feature::Mfcc, {extractor_name(Feature::Mfcc, plan.fps), "none"}}};
   if (visual)
     for (Feature f : visual->features())
-      plan.identities[f] = {extractor_name(f, plan.fps, visual->precision(), visual->faces_step()),
+      plan.identities[f] = {extractor_name(f, plan.fps, visual->precision(f), visual->faces_step()),
                             visual->weights_sha256(f)};
   if (cam) plan.identities[Feature::Cam] = {extractor_name(Feature::Cam, plan.fps, cam->precision()), cam->weights_sha256()};
   for (Feature f : options.features)

@@ -75,10 +75,11 @@ void check_feature_rate(FrameRate fps);
 // mfcc_params_for(fps) (the MFCC step for a frame rate) is in nets/mfcc.h.
 // What goes into "<feature>.extractor": names the algorithm and every parameter, so a
 // stored tensor made differently is recomputed. Stable across hl versions. `precision`
-// is VisualFeatureExtractor::precision() for the visual features (f32 on the CPU and
-// f16 on CUDA give slightly different numbers) and ignored for mfcc and faces (MTCNN
-// always runs in f32 on the CPU); `faces_step` is VisualFeatureExtractor::faces_step()
-// (--faces-step), used only for faces.
+// is VisualFeatureExtractor::precision(f) for the visual features (visual_feature_precision:
+// "f32 cpu", "f16 cuda" for the CNN features, "f32 cuda" for faces and affect, which give
+// slightly different numbers) and CamFeatureExtractor::precision() for cam; ignored for
+// mfcc. `faces_step` is VisualFeatureExtractor::faces_step() (--faces-step), used only
+// for faces and affect.
 std::string extractor_name(Feature f, FrameRate fps, const std::string& precision = "f32 cpu",
                            int64_t faces_step = 1);
 

@@ -9,67 +9,15 @@
 
 #include "engine/error.h"
 #include "kernels/cpu/cast.h"
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <cpuid.h>
-#include <immintrin.h>
-#define HL_FEATURE_ROWS_F16C 1
-#endif
+#include "kernels/cpu/cast_f16c.h"
 
 namespace hl {
 
 namespace {
 
-#if HL_FEATURE_ROWS_F16C
-// f16 -> f32 with the F16C instruction, 8 at a time (the hot path of every batch: the
-// stored features are f16). Exact like the scalar kernel for every non-NaN value; NaNs
-// stay NaN (and are refused by the caller anyway). Returns whether any value converted
-// by the vector loop is non-finite (its exponent bits all ones); the tail is the caller's.
-__attribute__((target("avx,f16c"))) bool f16_to_f32_f16c(const uint16_t* x, float* y, int64_t n, int64_t* done) {
-  const __m256 exponent = _mm256_castsi256_ps(_mm256_set1_epi32(0x7f800000));
-  __m256 bad = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 v = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i)));
-    _mm256_storeu_ps(y + i, v);
-    // (bits & exponent) == exponent, compared as floats: +inf == +inf.
-    bad = _mm256_or_ps(bad, _mm256_cmp_ps(_mm256_and_ps(v, exponent), exponent, _CMP_EQ_OQ));
-  }
-  *done = i;
-  return _mm256_movemask_ps(bad) != 0;
-}
-
-// CPUID leaf 1 says AVX and F16C, and XCR0 says the system saves the YMM registers
-// (clang's __builtin_cpu_supports does not know "f16c").
-bool have_f16c() {
-  static const bool yes = [] {
-    unsigned a = 0, b = 0, c = 0, d = 0;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
-    if (!(c & bit_OSXSAVE) || !(c & bit_AVX) || !(c & bit_F16C)) return false;
-    unsigned lo = 0, hi = 0;
-    __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    return (lo & 6u) == 6u;  // XMM and YMM state
-  }();
-  return yes;
-}
-#endif
-
 // Converts x[0, n) into y and returns the index of the first non-finite value, or -1.
 int64_t f16_to_f32_checked(const uint16_t* x, float* y, int64_t n) {
-#if HL_FEATURE_ROWS_F16C
-  if (have_f16c()) {
-    int64_t done = 0;
-    const bool bad = f16_to_f32_f16c(x, y, n, &done);
-    cpu::f16_to_f32(x + done, y + done, n - done);
-    if (!bad) {
-      const int64_t tail = first_non_finite(y + done, n - done);
-      return tail < 0 ? -1 : done + tail;
-    }
-    return first_non_finite(y, n);
-  }
-#endif
-  cpu::f16_to_f32(x, y, n);
-  return first_non_finite(y, n);
+  return cpu::f16_to_f32_fast_any_non_finite(x, y, n) ? first_non_finite(y, n) : -1;
 }
 
 }  // namespace

@@ -85,9 +85,11 @@ std::optional<int64_t> faces_step_of(Feature f, const std::string& extractor, Fr
   errno = 0;
   const long long step = std::strtoll(digits, &end, 10);
   if (end == digits || errno != 0 || step < 1) return std::nullopt;
-  // The whole name must be the feature's extractor name with that step (not a look-alike).
-  if (extractor_name(f, fps, "f32 cpu", step) != extractor) return std::nullopt;
-  return step;
+  // The whole name must be the feature's extractor name with that step (not a look-alike),
+  // made on either device (faces and affect run in f32 on both).
+  for (const char* precision : {"f32 cpu", "f32 cuda"})
+    if (extractor_name(f, fps, precision, step) == extractor) return step;
+  return std::nullopt;
 }
 
 void check_feature_file_matches(const ModelRequirements& needs, const std::string& feature_path,
@@ -121,7 +123,7 @@ void check_visual_extractor_matches(const ModelRequirements& needs, const Visual
     if (!is_visual_feature(f)) continue;
     const ExtractorIdentity& want = needs.identity.at(f);
     const std::string name = feature_spec(f).name;
-    const std::string would_make = extractor_name(f, needs.fps, visual.precision(), visual.faces_step());
+    const std::string would_make = extractor_name(f, needs.fps, visual.precision(f), visual.faces_step());
     if (would_make != want.extractor)
       throw Error(model_path + ": its '" + name + "' features were made by '" + want.extractor +
                   "'; this run would make them with '" + would_make +

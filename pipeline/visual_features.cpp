@@ -148,7 +148,12 @@ const std::string& VisualFeatureExtractor::weights_sha256(Feature f) const {
   return it->second;
 }
 
-std::string VisualFeatureExtractor::precision() const { return options_.device.is_cpu() ? "f32 cpu" : "f16 cuda"; }
+std::string visual_feature_precision(Feature f, Device device) {
+  if (device.is_cpu()) return "f32 cpu";
+  return f == Feature::Faces || f == Feature::Affect ? "f32 cuda" : "f16 cuda";
+}
+
+std::string VisualFeatureExtractor::precision(Feature f) const { return visual_feature_precision(f, options_.device); }
 
 namespace {
 

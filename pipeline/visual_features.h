@@ -75,6 +75,12 @@ struct FaceValues {
                                   // surprise, neutral); zeros without a face
 };
 
+// How feature f is computed on `device`, part of its extractor name (pipeline/extract.h)
+// since the variants differ slightly: "f32 cpu" on the CPU; on CUDA "f16 cuda" for the
+// CNN features and "f32 cuda" for faces and affect, whose nets run in f32 there
+// (nets/mtcnn_backend.h: f16 moves face candidates across MTCNN's thresholds).
+std::string visual_feature_precision(Feature f, Device device);
+
 class VisualFeatureExtractor {
  public:
   // Loads the networks of the visual features in `features` (others are ignored).
@@ -88,8 +94,8 @@ class VisualFeatureExtractor {
   // SHA-256 of the weights file a feature's network was loaded from (affect: fer-emotion's
   // and then mtcnn's, joined by "+", since both make the values).
   const std::string& weights_sha256(Feature f) const;
-  // "f32 cpu" or "f16 cuda": part of the extractor name, since the two differ slightly.
-  std::string precision() const;
+  // visual_feature_precision(f, the device): part of f's extractor name.
+  std::string precision(Feature f) const;
   int64_t faces_step() const { return options_.faces_step; }
 
   // Pulls frames from next_frame (u8 [H, W, 3] CPU, any size; false at the end) and

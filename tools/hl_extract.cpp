@@ -248,7 +248,7 @@ int main(int argc, char** argv) {
             hl::write_safetensors(path, {{"affect_emotions", visual->affect_emotions()}},
                                   {{"labels", "angry,disgust,fear,happy,sad,surprise,neutral"},
                                    {"source", in},
-                                   {"extractor", hl::extractor_name(hl::Feature::Affect, options.fps, visual->precision(),
+                                   {"extractor", hl::extractor_name(hl::Feature::Affect, options.fps, visual->precision(hl::Feature::Affect),
                                                                     visual->faces_step())}});
           }
           if (!r.note.empty()) {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "kernels/common/error.h"
+#include "kernels/cpu/conv3d_direct.h"
 #include "kernels/cpu/conv3d_winograd.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/parallel.h"
@@ -43,6 +44,15 @@ void conv3d_ndhwc_f32(const Conv3dShape& s, const float* x, const float* w, cons
     conv3d_winograd_f32(s, x, w, bias, y);
     return;
   }
+  if (conv3d_direct_applies(s)) {  // few input channels or strided: no im2col copy (AVX-512)
+    conv3d_direct_f32(s, x, w, bias, y);
+    return;
+  }
+  conv3d_im2col_f32(s, x, w, bias, y);
+}
+
+void conv3d_im2col_f32(const Conv3dShape& s, const float* x, const float* w, const float* bias, float* y) {
+  s.validate("conv3d");
   const TfPadding pd = s.pad_d(), ph = s.pad_h(), pw = s.pad_w();
   const int64_t ci = s.c_in, co = s.c_out;
   const int64_t rows_per_item = pd.out * ph.out * pw.out;  // output positions of one batch entry

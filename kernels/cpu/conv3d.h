@@ -13,13 +13,23 @@
 // gathered into a [positions, kd kh kw c_in] matrix (padding taps 0) and multiplied by w
 // seen as [kd kh kw c_in, c_out] (OpenBLAS, kernels/cpu/gemm.h); the chunks are spread
 // over the engine's threads (kernels/cpu/parallel.h). A 1x1x1 stride-1 conv multiplies x
-// itself. A 3x3x3 stride-1 SAME kernel goes to Winograd's F(2x2, 3x3) instead
-// (kernels/cpu/conv3d_winograd.h). Full-size Multisensory clip: see docs/benchmarks.md.
+// itself. Two fast paths are tried first, in this order:
+//   - a 3x3x3 stride-1 SAME kernel goes to Winograd (kernels/cpu/conv3d_winograd.h;
+//     conv3d_winograd_applies);
+//   - on a CPU with AVX-512F, c_out a multiple of 16, a kernel larger than 1x1x1 with
+//     c_in <= 8, or with a stride above 1 and at most 512 KiB of weights per 64 output
+//     channels (the video stem im.conv1, im.conv2_2_1, the sound convs along time; not
+//     im.conv4_1_1, where im2col + GEMM is as fast), goes to a direct register-tiled
+//     kernel (kernels/cpu/conv3d_direct.h; conv3d_direct_applies): no im2col copy.
+// Everything else (and every shape on a CPU without AVX-512F) is im2col + GEMM
+// (conv3d_im2col_f32). Full-size Multisensory clip: see docs/benchmarks.md.
 // TensorFlow's 2-D convs along time ([B, N, 1, C] with a [k, 1] kernel, the audio half)
 // are this with depth 1: the same memory read as [B, 1, N, 1, C] and [1, k, 1, c_in, c_out].
 //
 // Tests: tests/nets/test_multisensory_ops.cpp (tf.nn.conv3d and tf.nn.conv2d outputs in
-// tests/nets/multisensory_fixtures/ops.json; the padding rule by hand).
+// tests/nets/multisensory_fixtures/ops.json; the padding rule by hand),
+// tests/nets/test_conv3d_direct.cpp (the direct path and the generic one against a
+// double-precision direct sum).
 #pragma once
 #include <cstdint>
 
@@ -47,5 +57,8 @@ struct Conv3dShape {
 };
 
 void conv3d_ndhwc_f32(const Conv3dShape& s, const float* x, const float* w, const float* bias, float* y);
+// The generic path alone (im2col + GEMM, any shape): what conv3d_ndhwc_f32 runs when
+// neither fast path applies; public for the tests and benchmarks that compare with it.
+void conv3d_im2col_f32(const Conv3dShape& s, const float* x, const float* w, const float* bias, float* y);
 
 }  // namespace hl::cpu

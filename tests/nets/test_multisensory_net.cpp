@@ -6,12 +6,18 @@
 // strided over space) in golden_w32_shift.json (tests/nets/make_multisensory_golden.py).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <functional>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "engine/safetensors.h"
+#include "kernels/cpu/parallel.h"
 #include "nets/multisensory.h"
 #include "support/test_support.h"
 #include "weights/multisensory_map.h"
@@ -95,6 +101,87 @@ TEST(MultisensoryNet, FullSizeMatchesTensorFlowWhenItsReferenceIsGiven) {
   const double want = g["logit"];
   EXPECT_NEAR(r.logit, want, 1e-4 * std::fabs(want));
 }
+
+bool same_bits(const MultisensoryResult& a, const MultisensoryResult& b) {
+  return a.steps == b.steps && a.height == b.height && a.width == b.width && a.cam.size() == b.cam.size() &&
+         std::memcmp(a.cam.data(), b.cam.data(), a.cam.size() * sizeof(float)) == 0 &&
+         std::memcmp(&a.logit, &b.logit, sizeof(float)) == 0;
+}
+
+struct Clip {
+  int64_t frames, size, samples;
+  std::vector<float> images, audio;
+  explicit Clip(int64_t f, int64_t s, int64_t n) : frames(f), size(s), samples(n) { make_clip(f, s, s, n, images, audio); }
+  MultisensoryResult run(const MultisensoryCpu& net) const {
+    return net.run(images.data(), frames, size, size, audio.data(), samples);
+  }
+};
+
+// run() keeps its activation buffers between calls: after a bigger clip and a shorter one
+// (63 frames with 44,144 samples) the same clip gives the bits a freshly loaded net gives,
+// and run_into reuses the result's storage.
+TEST(MultisensoryNet, ReusedBuffersGiveTheBitsOfAFreshNet) {
+  test::TempDir dir;
+  const std::string weights = converted_weights(dir, MultisensoryNet::Cam);
+  const Clip clip(125, 64, 87588), bigger(125, 96, 87588), shorter(63, 32, 44144);
+  const MultisensoryResult fresh = clip.run(MultisensoryCpu::load(weights));
+  const MultisensoryCpu net = MultisensoryCpu::load(weights);
+  EXPECT_TRUE(same_bits(clip.run(net), fresh));
+  bigger.run(net);
+  EXPECT_TRUE(same_bits(clip.run(net), fresh));
+  const MultisensoryResult s = shorter.run(net);
+  EXPECT_EQ((std::vector<int64_t>{s.steps, s.height, s.width}), (std::vector<int64_t>{8, 2, 2}));  // 63 / 8
+  EXPECT_TRUE(same_bits(clip.run(net), fresh));
+  MultisensoryResult out;
+  net.run_into(clip.images.data(), 125, 64, 64, clip.audio.data(), 87588, out);
+  const float* storage = out.cam.data();
+  net.run_into(clip.images.data(), 125, 64, 64, clip.audio.data(), 87588, out);
+  EXPECT_EQ(out.cam.data(), storage);
+  EXPECT_TRUE(same_bits(out, fresh));
+}
+
+// Two threads calling run() on one net at once (each takes buffers of its own) get one
+// thread's results, for two different clips interleaved. On one engine thread bit for
+// bit. On two, a call's parallel_for runs serially while the other call is in one
+// (kernels/cpu/parallel.h), and the convolutions' bits depend on how many threads split
+// them (the Winograd chunks, hence OpenBLAS's products, are sized by the thread count:
+// ~1e-7 relative), so there the bound is 1e-5 relative.
+void expect_concurrent_runs_match(int engine_threads) {
+  const int before = cpu::num_threads();
+  cpu::set_num_threads(engine_threads);
+  test::TempDir dir;
+  const MultisensoryCpu net = MultisensoryCpu::load(converted_weights(dir, MultisensoryNet::Cam));
+  const Clip a(125, 64, 87588), b(125, 48, 87588);
+  const MultisensoryResult want_a = a.run(net), want_b = b.run(net);
+  std::atomic<int> wrong{0};
+  auto check = [&](const MultisensoryResult& got, const MultisensoryResult& want) {
+    if (engine_threads == 1) return same_bits(got, want);
+    if (got.cam.size() != want.cam.size()) return false;
+    float scale = 0.0f, worst = 0.0f;  // relative to the map's largest value: cancellation
+    for (size_t i = 0; i < got.cam.size(); ++i) {
+      scale = std::max(scale, std::fabs(want.cam[i]));
+      worst = std::max(worst, std::fabs(got.cam[i] - want.cam[i]));
+    }
+    if (worst > 1e-5f * scale) ADD_FAILURE() << "cam differs by " << worst << " of " << scale;
+    return worst <= 1e-5f * scale && std::fabs(got.logit - want.logit) <= 1e-5f * std::fabs(want.logit);
+  };
+  auto worker = [&](const Clip& first, const Clip& second, const MultisensoryResult& want_first,
+                    const MultisensoryResult& want_second) {
+    for (int i = 0; i < 3; ++i) {
+      if (!check(first.run(net), want_first)) ++wrong;
+      if (!check(second.run(net), want_second)) ++wrong;
+    }
+  };
+  std::thread t1(worker, std::cref(a), std::cref(b), std::cref(want_a), std::cref(want_b));
+  std::thread t2(worker, std::cref(b), std::cref(a), std::cref(want_b), std::cref(want_a));
+  t1.join();
+  t2.join();
+  cpu::set_num_threads(before);
+  EXPECT_EQ(wrong.load(), 0) << engine_threads << " engine threads";
+}
+
+TEST(MultisensoryNet, ConcurrentRunsGiveOneThreadsBits) { expect_concurrent_runs_match(1); }
+TEST(MultisensoryNet, ConcurrentRunsOnTwoEngineThreadsAgree) { expect_concurrent_runs_match(2); }
 
 TEST(MultisensoryNet, MismatchedClipAndWrongFileAreRefused) {
   test::TempDir dir;

@@ -324,3 +324,30 @@ TEST(FacesStepOf, AffectCarriesTheStepAndMustAgreeWithFaces) {
 
 }  // namespace
 }  // namespace hl
+
+namespace hl {
+namespace {
+
+// Faces and affect run in f32 on CUDA too (the CNN features in f16): their names say which
+// device made them, the CPU text stays what earlier versions wrote, and the step is read
+// from a name made on either device.
+TEST(FacesStepOf, NamesMadeOnCudaCarryTheirPrecisionAndStep) {
+  EXPECT_EQ(visual_feature_precision(Feature::Faces, Device::cpu()), "f32 cpu");
+  EXPECT_EQ(visual_feature_precision(Feature::GoogLeNet, Device::cpu()), "f32 cpu");
+  EXPECT_EQ(visual_feature_precision(Feature::Faces, Device::cuda()), "f32 cuda");
+  EXPECT_EQ(visual_feature_precision(Feature::Affect, Device::cuda()), "f32 cuda");
+  EXPECT_EQ(visual_feature_precision(Feature::GoogLeNet, Device::cuda()), "f16 cuda");
+  EXPECT_EQ(visual_feature_precision(Feature::Places365, Device::cuda()), "f16 cuda");
+  const FrameRate fps{kFpsNum, kFpsDen};
+  for (const Feature f : {Feature::Faces, Feature::Affect}) {
+    const std::string cpu = extractor_name(f, fps, "f32 cpu", 3), cuda = extractor_name(f, fps, "f32 cuda", 3);
+    EXPECT_TRUE(cpu.ends_with("detected every 3 frames (held), f32 cpu")) << cpu;
+    EXPECT_TRUE(cuda.ends_with("detected every 3 frames (held), f32 cuda")) << cuda;
+    EXPECT_EQ(cpu.substr(0, cpu.size() - 3), cuda.substr(0, cuda.size() - 4)) << "only the device differs";
+    EXPECT_EQ(faces_step_of(f, cuda, fps), 3);
+    EXPECT_EQ(faces_step_of(f, cpu, fps), 3);
+  }
+}
+
+}  // namespace
+}  // namespace hl
