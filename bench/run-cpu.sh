@@ -2,12 +2,14 @@
 # Runs the CPU benchmarks and their peers on this machine and prints the ratio tables
 # that docs/benchmarks.md records. Usage: bench/run-cpu.sh [BUILD_DIR]   (default build)
 # The machine should be otherwise idle; everything runs single-threaded unless noted.
-# The autograd op families, the training step and the training epoch
-# (bench_autograd_ops.cpp, bench_train_step.cpp, bench_train_epoch.cpp) also run with 2
-# threads: OpenBLAS's for us (our own loops are single-threaded), torch.set_num_threads(2)
-# for PyTorch. Takes several minutes (the epoch alone: about a minute per side and thread
-# count, plus ~1 GB of synthetic feature files written to /tmp and removed); the kernel
-# benchmarks run 9 repetitions each (HL_BENCH_REPETITIONS=3: quicker, noisier).
+# The kernels of bench_cpu_kernels.cpp, the autograd op families, the training step and
+# the training epoch (bench_autograd_ops.cpp, bench_train_step.cpp, bench_train_epoch.cpp)
+# also run with 2 threads: the engine's pool for us (kernels/cpu/parallel.h, sized by
+# OPENBLAS_NUM_THREADS), torch.set_num_threads(2) for PyTorch. The kernel and autograd
+# peers time each row as Google Benchmark times ours (bench/peers/gb_timing.py). Takes
+# several minutes (the epoch alone: about a minute per side and thread count, plus ~1 GB
+# of synthetic feature files written to /tmp and removed); the kernel benchmarks run 9
+# repetitions each (HL_BENCH_REPETITIONS=3: quicker, noisier).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -37,9 +39,10 @@ $py bench/peers/torch_train_epoch.py "$out/torch_epoch1.json" --threads 1
 # 2 threads: both OpenBLAS (ours, and PyTorch's Debian build links the same pthread
 # OpenBLAS, which torch.set_num_threads does not reach) and OpenMP (PyTorch's own loops).
 two="env OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2"
-$two "$build/bench/hl-bench" --benchmark_filter='BM_ag_|BM_train_step|BM_train_epoch' \
+$two "$build/bench/hl-bench" --benchmark_filter='BM_(gemm|add|sigmoid|sum_rows)_f32|BM_ag_|BM_train_step|BM_train_epoch' \
   --benchmark_out="$out/hl2.json" --benchmark_out_format=json \
   --benchmark_repetitions="$reps" --benchmark_report_aggregates_only=true >/dev/null
+$two $py bench/peers/torch_cpu.py "$out/torch2.json" --threads 2
 $two $py bench/peers/torch_autograd_cpu.py "$out/torch_ag2.json" --threads 2
 $two $py bench/peers/torch_train_step.py "$out/torch_step2.json" --threads 2
 $two $py bench/peers/torch_train_epoch.py "$out/torch_epoch2.json" --threads 2
@@ -48,6 +51,7 @@ $py bench/peers/cnn_peer.py "$out/torch_cnn1.json" --threads 1
 $py bench/peers/ffmpeg_decode.py "$video" "$out/ffmpeg_decode.json"
 echo "machine: $(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}; $(date -u +%F)"
 echo; echo "### Kernels vs PyTorch (1 thread)"; $py bench/compare.py "$out/hl.json" "$out/torch.json"
+echo; echo "### Kernels vs PyTorch (2 threads)"; $py bench/compare.py "$out/hl2.json" "$out/torch2.json"
 echo; echo "### MFCC vs python_speech_features"; $py bench/compare.py "$out/hl.json" "$out/mfcc.psf.json"
 echo; echo "### MFCC vs torchaudio"; $py bench/compare.py "$out/hl.json" "$out/mfcc.torchaudio.json"
 echo; echo "### CNN inference, batch 8, vs PyTorch (1 thread)"; $py bench/compare.py "$out/hl.json" "$out/torch_cnn1.json"

@@ -1,8 +1,8 @@
 """PyTorch (Debian python3-torch) peer of bench/bench_autograd_ops.cpp: each op family
 forward + backward through autograd on the same shapes, and one Adam step over the
-all-feature model's parameter shapes, timed as bench/peers/torch_cpu.py does (median of
-repeated calls) and written as Google Benchmark-style JSON under the same names, so
-bench/compare.py prints the ratios.
+all-feature model's parameter shapes, timed as bench/peers/torch_cpu.py does
+(gb_timing.py: the median over repetitions of the mean time per call) and written as
+Google Benchmark-style JSON under the same names, so bench/compare.py prints the ratios.
 
 Layouts are PyTorch's own where they differ from ours (channels first for conv1d and
 max pool: [300, 13, 600] instead of [300, 600, 13]; nn.LSTM's two bias vectors), so
@@ -13,23 +13,12 @@ Usage: torch_autograd_cpu.py OUT.json [--threads N]
 """
 import argparse
 import json
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
-def timeit(fn, min_time=0.3, min_runs=5):
-    fn()
-    times = []
-    start = time.perf_counter()
-    while time.perf_counter() - start < min_time or len(times) < min_runs:
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    return times[len(times) // 2]
+from gb_timing import timeit
 
 
 def leaf(*shape, scale=1.0):

@@ -1,26 +1,16 @@
 """PyTorch (Debian python3-torch) peer of bench/bench_cpu_kernels.cpp: the same ops and
-shapes, timed the same way (median of repeated calls), written as Google Benchmark-style
-JSON so bench/compare.py can put both side by side.
+shapes, timed the same way (gb_timing.py: the median over repetitions of the mean time
+per call), written as Google Benchmark-style JSON so bench/compare.py can put both side
+by side.
 
 Usage: torch_cpu.py OUT.json [--threads N]
 """
 import argparse
 import json
-import time
 
 import torch
 
-
-def timeit(fn, min_time=0.3):
-    fn()
-    times = []
-    start = time.perf_counter()
-    while time.perf_counter() - start < min_time or len(times) < 5:
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    return times[len(times) // 2]
+from gb_timing import timeit
 
 
 def main():

@@ -4,8 +4,11 @@
 //   param -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 // step is t, counted from 1. (Keras's Adam puts eps outside the bias correction of v,
 // which differs slightly; the issue pins torch.optim.Adam(eps=1e-7) as the reference.)
+// The four arrays must not overlap. Vectorised for AVX-512/AVX2 and split over threads
+// (kernels/cpu/parallel.h); the bits are the scalar loop's either way.
 // CUDA twin: kernels/cuda/optim.h (bit for bit).
-// Tests: tests/autograd/test_autograd_golden.cpp (ten steps against torch.optim.Adam); on
+// Tests: tests/autograd/test_autograd_golden.cpp (ten steps against torch.optim.Adam);
+// tests/kernels/test_adam_kernel.cpp (every length and thread count, NaN); on
 // CUDA tests/cuda/test_cuda_autograd.cpp.
 #pragma once
 #include <cstdint>

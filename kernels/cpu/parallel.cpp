@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -43,8 +44,42 @@ std::atomic<int>& thread_setting() {
 
 thread_local bool in_parallel_region = false;
 
+// How long a worker keeps checking for the next task before it sleeps, and how long the
+// caller checks for the workers' parts to finish before it sleeps. Waking a sleeping
+// thread (a futex wake, and on a VM an interrupt to an idle virtual CPU) cost ~49 us a
+// call on the 2-core development machine, against ~1 us when the thread is awake: more
+// than a 64K-float loop's whole work, so at 2 threads the engine's many small loops
+// lost to PyTorch, whose OpenMP threads spin the same way (GOMP_SPINCOUNT) (issue 18
+// item 12: Adam 0.81x). The engine's ops run one after another a few microseconds
+// apart, so the next call usually comes within the wait. 100 us is short against
+// OpenBLAS's 0.1 s of busy-waiting after a product, which did cost the pool a core
+// (kernels/cpu/gemm.cpp): an idle program stops spinning after at most 100 us.
+constexpr auto kSpinBeforeSleep = std::chrono::microseconds(100);
+
+// True once done() holds, false if it still did not after kSpinBeforeSleep. Between
+// checks it yields the core: when the caller and a worker share one core (the other
+// busy with another program, or both threads at real-time priority, which is not
+// time-sliced) the thread it waits for then runs instead of waiting out the spin.
+template <class Done>
+bool spin_until(Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpinBeforeSleep;
+  for (;;) {
+    for (int i = 0; i < 16; ++i) {
+      if (done()) return true;
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+    std::this_thread::yield();
+    if (std::chrono::steady_clock::now() >= deadline) return done();
+  }
+}
+
 // Workers 1..size-1 wait for a generation number to change, run their part of the task
-// if it has one for them, and report back; the caller runs part 0.
+// if it has one for them, and report back; the caller runs part 0. Both sides first
+// spin on the atomics (kSpinBeforeSleep), then sleep on a condition variable; the
+// generation and the count of pending parts change under the mutex, so a thread that
+// checks them under the mutex before it sleeps cannot miss the change.
 class Pool {
  public:
   // Returns once every worker is running and counted.
@@ -57,6 +92,7 @@ class Pool {
     std::lock_guard<std::mutex> lock(mutex_);
     return workers_;
   }
+  int64_t sleeps() const { return sleeps_.load(std::memory_order_relaxed); }
 
   // Runs part(0..parts-1) with parts - 1 <= workers(); rethrows the first exception.
   void run(int parts, CallbackRef<int> part) {
@@ -64,14 +100,18 @@ class Pool {
       std::lock_guard<std::mutex> lock(mutex_);
       task_ = part;
       parts_ = parts;
-      pending_ = parts - 1;
+      pending_.store(parts - 1, std::memory_order_relaxed);
       error_ = nullptr;
-      ++generation_;
+      generation_.fetch_add(1, std::memory_order_release);
     }
     start_.notify_all();
     run_part(part, 0);
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [&] { return pending_ == 0; });
+    const auto finished = [&] { return pending_.load(std::memory_order_acquire) == 0; };
+    if (!spin_until(finished)) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      done_.wait(lock, finished);
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
     task_.reset();
     if (error_) std::rethrow_exception(error_);
   }
@@ -97,27 +137,41 @@ class Pool {
       // counted gave no part to its number.
       std::lock_guard<std::mutex> lock(mutex_);
       id = ++workers_;
-      seen = generation_;
+      seen = generation_.load(std::memory_order_relaxed);
     }
     done_.notify_all();
     for (;;) {
-      std::unique_lock<std::mutex> lock(mutex_);
-      start_.wait(lock, [&] { return generation_ != seen; });
-      seen = generation_;
-      if (id >= parts_) continue;
-      const CallbackRef<int> task = *task_;
-      lock.unlock();
-      run_part(task, id);
-      lock.lock();
-      if (--pending_ == 0) done_.notify_one();
+      const auto started = [&] { return generation_.load(std::memory_order_acquire) != seen; };
+      if (!spin_until(started)) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        if (!started()) sleeps_.fetch_add(1, std::memory_order_relaxed);
+        start_.wait(lock, started);
+      }
+      // The newest generation with its task, read together under the mutex (they are
+      // written together under it). A worker with a part in a generation cannot miss it:
+      // its caller waits for that part before it starts the next one.
+      std::optional<CallbackRef<int>> task;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        seen = generation_.load(std::memory_order_relaxed);
+        if (id < parts_) task = task_;
+      }
+      if (!task) continue;
+      run_part(*task, id);
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lock(mutex_);  // the caller checks pending_ under it before sleeping
+        done_.notify_one();
+      }
     }
   }
 
   std::mutex mutex_;
   std::condition_variable start_, done_;
   std::optional<CallbackRef<int>> task_;  // the running task's parts; refers to run()'s caller's callable
-  int parts_ = 0, pending_ = 0, workers_ = 0;
-  uint64_t generation_ = 0;
+  int parts_ = 0, workers_ = 0;
+  std::atomic<int> pending_{0};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int64_t> sleeps_{0};
   std::exception_ptr error_;
 };
 
@@ -134,6 +188,8 @@ std::mutex& pool_owner() {  // held by the thread whose parallel_for is using th
 }
 
 }  // namespace
+
+int64_t pool_worker_sleeps() { return pool().sleeps(); }
 
 int num_threads() { return thread_setting().load(std::memory_order_relaxed); }
 

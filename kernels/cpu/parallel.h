@@ -10,7 +10,10 @@
 // parallel_for splits [0, n) into contiguous ranges, one per thread, and runs
 // fn(begin, end) on each: the calling thread takes the first range, the others go to a
 // pool of threads started once and parked between calls. Ranges are at least `grain`
-// items, so small loops stay on one thread (waking the pool costs a few microseconds).
+// items, so small loops stay on one thread. A worker checks for the next call for 100 us
+// after each one before it sleeps (the caller likewise waits awake for the workers'
+// parts): a call then costs ~1-2 us, against ~49 us when the worker has to be woken on
+// the 2-core development VM (issue 18 item 12). An idle program spins no longer than that.
 // The kernels that use it write disjoint outputs per range, or (LayerNorm's parameter
 // gradients) sum per-chunk partials in a fixed order, so results do not depend on the
 // thread count. A parallel_for inside another, or while another thread of the program is
@@ -20,8 +23,8 @@
 // no allocation per frame, include/hl/highlights.h). The callable must outlive the call,
 // which it does as an argument.
 // No CUDA twin: CPU threads (a CUDA kernel is parallel by its launch).
-// Tests: tests/kernels/test_parallel.cpp; tests/embed/test_stream_allocations.cpp (a call
-// allocates nothing).
+// Tests: tests/kernels/test_parallel.cpp (BackToBackCallsDoNotWakeASleepingWorker: the
+// waiting); tests/embed/test_stream_allocations.cpp (a call allocates nothing).
 #pragma once
 #include <concepts>
 #include <cstdint>
@@ -62,8 +65,15 @@ void parallel_for(int64_t n, int64_t grain, F&& fn) {
   parallel_for_ref(n, grain, CallbackRef<int64_t, int64_t>(fn));
 }
 
-// Elements per range for simple elementwise loops: below ~64K elements (a few tens of
-// microseconds) waking another thread costs more than it saves.
-inline constexpr int64_t kElementwiseGrain = int64_t(1) << 16;
+// How many times the pool's workers have gone to sleep (blocked in the kernel) waiting
+// for work since the program started: a diagnostic for tests of the wake-up path.
+int64_t pool_worker_sleeps();
+
+// Elements per range for simple elementwise loops: 32K, PyTorch's grain
+// (at::internal::GRAIN_SIZE). A 32K-float add takes ~4 us and a call to an awake
+// worker ~1-2 us; the grain was 64K while waking a sleeping worker cost ~49 us a call,
+// which kept 64K-element loops on one thread and made the add and sigmoid on 64K floats
+// 0.86x and 0.70x of PyTorch's at 2 threads (issue 18 item 12).
+inline constexpr int64_t kElementwiseGrain = int64_t(1) << 15;
 
 }  // namespace hl::cpu
