@@ -18,8 +18,10 @@
 // are Winograd F(4x4, 3x3) + OpenBLAS GEMMs for the 3x3x3 stride-1 ones, a direct
 // register-tiled AVX-512 kernel for the video and sound stems and the strided 3x3x3 conv
 // of conv2_2, im2col + GEMM for the rest, over the engine's threads (~1.9 s per full-size
-// clip on one thread, ~1.8x TensorFlow's clips per second: docs/benchmarks.md "CAM against
-// TensorFlow (CPU)"). The Winograd filters are transformed on every call, not kept:
+// clip on one thread: 1.58x TensorFlow's clips per second, 1.80x at 2 threads, on the idle
+// 2-core development machine: docs/benchmarks.md "CAM against
+// TensorFlow (CPU) after the conv work"). The Winograd filters are transformed on every
+// call, not kept:
 // kept, F(4x4)'s would hold ~4x the weights (~600 MB at full width) for ~4 % of a clip.
 // The bits can differ in the last place between thread counts (the Winograd chunking
 // follows the thread count, kernels/cpu/conv3d_winograd.h). What lies between them
